@@ -1,0 +1,106 @@
+//! `/healthz` (the process answers) and `/readyz` (it can do its job).
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+
+/// What `/readyz` checks: listeners bound and data folders writable.
+#[derive(Debug)]
+pub struct Readiness {
+    /// Set once the service's listeners are bound and serving.
+    listening: AtomicBool,
+    /// Folders the service must be able to write into.
+    writable_dirs: Vec<PathBuf>,
+    /// Makes each probe file name unique within the process.
+    probe_counter: AtomicU64,
+}
+
+/// One readiness check's outcome, as `/readyz` reports it.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct CheckResult {
+    /// Which check.
+    pub name: String,
+    /// Whether it passed.
+    pub ok: bool,
+}
+
+impl Readiness {
+    /// Readiness that requires each of `writable_dirs` to accept a new file.
+    pub fn new(writable_dirs: Vec<PathBuf>) -> Arc<Self> {
+        Arc::new(Self {
+            listening: AtomicBool::new(false),
+            writable_dirs,
+            probe_counter: AtomicU64::new(0),
+        })
+    }
+
+    /// Records that the listeners are bound and the server is running.
+    pub fn mark_listening(&self) {
+        self.listening.store(true, Ordering::SeqCst);
+    }
+
+    /// Runs every check; blocking (touches the filesystem).
+    pub fn check(&self) -> Vec<CheckResult> {
+        let mut results = vec![CheckResult {
+            name: "listeners".into(),
+            ok: self.listening.load(Ordering::SeqCst),
+        }];
+        for dir in &self.writable_dirs {
+            results.push(CheckResult {
+                name: format!("writable:{}", dir.display()),
+                ok: self.probe_dir(dir).is_ok(),
+            });
+        }
+        results
+    }
+
+    /// Creates, writes and removes a uniquely named file in `dir`.
+    fn probe_dir(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        use std::io::Write;
+        let n = self.probe_counter.fetch_add(1, Ordering::Relaxed);
+        let path = dir.join(format!(".readyz-probe-{}-{n}", std::process::id()));
+        let result = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(b"ok"));
+        let _ = std::fs::remove_file(&path);
+        result
+    }
+}
+
+/// Adds `GET /healthz` and `GET /readyz` to an app.
+pub fn configure(readiness: Arc<Readiness>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(web::Data::from(readiness))
+            .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz));
+    }
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
+    let readiness = readiness.into_inner();
+    let checks = web::block(move || readiness.check())
+        .await
+        .unwrap_or_default();
+    let ready = !checks.is_empty() && checks.iter().all(|c| c.ok);
+    if !ready {
+        tracing::warn!(?checks, "not ready");
+    }
+    let body = serde_json::json!({
+        "status": if ready { "ready" } else { "not ready" },
+        "checks": checks,
+    });
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}

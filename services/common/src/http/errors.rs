@@ -1,0 +1,183 @@
+//! The one place where failures become HTTP answers.
+//!
+//! Handlers return errors that implement [`PublicError`]; their responses carry an
+//! [`ErrorReply`]. The [`render_errors`] middleware then writes every 4xx/5xx body
+//! — ours, and those actix produces itself (404, 405, malformed requests) — as
+//! JSON `{"error": {"code", "message"}}` when the client prefers JSON, and as
+//! plain text otherwise. Internal error text never reaches a client.
+
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
+use actix_web::HttpResponse;
+
+/// What a client is told about a failed request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorReply {
+    /// Stable, machine-readable code such as `payload_too_large`.
+    pub code: &'static str,
+    /// A sentence for people; never internal error text.
+    pub message: String,
+}
+
+/// An error that knows its status, code and the message a client may see.
+pub trait PublicError: std::error::Error {
+    /// HTTP status for this error.
+    fn status(&self) -> StatusCode;
+    /// Stable code for the JSON body.
+    fn code(&self) -> &'static str;
+    /// What the client is told; the `Display` text unless overridden.
+    fn public_message(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// Builds the response for `err`, logging server-side failures with their causes.
+pub fn error_response<E: PublicError>(err: &E) -> HttpResponse {
+    let status = err.status();
+    let reply = if status.is_server_error() {
+        tracing::error!(error = %err, causes = %cause_chain(err), "request failed");
+        ErrorReply {
+            code: err.code(),
+            message: "internal error; the failure has been logged".into(),
+        }
+    } else {
+        ErrorReply {
+            code: err.code(),
+            message: err.public_message(),
+        }
+    };
+    let mut res = HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, "text/plain; charset=utf-8"))
+        .body(reply.message.clone());
+    res.extensions_mut().insert(reply);
+    res
+}
+
+/// `a: b: c` for an error and its sources.
+fn cause_chain(err: &dyn std::error::Error) -> String {
+    let mut parts = Vec::new();
+    let mut next = err.source();
+    while let Some(cause) = next {
+        parts.push(cause.to_string());
+        next = cause.source();
+    }
+    parts.join(": ")
+}
+
+/// A reply for an error response that did not come from a [`PublicError`].
+fn generic_reply(status: StatusCode) -> ErrorReply {
+    let code = match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
+        StatusCode::LENGTH_REQUIRED => "length_required",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        s if s.is_server_error() => "internal",
+        _ => "client_error",
+    };
+    ErrorReply {
+        code,
+        message: status
+            .canonical_reason()
+            .unwrap_or("Request failed")
+            .to_owned(),
+    }
+}
+
+/// Whether the client ranks JSON above text in its `Accept` header.
+pub fn prefers_json(headers: &HeaderMap) -> bool {
+    let mut ranges: Vec<(f32, usize, String)> = headers
+        .get_all(header::ACCEPT)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .enumerate()
+        .filter_map(|(i, item)| {
+            let mut parts = item.split(';');
+            let range = parts.next()?.trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (q > 0.0 && !range.is_empty()).then_some((q, i, range))
+        })
+        .collect();
+    // Highest quality first; ties keep the client's order.
+    ranges.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, _, range) in ranges {
+        if range == "application/json" || range.ends_with("+json") {
+            return true;
+        }
+        if range.starts_with("text/") || range == "*/*" {
+            return false;
+        }
+    }
+    false
+}
+
+/// Middleware: writes every error body in the format the client asked for.
+pub async fn render_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
+    let json = prefers_json(req.headers());
+    let http_req = req.request().clone();
+    let res = match next.call(req).await {
+        Ok(res) => res.map_into_boxed_body(),
+        // Errors that escaped a handler or middleware get their response here,
+        // so their text is replaced like any other.
+        Err(err) => ServiceResponse::new(http_req, err.error_response()),
+    };
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return Ok(res.map_into_left_body());
+    }
+    let reply = res
+        .response()
+        .extensions()
+        .get::<ErrorReply>()
+        .cloned()
+        .unwrap_or_else(|| generic_reply(status));
+    let (body, content_type) = if json {
+        let body = serde_json::json!({
+            "error": { "code": reply.code, "message": reply.message }
+        });
+        (body.to_string(), "application/json")
+    } else {
+        (reply.message, "text/plain; charset=utf-8")
+    };
+    Ok(res.map_body(|head, _old| {
+        head.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        EitherBody::right(BoxBody::new(body))
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn json_only_when_ranked_above_text() {
+        assert!(prefers_json(&accept("application/json")));
+        assert!(prefers_json(&accept("text/html;q=0.5, application/json")));
+        assert!(prefers_json(&accept("application/problem+json")));
+        assert!(!prefers_json(&accept("*/*")));
+        assert!(!prefers_json(&accept("text/html,application/json;q=0.9")));
+        assert!(!prefers_json(&accept("application/json;q=0")));
+        assert!(!prefers_json(&HeaderMap::new()));
+    }
+}

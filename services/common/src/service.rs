@@ -1,0 +1,83 @@
+//! The life of a service process: config, telemetry, run, flush, exit code.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::config::{self, ConfigSource, Validate, EX_USAGE};
+use crate::telemetry::{self, LogFormat, TelemetrySettings};
+
+/// Command-line arguments every service binary accepts.
+#[derive(Debug, Parser)]
+pub struct ServiceArgs {
+    /// TOML config file, layered over the defaults and under `INLET_*` variables.
+    #[arg(long, value_name = "FILE", env = "INLET_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// What the shared runner needs to know about a service's config.
+pub trait ServiceConfig: DeserializeOwned + Serialize + Default + Validate {
+    /// `service.name` set in config, if any.
+    fn service_name(&self) -> Option<&str>;
+    /// Text or JSON logs.
+    fn log_format(&self) -> LogFormat;
+}
+
+/// Runs a service binary: parses args, loads config (exit 64 when invalid),
+/// starts telemetry, runs `serve` on a tokio runtime and flushes traces on the
+/// way out, whether `serve` succeeds, fails or panics.
+pub fn run_main<C, F, Fut, E>(default_name: &str, serve: F) -> ExitCode
+where
+    C: ServiceConfig,
+    F: FnOnce(C) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    let args = ServiceArgs::parse();
+    let source = ConfigSource::from_process(args.config);
+    let config: C = match config::load(&source) {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("{default_name}: {err}");
+            return ExitCode::from(EX_USAGE);
+        }
+    };
+    let settings = TelemetrySettings::resolve(
+        default_name,
+        config.service_name(),
+        config.log_format(),
+        &source.env,
+    );
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("{default_name}: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The guard is declared after the runtime, so it is dropped (and flushes)
+    // first, while the runtime still drives the exporter.
+    let guard = match runtime.block_on(async { telemetry::init(&settings) }) {
+        Ok(guard) => guard,
+        Err(err) => {
+            eprintln!("{default_name}: {err}");
+            return ExitCode::from(EX_USAGE);
+        }
+    };
+    let outcome = runtime.block_on(serve(config));
+    guard.shutdown();
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{default_name}: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
