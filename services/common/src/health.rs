@@ -7,6 +7,8 @@ use std::sync::Arc;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
+use crate::http::{get_or_head, method_not_allowed};
+
 /// What `/readyz` checks: listeners bound and data folders writable.
 #[derive(Debug)]
 pub struct Readiness {
@@ -76,8 +78,16 @@ impl Readiness {
 pub fn configure(readiness: Arc<Readiness>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(web::Data::from(readiness))
-            .route("/healthz", web::get().to(healthz))
-            .route("/readyz", web::get().to(readyz));
+            .service(
+                web::resource("/healthz")
+                    .route(get_or_head().to(healthz))
+                    .default_service(method_not_allowed("GET, HEAD")),
+            )
+            .service(
+                web::resource("/readyz")
+                    .route(get_or_head().to(readyz))
+                    .default_service(method_not_allowed("GET, HEAD")),
+            );
     }
 }
 

@@ -182,6 +182,7 @@ pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, TelemetryErr
     let filter = EnvFilter::try_new(&settings.log_filter)?;
     let fmt_layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(false)
         .event_format(TraceAwareFormat::new(settings.log_format));
     tracing_subscriber::registry()
         .with(filter)

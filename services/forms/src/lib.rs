@@ -1,1 +1,20 @@
-//! x
+//! `inlet-forms`: form intake over HTTP, stored durably as JSON lines.
+//!
+//! # Layout
+//! - [`config`]: the typed configuration.
+//! - [`startup`]: building and running the server.
+//! - `routes`: the route table and handlers (pages, `POST /`, `/submissions`).
+//! - [`body`], [`urlencoded`], [`json_body`]: reading and decoding request bodies.
+//! - [`store`]: the journal with group commit.
+//! - [`error`]: every failure and its status.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod body;
+pub mod config;
+pub mod error;
+pub mod json_body;
+mod routes;
+pub mod startup;
+pub mod store;
+pub mod urlencoded;

@@ -128,13 +128,9 @@ pub async fn render_errors(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
     let json = prefers_json(req.headers());
-    let http_req = req.request().clone();
-    let res = match next.call(req).await {
-        Ok(res) => res.map_into_boxed_body(),
-        // Errors that escaped a handler or middleware get their response here,
-        // so their text is replaced like any other.
-        Err(err) => ServiceResponse::new(http_req, err.error_response()),
-    };
+    // Handler and extractor errors arrive here as responses; only a failing
+    // middleware would return `Err`, and none of ours do.
+    let res = next.call(req).await?.map_into_boxed_body();
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return Ok(res.map_into_left_body());

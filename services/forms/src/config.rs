@@ -1,0 +1,144 @@
+//! The forms service's typed configuration (see README for every key).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use inlet_common::config::{check, ConfigProblem, Validate};
+use inlet_common::http::settings::HttpSettings;
+use inlet_common::service::ServiceConfig;
+use inlet_common::telemetry::LogFormat;
+use serde::{Deserialize, Serialize};
+
+/// Everything `inlet-forms` can be configured with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FormsConfig {
+    /// HTTP listen address (`INLET_LISTEN`).
+    pub listen: SocketAddr,
+    /// Root of the shared volume; submissions go to `<data_dir>/forms/`.
+    pub data_dir: PathBuf,
+    /// `service.name` for traces; unset falls back to `OTEL_SERVICE_NAME`, then `inlet-forms`.
+    pub service_name: Option<String>,
+    /// `text` or `json` log lines (`INLET_LOG_FORMAT`).
+    pub log_format: LogFormat,
+    /// Size and count limits on submissions.
+    pub limits: Limits,
+    /// Timeouts, workers and shutdown deadline.
+    pub http: HttpSettings,
+    /// How submissions are written.
+    pub store: StoreSettings,
+}
+
+/// The `[limits]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Largest accepted body in bytes; one byte more is 413.
+    pub max_body_bytes: u64,
+    /// Most fields one urlencoded body may carry; more is 413.
+    pub max_fields: usize,
+    /// Largest page `GET /submissions?limit=` may ask for.
+    pub max_list_limit: usize,
+}
+
+/// The `[store]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StoreSettings {
+    /// Most submissions written and fsync'd together in one group commit.
+    pub max_batch: usize,
+    /// Submissions that may wait for the writer before posts are slowed down.
+    pub queue_depth: usize,
+}
+
+impl Default for FormsConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            data_dir: PathBuf::from("/data"),
+            service_name: None,
+            log_format: LogFormat::Text,
+            limits: Limits::default(),
+            http: HttpSettings::default(),
+            store: StoreSettings::default(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 2 * 1024 * 1024,
+            max_fields: 1000,
+            max_list_limit: 1000,
+        }
+    }
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            max_batch: 512,
+            queue_depth: 4096,
+        }
+    }
+}
+
+impl FormsConfig {
+    /// Where submissions are stored.
+    pub fn forms_dir(&self) -> PathBuf {
+        self.data_dir.join("forms")
+    }
+}
+
+impl Validate for FormsConfig {
+    fn validate(&self, problems: &mut Vec<ConfigProblem>) {
+        check(
+            problems,
+            self.limits.max_body_bytes > 0,
+            "limits.max_body_bytes",
+            "must be at least 1",
+        );
+        check(
+            problems,
+            self.limits.max_fields > 0,
+            "limits.max_fields",
+            "must be at least 1",
+        );
+        check(
+            problems,
+            self.limits.max_list_limit > 0,
+            "limits.max_list_limit",
+            "must be at least 1",
+        );
+        check(
+            problems,
+            self.store.max_batch > 0,
+            "store.max_batch",
+            "must be at least 1",
+        );
+        check(
+            problems,
+            self.store.queue_depth > 0,
+            "store.queue_depth",
+            "must be at least 1",
+        );
+        check(
+            problems,
+            !self.data_dir.as_os_str().is_empty(),
+            "data_dir",
+            "must not be empty",
+        );
+        self.http.validate(problems);
+    }
+}
+
+impl ServiceConfig for FormsConfig {
+    fn service_name(&self) -> Option<&str> {
+        self.service_name.as_deref()
+    }
+
+    fn log_format(&self) -> LogFormat {
+        self.log_format
+    }
+}

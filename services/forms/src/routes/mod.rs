@@ -1,0 +1,36 @@
+//! The route table: which path and method reach which handler.
+
+mod pages;
+mod submissions;
+mod submit;
+
+use actix_web::web;
+use inlet_common::http::{get_or_head, method_not_allowed};
+
+/// Registers every forms route; other methods on a known path get 405 with `Allow`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/")
+            .route(get_or_head().to(pages::index))
+            .route(web::post().to(submit::submit))
+            .default_service(method_not_allowed("GET, HEAD, POST")),
+    )
+    .service(page("/json", pages::json_form))
+    .service(page("/about", pages::about))
+    .service(page("/contact", pages::contact))
+    .service(
+        web::resource("/submissions")
+            .route(get_or_head().to(submissions::list))
+            .default_service(method_not_allowed("GET, HEAD")),
+    );
+}
+
+fn page<F>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<()>,
+    F::Output: actix_web::Responder + 'static,
+{
+    web::resource(path)
+        .route(get_or_head().to(handler))
+        .default_service(method_not_allowed("GET, HEAD"))
+}
