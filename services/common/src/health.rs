@@ -7,6 +7,7 @@ use std::sync::Arc;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 
+use crate::http::errors::OwnBody;
 use crate::http::{get_or_head, method_not_allowed};
 
 /// What `/readyz` checks: listeners bound and data folders writable.
@@ -111,6 +112,8 @@ async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
     if ready {
         HttpResponse::Ok().json(body)
     } else {
-        HttpResponse::ServiceUnavailable().json(body)
+        let mut res = HttpResponse::ServiceUnavailable().json(body);
+        res.extensions_mut().insert(OwnBody);
+        res
     }
 }

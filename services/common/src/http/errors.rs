@@ -22,6 +22,11 @@ pub struct ErrorReply {
     pub message: String,
 }
 
+/// Marks an error response whose body is already what the client should get
+/// (for example `/readyz` reporting its checks); [`render_errors`] leaves it alone.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnBody;
+
 /// An error that knows its status, code and the message a client may see.
 pub trait PublicError: std::error::Error {
     /// HTTP status for this error.
@@ -132,7 +137,8 @@ pub async fn render_errors(
     // middleware would return `Err`, and none of ours do.
     let res = next.call(req).await?.map_into_boxed_body();
     let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) {
+    let keep = res.response().extensions().contains::<OwnBody>();
+    if keep || !(status.is_client_error() || status.is_server_error()) {
         return Ok(res.map_into_left_body());
     }
     let reply = res

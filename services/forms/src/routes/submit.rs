@@ -96,8 +96,9 @@ pub async fn submit(
         "forms.submission.stored",
         forms.submission.id = %id,
         forms.submission.content_type = kind.media_type(),
-        forms.submission.field_count = field_count,
-        forms.submission.bytes = bytes,
+        // i64, because the OpenTelemetry layer exports u64 fields as strings.
+        forms.submission.field_count = field_count as i64,
+        forms.submission.bytes = bytes as i64,
     );
     let seq = state
         .journal

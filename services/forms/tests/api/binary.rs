@@ -1,0 +1,228 @@
+//! The real `inlet-forms` binary: config errors, traces over OTLP, logs, SIGTERM.
+
+use std::time::Duration;
+
+use inlet_testkit::otlp::OtlpReceiver;
+use inlet_testkit::process::{run_to_exit, ServiceProcess};
+use inlet_testkit::WAIT;
+
+const BIN: &str = env!("CARGO_BIN_EXE_inlet-forms");
+
+/// A batch delay no test waits out: spans can only arrive through the final flush.
+const NEVER: &str = "600000";
+
+#[tokio::test]
+async fn bad_config_exits_64_naming_every_bad_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, stderr) = run_to_exit(
+        BIN,
+        &[
+            ("INLET_DATA_DIR", dir.path().to_str().unwrap()),
+            ("INLET_LISTEN", "not-an-address"),
+            ("INLET_LIMITS__MAX_BODY_BYTES", "lots"),
+            ("INLET_HTTP__BODY_TIMEOUT_MS", "0"),
+        ],
+        WAIT,
+    )
+    .await;
+    assert_eq!(status.code(), Some(64), "{stderr}");
+    for key in [
+        "listen (env INLET_LISTEN)",
+        "limits.max_body_bytes (env INLET_LIMITS__MAX_BODY_BYTES)",
+        "http.body_timeout_ms",
+    ] {
+        assert!(stderr.contains(key), "{key} missing from: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn a_missing_config_file_exits_64() {
+    let (status, stderr) =
+        run_to_exit(BIN, &[("INLET_CONFIG", "/nonexistent/forms.toml")], WAIT).await;
+    assert_eq!(status.code(), Some(64), "{stderr}");
+    assert!(stderr.contains("/nonexistent/forms.toml"), "{stderr}");
+}
+
+#[tokio::test]
+async fn config_file_is_layered_under_env() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("forms.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n[limits]\nmax_body_bytes = 8\nmax_fields = 1\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let mut forms = ServiceProcess::start(
+        BIN,
+        &[
+            ("INLET_CONFIG", file.to_str().unwrap()),
+            ("INLET_LIMITS__MAX_FIELDS", "5"),
+        ],
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let post = |body: &'static str| {
+        client
+            .post(forms.url())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    assert_eq!(
+        post("a=1&b=2").await.unwrap().status(),
+        200,
+        "env raised max_fields"
+    );
+    assert_eq!(
+        post("a=1&b=234").await.unwrap().status(),
+        413,
+        "file set the 8-byte cap"
+    );
+    assert!(forms.terminate().await.success());
+}
+
+/// Posts one form and returns the trace id the service logged for it.
+async fn post_and_find_trace(forms: &ServiceProcess, traceparent: Option<&str>) -> String {
+    let mut req = reqwest::Client::new()
+        .post(forms.url())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("userinput1=a&userinput2=b");
+    if let Some(tp) = traceparent {
+        req = req.header("traceparent", tp);
+    }
+    assert_eq!(req.send().await.unwrap().status(), 200);
+    let line = forms
+        .wait_for_log(|v| v["message"] == "submission stored")
+        .await
+        .expect("a JSON log line for the stored submission");
+    line["trace_id"]
+        .as_str()
+        .expect("log line carries trace_id")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn request_spans_reach_an_otlp_grpc_receiver_on_sigterm() {
+    let receiver = OtlpReceiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = receiver.grpc_endpoint();
+    let mut forms = ServiceProcess::start(
+        BIN,
+        &[
+            ("INLET_LISTEN", "127.0.0.1:0"),
+            ("INLET_DATA_DIR", dir.path().to_str().unwrap()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_BSP_SCHEDULE_DELAY", NEVER),
+        ],
+    )
+    .await;
+    let trace_id = post_and_find_trace(&forms, None).await;
+    assert!(forms.terminate().await.success(), "clean exit on SIGTERM");
+
+    let server = receiver
+        .wait_for_span(WAIT, |s| s.name == "POST /")
+        .await
+        .expect("the request span is flushed on SIGTERM");
+    assert_eq!(server.service_name, "inlet-forms");
+    assert_eq!(server.kind, 2, "server span");
+    assert_eq!(server.attr_str("http.request.method"), Some("POST"));
+    assert_eq!(server.attr_i64("http.response.status_code"), Some(200));
+    assert_eq!(server.attr_str("http.route"), Some("/"));
+    assert_eq!(
+        server.trace_id, trace_id,
+        "log line and span share the trace"
+    );
+
+    let stored = receiver
+        .wait_for_span(Duration::from_secs(1), |s| {
+            s.name == "forms.submission.stored"
+        })
+        .await
+        .expect("a span for the stored submission");
+    assert_eq!(stored.trace_id, server.trace_id);
+    assert_eq!(stored.parent_span_id, server.span_id);
+    assert_eq!(stored.attr_i64("forms.submission.field_count"), Some(2));
+    assert_eq!(stored.attr_i64("forms.submission.bytes"), Some(25));
+}
+
+#[tokio::test]
+async fn spans_go_over_http_protobuf_and_continue_the_callers_trace() {
+    let receiver = OtlpReceiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = receiver.http_endpoint();
+    let mut forms = ServiceProcess::start(
+        BIN,
+        &[
+            ("INLET_LISTEN", "127.0.0.1:0"),
+            ("INLET_DATA_DIR", dir.path().to_str().unwrap()),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("OTEL_SERVICE_NAME", "forms-under-test"),
+            ("OTEL_BSP_SCHEDULE_DELAY", NEVER),
+        ],
+    )
+    .await;
+    let caller_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let traceparent = format!("00-{caller_trace}-00f067aa0ba902b7-01");
+    let logged = post_and_find_trace(&forms, Some(&traceparent)).await;
+    assert_eq!(logged, caller_trace);
+    assert!(forms.terminate().await.success());
+
+    let server = receiver
+        .wait_for_span(WAIT, |s| s.name == "POST /")
+        .await
+        .expect("the request span arrives over HTTP");
+    assert_eq!(server.service_name, "forms-under-test");
+    assert_eq!(server.trace_id, caller_trace);
+    assert_eq!(server.parent_span_id, "00f067aa0ba902b7");
+    assert_eq!(server.attr_str("http.request.method"), Some("POST"));
+    assert_eq!(server.attr_i64("http.response.status_code"), Some(200));
+}
+
+#[tokio::test]
+async fn without_an_endpoint_nothing_is_exported_and_no_errors_are_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut forms = ServiceProcess::start(
+        BIN,
+        &[
+            ("INLET_LISTEN", "127.0.0.1:0"),
+            ("INLET_DATA_DIR", dir.path().to_str().unwrap()),
+        ],
+    )
+    .await;
+    let trace_id = post_and_find_trace(&forms, None).await;
+    assert_eq!(trace_id.len(), 32, "logs still carry trace ids");
+    assert!(forms.terminate().await.success());
+    let logs = forms.logs();
+    for line in &logs {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert_ne!(v["level"], "ERROR", "{line}");
+        assert_ne!(v["level"], "WARN", "{line}");
+    }
+    assert!(logs.iter().any(|l| l.contains("\"stopped\"")), "{logs:?}");
+}
+
+#[tokio::test]
+async fn sigterm_lets_stored_records_stay_and_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("INLET_LISTEN", "127.0.0.1:0"),
+        ("INLET_DATA_DIR", dir.path().to_str().unwrap()),
+    ];
+    let mut forms = ServiceProcess::start(BIN, &env).await;
+    post_and_find_trace(&forms, None).await;
+    assert!(forms.terminate().await.success());
+
+    let forms = ServiceProcess::start(BIN, &env).await;
+    let page: serde_json::Value = reqwest::get(format!("{}/submissions", forms.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["submissions"].as_array().unwrap().len(), 1);
+}

@@ -1,0 +1,97 @@
+//! The two pages in a real headless Chromium.
+
+use fantoccini::Locator;
+use inlet_testkit::browser::Browser;
+use inlet_testkit::WAIT;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn submitting_the_form_shows_what_was_posted() {
+    let app = spawn_app(&[]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app.url("/")).await.unwrap();
+    c.find(Locator::Css("input[name=userinput1]"))
+        .await
+        .unwrap()
+        .send_keys("hello")
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=userinput2]"))
+        .await
+        .unwrap()
+        .send_keys("world")
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let body = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath("//*[contains(text(), 'You Posted')]"))
+        .await
+        .expect("the answer page appears");
+    let text = body.text().await.unwrap();
+    assert_eq!(
+        text,
+        r#"You Posted: {"userinput1":"hello","userinput2":"world"}"#
+    );
+    assert_eq!(app.stored().len(), 1);
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_json_page_shows_the_answer_without_a_page_load() {
+    let app = spawn_app(&[]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app.url("/json")).await.unwrap();
+    // A marker that a page load would wipe out.
+    c.execute("window.inletMarker = 'same page'; return null;", vec![])
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=userinput1]"))
+        .await
+        .unwrap()
+        .send_keys("hi")
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=userinput2]"))
+        .await
+        .unwrap()
+        .send_keys("there")
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let result = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(
+            "//p[@id='result' and contains(text(), 'You Posted')]",
+        ))
+        .await
+        .expect("the answer appears in the page");
+    assert_eq!(
+        result.text().await.unwrap(),
+        r#"You Posted: {"userinput1":"hi","userinput2":"there"}"#
+    );
+    let marker = c
+        .execute("return window.inletMarker;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(marker, "same page", "no page load happened");
+    let stored = app.stored();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["content_type"], "application/json");
+    browser.close().await;
+}

@@ -1,0 +1,142 @@
+//! Records are durable, never interleaved, survive restarts, and page newest first.
+
+use std::collections::HashSet;
+use std::io::Write;
+
+use crate::helpers::{spawn_app, spawn_in};
+
+#[tokio::test]
+async fn concurrent_posts_each_become_exactly_one_valid_line() {
+    let app = spawn_app(&[]).await;
+    let posts = (0..200).map(|i| {
+        let app = &app;
+        async move {
+            // Mixed sizes so interleaving would show up as broken lines.
+            let body = format!("n={i}&pad={}", "p".repeat(i * 37 % 5000));
+            app.post("application/x-www-form-urlencoded", body)
+                .await
+                .status()
+        }
+    });
+    let statuses = futures_util::future::join_all(posts).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+
+    let stored = app.stored();
+    assert_eq!(stored.len(), 200);
+    let numbers: HashSet<u64> = stored
+        .iter()
+        .map(|r| r["fields"]["n"].as_str().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(numbers, (0..200).collect());
+    let ids: HashSet<&str> = stored.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 200);
+}
+
+#[tokio::test]
+async fn records_survive_a_restart_and_list_newest_first() {
+    let app = spawn_app(&[]).await;
+    for i in 0..5 {
+        assert_eq!(
+            app.post("application/json", format!(r#"{{"i":{i}}}"#))
+                .await
+                .status(),
+            200
+        );
+    }
+    let dir = app.stop().await;
+
+    let app = spawn_in(dir, &[]).await;
+    assert_eq!(
+        app.post("application/json", r#"{"i":5}"#).await.status(),
+        200
+    );
+    let page: serde_json::Value = app
+        .client
+        .get(app.url("/submissions"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let order: Vec<i64> = page["submissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["fields"]["i"].as_i64().unwrap())
+        .collect();
+    assert_eq!(order, [5, 4, 3, 2, 1, 0]);
+    assert!(page["next_cursor"].is_null());
+}
+
+#[tokio::test]
+async fn pages_follow_the_cursor_to_the_end() {
+    let app = spawn_app(&[]).await;
+    for i in 0..7 {
+        app.post("application/json", format!("{i}")).await;
+    }
+    let mut seen = Vec::new();
+    let mut url = app.url("/submissions?limit=3");
+    loop {
+        let page: serde_json::Value = app
+            .client
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let records = page["submissions"].as_array().unwrap();
+        assert!(records.len() <= 3);
+        seen.extend(records.iter().map(|r| r["fields"].as_i64().unwrap()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => url = app.url(&format!("/submissions?limit=3&cursor={cursor}")),
+            None => break,
+        }
+    }
+    assert_eq!(seen, [6, 5, 4, 3, 2, 1, 0]);
+}
+
+#[tokio::test]
+async fn bad_list_parameters_are_400() {
+    let app = spawn_app(&[("INLET_LIMITS__MAX_LIST_LIMIT", "10")]).await;
+    for query in ["limit=0", "limit=11", "limit=abc", "cursor=xyz"] {
+        let res = app
+            .client
+            .get(app.url(&format!("/submissions?{query}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{query}");
+    }
+    let res = app
+        .client
+        .get(app.url("/submissions?limit=10"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn a_torn_last_line_is_cut_off_at_start_up() {
+    let app = spawn_app(&[]).await;
+    app.post("application/json", r#"{"kept":true}"#).await;
+    let journal = app.journal_path();
+    let dir = app.stop().await;
+    // What a crash in the middle of a write leaves behind.
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap()
+        .write_all(br#"{"id":"torn","fields":{"a""#)
+        .unwrap();
+
+    let app = spawn_in(dir, &[]).await;
+    assert_eq!(app.stored().len(), 1, "torn record removed from the file");
+    app.post("application/json", r#"{"after":true}"#).await;
+    let stored = app.stored();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[1]["fields"]["after"], true);
+}

@@ -1,0 +1,46 @@
+//! /healthz and /readyz.
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn healthz_is_ok() {
+    let app = spawn_app(&[]).await;
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+}
+
+#[tokio::test]
+async fn readyz_fails_when_the_data_dir_is_not_writable() {
+    let app = spawn_app(&[]).await;
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+
+    // Tests run as root, which ignores permission bits; a file where the
+    // folder should be makes it unwritable for anyone.
+    let forms_dir = app.data_dir.path().join("forms");
+    std::fs::remove_dir_all(&forms_dir).unwrap();
+    std::fs::write(&forms_dir, b"not a folder").unwrap();
+
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "not ready");
+    let failing: Vec<&str> = body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failing.len(), 1);
+    assert!(failing[0].starts_with("writable:"), "{failing:?}");
+
+    std::fs::remove_file(&forms_dir).unwrap();
+    std::fs::create_dir(&forms_dir).unwrap();
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+}

@@ -1,0 +1,154 @@
+//! Starting the service in-process and talking to it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use inlet_common::config::{load, ConfigSource};
+use inlet_forms::config::FormsConfig;
+use inlet_forms::startup::{Application, StartupError};
+use inlet_forms::store::JOURNAL_FILE;
+use inlet_testkit::WAIT;
+use tempfile::TempDir;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The default body cap (2 MiB), as the issue and README state it.
+pub const DEFAULT_CAP: usize = 2 * 1024 * 1024;
+
+/// A forms service running in this process on a free port.
+pub struct TestApp {
+    pub port: u16,
+    pub data_dir: TempDir,
+    pub client: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), StartupError>>>,
+}
+
+/// Starts the service with default config (plus `extra` `INLET_*` pairs) in a fresh data dir.
+pub async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
+    spawn_in(tempfile::tempdir().unwrap(), extra).await
+}
+
+/// Starts the service on an existing data dir (a restart).
+pub async fn spawn_in(data_dir: TempDir, extra: &[(&str, &str)]) -> TestApp {
+    let dir = data_dir.path().display().to_string();
+    let mut pairs = vec![
+        ("INLET_LISTEN".to_string(), "127.0.0.1:0".to_string()),
+        ("INLET_DATA_DIR".to_string(), dir),
+    ];
+    pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let config: FormsConfig = load(&ConfigSource::from_pairs(pairs)).expect("test config is valid");
+    let app = Application::build(config).expect("app builds");
+    let port = app.port();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        port,
+        data_dir,
+        client: reqwest::Client::builder().timeout(WAIT).build().unwrap(),
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn journal_path(&self) -> PathBuf {
+        self.data_dir.path().join("forms").join(JOURNAL_FILE)
+    }
+
+    /// Every stored record, parsed; panics on a line that is not JSON.
+    pub fn stored(&self) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(self.journal_path()).unwrap_or_default();
+        text.lines()
+            .map(|l| {
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("bad journal line {l:?}: {e}"))
+            })
+            .collect()
+    }
+
+    pub async fn post(
+        &self,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url("/"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request completes")
+    }
+
+    /// Stops the service gracefully and hands back its data dir.
+    pub async fn stop(mut self) -> TempDir {
+        self.shutdown().await;
+        self.data_dir
+    }
+
+    async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            tokio::time::timeout(WAIT, task)
+                .await
+                .expect("server stops in time")
+                .expect("server task joins")
+                .expect("server stops cleanly");
+        }
+    }
+
+    /// Sends raw bytes, optionally closes the write side, and reads until the
+    /// server closes the connection (bounded by `limit`).
+    pub async fn raw(&self, request: &[u8], close_write: bool, limit: Duration) -> RawReply {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
+        stream.write_all(request).await.unwrap();
+        if close_write {
+            stream.shutdown().await.unwrap();
+        }
+        read_reply(&mut stream, limit).await
+    }
+}
+
+/// What came back on a raw connection.
+#[derive(Debug)]
+pub struct RawReply {
+    pub text: String,
+    /// The server closed the connection (EOF or reset) within the limit.
+    pub closed: bool,
+}
+
+impl RawReply {
+    pub fn status(&self) -> Option<u16> {
+        self.text
+            .strip_prefix("HTTP/1.1 ")
+            .and_then(|rest| rest.get(..3))
+            .and_then(|code| code.parse().ok())
+    }
+}
+
+pub async fn read_reply(stream: &mut TcpStream, limit: Duration) -> RawReply {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let deadline = tokio::time::Instant::now() + limit;
+    let closed = loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Err(_) => break false,
+            Ok(Ok(0)) | Ok(Err(_)) => break true,
+            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    RawReply {
+        text: String::from_utf8_lossy(&buf).into_owned(),
+        closed,
+    }
+}

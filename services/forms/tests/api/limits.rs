@@ -1,0 +1,196 @@
+//! The body cap (declared and actual), field cap, and lying or missing lengths.
+
+use futures_util::stream;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use crate::helpers::{read_reply, spawn_app, DEFAULT_CAP};
+use inlet_testkit::WAIT;
+
+/// A urlencoded body of exactly `len` bytes.
+fn body_of(len: usize) -> String {
+    let mut body = String::from("f=");
+    body.push_str(&"x".repeat(len - 2));
+    body
+}
+
+#[tokio::test]
+async fn exactly_the_cap_is_accepted_one_more_byte_is_413() {
+    let app = spawn_app(&[]).await;
+    let res = app
+        .post("application/x-www-form-urlencoded", body_of(DEFAULT_CAP))
+        .await;
+    assert_eq!(res.status(), 200);
+    let res = app
+        .post(
+            "application/x-www-form-urlencoded",
+            body_of(DEFAULT_CAP + 1),
+        )
+        .await;
+    assert_eq!(res.status(), 413);
+    assert_eq!(
+        res.text().await.unwrap(),
+        "body larger than the 2097152-byte limit"
+    );
+    assert_eq!(app.stored().len(), 1);
+}
+
+#[tokio::test]
+async fn the_cap_is_configurable() {
+    let app = spawn_app(&[("INLET_LIMITS__MAX_BODY_BYTES", "64")]).await;
+    assert_eq!(
+        app.post("application/json", format!("\"{}\"", "a".repeat(62)))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.post("application/json", format!("\"{}\"", "a".repeat(63)))
+            .await
+            .status(),
+        413
+    );
+}
+
+#[tokio::test]
+async fn declared_length_over_the_cap_is_refused_before_the_body() {
+    let app = spawn_app(&[]).await;
+    // Only the head is sent: a 413 can only come from the declared length.
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        DEFAULT_CAP + 1
+    );
+    let reply = app.raw(head.as_bytes(), false, WAIT).await;
+    assert_eq!(reply.status(), Some(413), "{reply:?}");
+    assert!(reply.closed);
+    assert!(app.stored().is_empty());
+}
+
+#[tokio::test]
+async fn chunked_body_over_the_cap_is_cut_and_nothing_stored() {
+    let app = spawn_app(&[]).await;
+    let mut stream = TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
+    stream
+        .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .await
+        .unwrap();
+    let chunk = vec![b'a'; 64 * 1024];
+    let mut sent = 0usize;
+    // 3 MiB in 64 KiB chunks; the server may close before we finish.
+    while sent < 3 * 1024 * 1024 {
+        let mut frame = format!("{:x}\r\n", chunk.len()).into_bytes();
+        frame.extend_from_slice(&chunk);
+        frame.extend_from_slice(b"\r\n");
+        if stream.write_all(&frame).await.is_err() {
+            break;
+        }
+        sent += chunk.len();
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let reply = read_reply(&mut stream, WAIT).await;
+    assert_eq!(reply.status(), Some(413), "{reply:?}");
+    assert!(app.stored().is_empty());
+    // The server is fine afterwards.
+    assert_eq!(
+        app.post("application/x-www-form-urlencoded", "a=1")
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn chunked_body_within_the_cap_is_accepted() {
+    let app = spawn_app(&[]).await;
+    let parts: Vec<Result<Vec<u8>, std::io::Error>> =
+        vec![Ok(b"a=1&".to_vec()), Ok(b"b=".to_vec()), Ok(b"2".to_vec())];
+    let res = app
+        .client
+        .post(app.url("/"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(reqwest::Body::wrap_stream(stream::iter(parts)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.text().await.unwrap(),
+        r#"You Posted: {"a":"1","b":"2"}"#
+    );
+}
+
+#[tokio::test]
+async fn body_shorter_than_declared_then_close_stores_nothing() {
+    let app = spawn_app(&[]).await;
+    let request = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\na=12345678";
+    let reply = app.raw(request, true, WAIT).await;
+    assert!(reply.closed, "connection is closed: {reply:?}");
+    assert!(
+        matches!(reply.status(), None | Some(400)),
+        "400 or no answer, got {reply:?}"
+    );
+    assert!(app.stored().is_empty());
+    assert_eq!(
+        app.post("application/x-www-form-urlencoded", "a=1")
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn missing_length_is_411() {
+    let app = spawn_app(&[]).await;
+    let request = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n\r\n";
+    let reply = app.raw(request, false, WAIT).await;
+    assert_eq!(reply.status(), Some(411), "{reply:?}");
+}
+
+#[tokio::test]
+async fn malformed_content_length_is_400() {
+    let app = spawn_app(&[]).await;
+    let request = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ten\r\n\r\n";
+    let reply = app.raw(request, false, WAIT).await;
+    assert_eq!(reply.status(), Some(400), "{reply:?}");
+    assert!(app.stored().is_empty());
+}
+
+#[tokio::test]
+async fn too_many_fields_is_413() {
+    let app = spawn_app(&[("INLET_LIMITS__MAX_FIELDS", "3")]).await;
+    assert_eq!(
+        app.post("application/x-www-form-urlencoded", "a=1&b=2&c=3")
+            .await
+            .status(),
+        200
+    );
+    let res = app
+        .post("application/x-www-form-urlencoded", "a=1&b=2&c=3&d=4")
+        .await;
+    assert_eq!(res.status(), 413);
+    assert_eq!(res.text().await.unwrap(), "more than 3 fields");
+    assert_eq!(app.stored().len(), 1);
+}
+
+#[tokio::test]
+async fn default_field_cap_is_1000() {
+    let app = spawn_app(&[]).await;
+    let body = |n: usize| {
+        (0..n)
+            .map(|i| format!("k{i}=v"))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    assert_eq!(
+        app.post("application/x-www-form-urlencoded", body(1000))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        app.post("application/x-www-form-urlencoded", body(1001))
+            .await
+            .status(),
+        413
+    );
+}

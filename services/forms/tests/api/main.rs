@@ -1,0 +1,12 @@
+//! Integration tests for inlet-forms: a real server on a free port, real HTTP
+//! clients, raw TCP where a well-behaved client cannot express the case.
+
+mod binary;
+mod browser;
+mod durability;
+mod health;
+mod helpers;
+mod limits;
+mod pages;
+mod submit;
+mod timeouts;
