@@ -99,6 +99,9 @@ fn generic_reply(status: StatusCode) -> ErrorReply {
 
 /// Whether the client ranks JSON above text in its `Accept` header.
 pub fn prefers_json(headers: &HeaderMap) -> bool {
+    if !headers.contains_key(header::ACCEPT) {
+        return false;
+    }
     let mut ranges: Vec<(f32, usize, String)> = headers
         .get_all(header::ACCEPT)
         .filter_map(|v| v.to_str().ok())
@@ -132,7 +135,8 @@ pub async fn render_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
-    let json = prefers_json(req.headers());
+    // Negotiation is only needed for errors; keep the header, parse it later.
+    let accept = req.headers().get(header::ACCEPT).cloned();
     // Handler and extractor errors arrive here as responses; only a failing
     // middleware would return `Err`, and none of ours do.
     let res = next.call(req).await?.map_into_boxed_body();
@@ -147,6 +151,11 @@ pub async fn render_errors(
         .get::<ErrorReply>()
         .cloned()
         .unwrap_or_else(|| generic_reply(status));
+    let json = accept.is_some_and(|value| {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, value);
+        prefers_json(&headers)
+    });
     let (body, content_type) = if json {
         let body = serde_json::json!({
             "error": { "code": reply.code, "message": reply.message }
