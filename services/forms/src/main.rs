@@ -1,4 +1,5 @@
 //! The `inlet-forms` binary.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 

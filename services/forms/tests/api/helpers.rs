@@ -88,6 +88,19 @@ impl TestApp {
             .expect("request completes")
     }
 
+    /// Asks the service to stop (as SIGTERM would) without waiting for it.
+    pub fn begin_stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Waits until a stop that was begun has finished.
+    pub async fn finish_stop(mut self) -> TempDir {
+        self.shutdown().await;
+        self.data_dir
+    }
+
     /// Stops the service gracefully and hands back its data dir.
     pub async fn stop(mut self) -> TempDir {
         self.shutdown().await;

@@ -8,5 +8,6 @@ mod health;
 mod helpers;
 mod limits;
 mod pages;
+mod shutdown;
 mod submit;
 mod timeouts;
