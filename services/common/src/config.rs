@@ -132,6 +132,13 @@ pub fn check(problems: &mut Vec<ConfigProblem>, ok: bool, key: &str, message: &s
     }
 }
 
+/// Helper for [`Validate`] impls: one problem per key whose value is 0.
+pub fn check_nonzero(problems: &mut Vec<ConfigProblem>, keys: &[(&str, u64)]) {
+    for (key, value) in keys {
+        check(problems, *value > 0, key, "must be at least 1");
+    }
+}
+
 /// Loads `T` from its defaults, the optional file and the `INLET_` variables.
 ///
 /// A value that does not fit its type is reported and replaced by its default so

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use inlet_common::config::{check, ConfigProblem, Validate};
+use inlet_common::config::{check, check_nonzero, ConfigProblem, Validate};
 use inlet_common::http::settings::HttpSettings;
 use inlet_common::service::ServiceConfig;
 use inlet_common::telemetry::LogFormat;
@@ -93,35 +93,15 @@ impl FormsConfig {
 
 impl Validate for FormsConfig {
     fn validate(&self, problems: &mut Vec<ConfigProblem>) {
-        check(
+        check_nonzero(
             problems,
-            self.limits.max_body_bytes > 0,
-            "limits.max_body_bytes",
-            "must be at least 1",
-        );
-        check(
-            problems,
-            self.limits.max_fields > 0,
-            "limits.max_fields",
-            "must be at least 1",
-        );
-        check(
-            problems,
-            self.limits.max_list_limit > 0,
-            "limits.max_list_limit",
-            "must be at least 1",
-        );
-        check(
-            problems,
-            self.store.max_batch > 0,
-            "store.max_batch",
-            "must be at least 1",
-        );
-        check(
-            problems,
-            self.store.queue_depth > 0,
-            "store.queue_depth",
-            "must be at least 1",
+            &[
+                ("limits.max_body_bytes", self.limits.max_body_bytes),
+                ("limits.max_fields", self.limits.max_fields as u64),
+                ("limits.max_list_limit", self.limits.max_list_limit as u64),
+                ("store.max_batch", self.store.max_batch as u64),
+                ("store.queue_depth", self.store.queue_depth as u64),
+            ],
         );
         check(
             problems,

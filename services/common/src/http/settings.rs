@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{check, ConfigProblem};
+use crate::config::{check, check_nonzero, ConfigProblem};
 
 /// The `[http]` config table shared by HTTP services.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,23 +59,16 @@ impl HttpSettings {
 
     /// Range checks, reported under `http.*`.
     pub fn validate(&self, problems: &mut Vec<ConfigProblem>) {
-        check(
+        check_nonzero(
             problems,
-            self.request_head_timeout_ms > 0,
-            "http.request_head_timeout_ms",
-            "must be at least 1",
-        );
-        check(
-            problems,
-            self.body_timeout_ms > 0,
-            "http.body_timeout_ms",
-            "must be at least 1",
-        );
-        check(
-            problems,
-            self.max_connections_per_worker > 0,
-            "http.max_connections_per_worker",
-            "must be at least 1",
+            &[
+                ("http.request_head_timeout_ms", self.request_head_timeout_ms),
+                ("http.body_timeout_ms", self.body_timeout_ms),
+                (
+                    "http.max_connections_per_worker",
+                    self.max_connections_per_worker as u64,
+                ),
+            ],
         );
         check(
             problems,

@@ -84,6 +84,16 @@ async fn config_file_is_layered_under_env() {
     assert!(forms.terminate().await.success());
 }
 
+/// Starts the binary on a free port with its data in `dir`, plus `extra` variables.
+async fn start_forms(dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> ServiceProcess {
+    let mut env = vec![
+        ("INLET_LISTEN", "127.0.0.1:0"),
+        ("INLET_DATA_DIR", dir.path().to_str().unwrap()),
+    ];
+    env.extend_from_slice(extra);
+    ServiceProcess::start(BIN, &env).await
+}
+
 /// Posts one form and returns the trace id the service logged for it.
 async fn post_and_find_trace(forms: &ServiceProcess, traceparent: Option<&str>) -> String {
     let mut req = reqwest::Client::new()
@@ -109,11 +119,9 @@ async fn request_spans_reach_an_otlp_grpc_receiver_on_sigterm() {
     let receiver = OtlpReceiver::start().await;
     let dir = tempfile::tempdir().unwrap();
     let endpoint = receiver.grpc_endpoint();
-    let mut forms = ServiceProcess::start(
-        BIN,
+    let mut forms = start_forms(
+        &dir,
         &[
-            ("INLET_LISTEN", "127.0.0.1:0"),
-            ("INLET_DATA_DIR", dir.path().to_str().unwrap()),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
             ("OTEL_BSP_SCHEDULE_DELAY", NEVER),
         ],
@@ -153,11 +161,9 @@ async fn spans_go_over_http_protobuf_and_continue_the_callers_trace() {
     let receiver = OtlpReceiver::start().await;
     let dir = tempfile::tempdir().unwrap();
     let endpoint = receiver.http_endpoint();
-    let mut forms = ServiceProcess::start(
-        BIN,
+    let mut forms = start_forms(
+        &dir,
         &[
-            ("INLET_LISTEN", "127.0.0.1:0"),
-            ("INLET_DATA_DIR", dir.path().to_str().unwrap()),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
             ("OTEL_SERVICE_NAME", "forms-under-test"),
@@ -185,14 +191,7 @@ async fn spans_go_over_http_protobuf_and_continue_the_callers_trace() {
 #[tokio::test]
 async fn without_an_endpoint_nothing_is_exported_and_no_errors_are_logged() {
     let dir = tempfile::tempdir().unwrap();
-    let mut forms = ServiceProcess::start(
-        BIN,
-        &[
-            ("INLET_LISTEN", "127.0.0.1:0"),
-            ("INLET_DATA_DIR", dir.path().to_str().unwrap()),
-        ],
-    )
-    .await;
+    let mut forms = start_forms(&dir, &[]).await;
     let trace_id = post_and_find_trace(&forms, None).await;
     assert_eq!(trace_id.len(), 32, "logs still carry trace ids");
     assert!(forms.terminate().await.success());
@@ -209,15 +208,11 @@ async fn without_an_endpoint_nothing_is_exported_and_no_errors_are_logged() {
 #[tokio::test]
 async fn sigterm_lets_stored_records_stay_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
-    let env = [
-        ("INLET_LISTEN", "127.0.0.1:0"),
-        ("INLET_DATA_DIR", dir.path().to_str().unwrap()),
-    ];
-    let mut forms = ServiceProcess::start(BIN, &env).await;
+    let mut forms = start_forms(&dir, &[]).await;
     post_and_find_trace(&forms, None).await;
     assert!(forms.terminate().await.success());
 
-    let forms = ServiceProcess::start(BIN, &env).await;
+    let forms = start_forms(&dir, &[]).await;
     let page: serde_json::Value = reqwest::get(format!("{}/submissions", forms.url()))
         .await
         .unwrap()

@@ -6,30 +6,30 @@ use inlet_testkit::WAIT;
 
 use crate::helpers::spawn_app;
 
-#[tokio::test]
-async fn submitting_the_form_shows_what_was_posted() {
-    let app = spawn_app(&[]).await;
-    let browser = Browser::start().await;
-    let c = &browser.client;
-    c.goto(&app.url("/")).await.unwrap();
-    c.find(Locator::Css("input[name=userinput1]"))
-        .await
-        .unwrap()
-        .send_keys("hello")
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=userinput2]"))
-        .await
-        .unwrap()
-        .send_keys("world")
-        .await
-        .unwrap();
+/// Types into the seed form's two inputs and presses its submit button.
+async fn fill_and_submit(c: &fantoccini::Client, first: &str, second: &str) {
+    for (name, text) in [("userinput1", first), ("userinput2", second)] {
+        let input = c
+            .find(Locator::Css(&format!("input[name={name}]")))
+            .await
+            .unwrap();
+        input.send_keys(text).await.unwrap();
+    }
     c.find(Locator::Css("input[type=submit]"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn submitting_the_form_shows_what_was_posted() {
+    let app = spawn_app(&[]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app.url("/")).await.unwrap();
+    fill_and_submit(c, "hello", "world").await;
     let body = c
         .wait()
         .at_most(WAIT)
@@ -55,24 +55,7 @@ async fn the_json_page_shows_the_answer_without_a_page_load() {
     c.execute("window.inletMarker = 'same page'; return null;", vec![])
         .await
         .unwrap();
-    c.find(Locator::Css("input[name=userinput1]"))
-        .await
-        .unwrap()
-        .send_keys("hi")
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=userinput2]"))
-        .await
-        .unwrap()
-        .send_keys("there")
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    fill_and_submit(c, "hi", "there").await;
     let result = c
         .wait()
         .at_most(WAIT)

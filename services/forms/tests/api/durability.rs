@@ -50,15 +50,7 @@ async fn records_survive_a_restart_and_list_newest_first() {
         app.post("application/json", r#"{"i":5}"#).await.status(),
         200
     );
-    let page: serde_json::Value = app
-        .client
-        .get(app.url("/submissions"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = app.get_json("/submissions").await;
     let order: Vec<i64> = page["submissions"]
         .as_array()
         .unwrap()
@@ -76,22 +68,14 @@ async fn pages_follow_the_cursor_to_the_end() {
         app.post("application/json", format!("{i}")).await;
     }
     let mut seen = Vec::new();
-    let mut url = app.url("/submissions?limit=3");
+    let mut path = "/submissions?limit=3".to_string();
     loop {
-        let page: serde_json::Value = app
-            .client
-            .get(&url)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let page = app.get_json(&path).await;
         let records = page["submissions"].as_array().unwrap();
         assert!(records.len() <= 3);
         seen.extend(records.iter().map(|r| r["fields"].as_i64().unwrap()));
         match page["next_cursor"].as_str() {
-            Some(cursor) => url = app.url(&format!("/submissions?limit=3&cursor={cursor}")),
+            Some(cursor) => path = format!("/submissions?limit=3&cursor={cursor}"),
             None => break,
         }
     }

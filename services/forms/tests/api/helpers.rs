@@ -88,6 +88,26 @@ impl TestApp {
             .expect("request completes")
     }
 
+    /// GETs `path` and parses the JSON answer.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request completes")
+            .json()
+            .await
+            .expect("answer is JSON")
+    }
+
+    /// Checks that a bad request did not leave the service unable to take the next one.
+    pub async fn assert_still_serving(&self) {
+        let res = self
+            .post("application/x-www-form-urlencoded", "still=here")
+            .await;
+        assert_eq!(res.status(), 200, "the service still takes posts");
+    }
+
     /// Asks the service to stop (as SIGTERM would) without waiting for it.
     pub fn begin_stop(&mut self) {
         if let Some(stop) = self.stop.take() {
