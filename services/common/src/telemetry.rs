@@ -45,6 +45,8 @@ pub enum OtlpProtocol {
 pub struct TelemetrySettings {
     /// `service.name` resource attribute.
     pub service_name: String,
+    /// `OTEL_SDK_DISABLED=true`: no spans at all (no ids in logs, nothing exported).
+    pub sdk_disabled: bool,
     /// Where traces go; `None` exports nothing.
     pub endpoint: Option<String>,
     /// Protocol for `endpoint`.
@@ -92,8 +94,8 @@ impl TelemetrySettings {
             Some("http/protobuf") => OtlpProtocol::HttpProtobuf,
             _ => OtlpProtocol::Grpc,
         };
-        let disabled = var("OTEL_SDK_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-        let endpoint = if disabled {
+        let sdk_disabled = var("OTEL_SDK_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let endpoint = if sdk_disabled {
             None
         } else if let Some(traces) = var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
             Some(traces.to_owned())
@@ -106,6 +108,7 @@ impl TelemetrySettings {
         };
         Self {
             service_name,
+            sdk_disabled,
             endpoint,
             protocol,
             log_format,
@@ -154,6 +157,29 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Must run inside a tokio runtime (the gRPC exporter spawns its connection
 /// there) and before any HTTP server is built, so request spans get a real tracer.
 pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, TelemetryError> {
+    let provider = if settings.sdk_disabled {
+        None
+    } else {
+        Some(tracer_provider(settings)?)
+    };
+    let otel_layer = provider
+        .as_ref()
+        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("inlet")));
+    let fmt_layer = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .event_format(TraceAwareFormat::new(settings.log_format));
+    tracing_subscriber::registry()
+        .with(EnvFilter::try_new(&settings.log_filter)?)
+        .with(otel_layer)
+        .with(fmt_layer)
+        .try_init()?;
+    Ok(TelemetryGuard { provider })
+}
+
+/// Builds the provider (with an OTLP exporter when an endpoint is set) and
+/// makes it and the W3C propagator global.
+fn tracer_provider(settings: &TelemetrySettings) -> Result<SdkTracerProvider, TelemetryError> {
     let resource = Resource::builder()
         .with_service_name(settings.service_name.clone())
         .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
@@ -175,23 +201,9 @@ pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, TelemetryErr
     }
     // Spans are created even with no exporter so log lines still carry trace ids.
     let provider = builder.build();
-    let tracer = provider.tracer("inlet");
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     opentelemetry::global::set_tracer_provider(provider.clone());
-
-    let filter = EnvFilter::try_new(&settings.log_filter)?;
-    let fmt_layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .event_format(TraceAwareFormat::new(settings.log_format));
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(tracing_opentelemetry::layer().with_tracer(tracer))
-        .with(fmt_layer)
-        .try_init()?;
-    Ok(TelemetryGuard {
-        provider: Some(provider),
-    })
+    Ok(provider)
 }
 
 #[cfg(test)]
@@ -245,5 +257,6 @@ mod tests {
         e.insert("OTEL_SDK_DISABLED".into(), "TRUE".into());
         let s = TelemetrySettings::resolve("svc", None, LogFormat::Text, &e);
         assert_eq!(s.endpoint, None);
+        assert!(s.sdk_disabled);
     }
 }

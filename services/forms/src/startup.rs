@@ -56,7 +56,8 @@ impl Application {
             Journal::open(&forms_dir, config.store.max_batch, config.store.queue_depth)?;
         let readiness = Readiness::new(vec![forms_dir]);
         let listener = TcpListener::bind(config.listen)?;
-        let port = listener.local_addr()?.port();
+        let local_addr = listener.local_addr()?;
+        let port = local_addr.port();
         let state = web::Data::new(AppState {
             journal: Arc::clone(&journal),
             limits: config.limits.clone(),
@@ -85,7 +86,7 @@ impl Application {
         .disable_signals()
         .listen(listener)?
         .run();
-        tracing::info!(addr = %config.listen, port, data_dir = %config.data_dir.display(), "inlet-forms listening");
+        tracing::info!(addr = %local_addr, port, data_dir = %config.data_dir.display(), "inlet-forms listening");
         Ok(Self {
             port,
             server,

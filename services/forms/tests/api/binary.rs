@@ -221,3 +221,37 @@ async fn sigterm_lets_stored_records_stay_and_exits_zero() {
         .unwrap();
     assert_eq!(page["submissions"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn otel_sdk_disabled_exports_nothing_even_with_an_endpoint() {
+    let receiver = OtlpReceiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = receiver.grpc_endpoint();
+    let mut forms = start_forms(
+        &dir,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_SDK_DISABLED", "true"),
+        ],
+    )
+    .await;
+    let res = reqwest::Client::new()
+        .post(forms.url())
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let stored = forms
+        .wait_for_log(|v| v["message"] == "submission stored")
+        .await
+        .expect("the submission is logged");
+    assert!(
+        stored.get("trace_id").is_none(),
+        "no spans, no ids: {stored}"
+    );
+    // Exiting flushes anything pending, so after exit the receiver has it all.
+    assert!(forms.terminate().await.success());
+    assert!(receiver.spans().is_empty(), "{:?}", receiver.spans());
+}
