@@ -20,11 +20,15 @@ pub struct ServiceProcess {
 }
 
 impl ServiceProcess {
-    /// Starts `bin` with only `env` (plus JSON logs) and waits for its
-    /// "listening" log line, which names the bound port.
+    /// Starts `bin` with only `env` (JSON logs unless `env` sets
+    /// `INLET_LOG_FORMAT`) and waits for its "listening" log line, which names
+    /// the bound port.
     pub async fn start(bin: &str, env: &[(&str, &str)]) -> Self {
-        let mut child = command(bin, env)
-            .env("INLET_LOG_FORMAT", "json")
+        let mut cmd = command(bin, env);
+        if !env.iter().any(|(k, _)| *k == "INLET_LOG_FORMAT") {
+            cmd.env("INLET_LOG_FORMAT", "json");
+        }
+        let mut child = cmd
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .kill_on_drop(true)
@@ -52,11 +56,7 @@ impl ServiceProcess {
             port: 0,
         };
         let listening = process
-            .wait_for_log(|v| {
-                v["message"]
-                    .as_str()
-                    .is_some_and(|m| m.ends_with("listening"))
-            })
+            .wait_for_line(|line| line.contains("listening") && port_in(line).is_some())
             .await
             .unwrap_or_else(|| {
                 panic!(
@@ -64,9 +64,7 @@ impl ServiceProcess {
                     process.logs().join("\n")
                 )
             });
-        process.port = listening["fields"]["port"]
-            .as_u64()
-            .expect("listening line has a port") as u16;
+        process.port = port_in(&listening).expect("the listening line names its port");
         process
     }
 
@@ -85,16 +83,18 @@ impl ServiceProcess {
         &self,
         pred: impl Fn(&serde_json::Value) -> bool,
     ) -> Option<serde_json::Value> {
+        let line = self
+            .wait_for_line(|l| serde_json::from_str(l).is_ok_and(|v| pred(&v)))
+            .await?;
+        serde_json::from_str(&line).ok()
+    }
+
+    /// Waits (up to [`WAIT`]) for a stderr line that satisfies `pred`.
+    pub async fn wait_for_line(&self, pred: impl Fn(&str) -> bool) -> Option<String> {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             let more = self.new_line.notified();
-            let found = self
-                .lines
-                .lock()
-                .unwrap()
-                .iter()
-                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-                .find(|v| pred(v));
+            let found = self.lines.lock().unwrap().iter().find(|l| pred(l)).cloned();
             if found.is_some() {
                 return found;
             }
@@ -118,6 +118,20 @@ impl ServiceProcess {
             .expect("process exits after SIGTERM")
             .expect("wait works")
     }
+}
+
+/// The port in a "listening" line, JSON (`"port":N`) or text (`port=N`).
+fn port_in(line: &str) -> Option<u16> {
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(line) {
+        return v["fields"]["port"]
+            .as_u64()
+            .and_then(|p| u16::try_from(p).ok());
+    }
+    let rest = &line[line.find(" port=")? + 6..];
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Runs `bin` to completion with only `env`; returns its status and stderr.

@@ -255,3 +255,39 @@ async fn otel_sdk_disabled_exports_nothing_even_with_an_endpoint() {
     assert!(forms.terminate().await.success());
     assert!(receiver.spans().is_empty(), "{:?}", receiver.spans());
 }
+
+#[tokio::test]
+async fn text_logs_are_readable_and_carry_trace_ids_inside_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut forms = start_forms(&dir, &[("INLET_LOG_FORMAT", "text")]).await;
+    let res = reqwest::Client::new()
+        .post(forms.url())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("a=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let line = forms
+        .wait_for_line(|l| l.contains("submission stored"))
+        .await
+        .expect("a log line for the stored submission");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(&line).is_err(),
+        "text, not JSON: {line}"
+    );
+    assert!(line.contains(" INFO "), "{line}");
+    let id_after = |key: &str| -> String {
+        let start = line
+            .find(key)
+            .unwrap_or_else(|| panic!("{key} missing: {line}"))
+            + key.len();
+        line[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_hexdigit())
+            .collect()
+    };
+    assert_eq!(id_after("trace_id=").len(), 32, "{line}");
+    assert_eq!(id_after("span_id=").len(), 16, "{line}");
+    assert!(forms.terminate().await.success());
+}
