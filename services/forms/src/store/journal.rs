@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
@@ -37,7 +37,6 @@ struct Shared {
 pub struct Journal {
     queue: mpsc::Sender<Command>,
     shared: Arc<Shared>,
-    path: PathBuf,
 }
 
 /// Owns the writer thread; [`JournalWriter::join`] waits until every queued line is written.
@@ -79,18 +78,9 @@ impl Journal {
             .spawn(move || write_loop(recovered.file, recovered.len, rx, &writer_shared, max_batch))
             .map_err(open_error)?;
         Ok((
-            Arc::new(Journal {
-                queue,
-                shared,
-                path,
-            }),
+            Arc::new(Journal { queue, shared }),
             JournalWriter { thread },
         ))
-    }
-
-    /// The journal file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     /// Appends one record (a single line of JSON, no newline) and waits until it
@@ -109,16 +99,6 @@ impl Journal {
     /// Asks the writer to write everything queued so far and stop; later appends fail.
     pub async fn close(&self) {
         let _ = self.queue.send(Command::Close).await;
-    }
-
-    /// Number of stored records.
-    pub fn len(&self) -> u64 {
-        self.shared.index.read().expect("index lock").len() as u64
-    }
-
-    /// Whether nothing is stored yet.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Up to `limit` records with sequence numbers below `before` (all, when
