@@ -15,6 +15,8 @@ pub struct ServiceProcess {
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
     new_line: Arc<Notify>,
+    /// Reads stderr until the process closes it.
+    reader: Option<tokio::task::JoinHandle<()>>,
     /// The HTTP port it announced in its "listening" log line.
     pub port: u16,
 }
@@ -38,7 +40,7 @@ impl ServiceProcess {
         let new_line = Arc::new(Notify::new());
         let stderr = child.stderr.take().expect("stderr is piped");
         let (reader_lines, reader_notify) = (Arc::clone(&lines), Arc::clone(&new_line));
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             let mut reader = BufReader::new(stderr).lines();
             while let Ok(Some(line)) = reader.next_line().await {
                 if std::env::var_os("TEST_LOG").is_some() {
@@ -53,6 +55,7 @@ impl ServiceProcess {
             child,
             lines,
             new_line,
+            reader: Some(reader),
             port: 0,
         };
         let listening = process
@@ -104,7 +107,7 @@ impl ServiceProcess {
         }
     }
 
-    /// Sends SIGTERM and waits for the process to exit.
+    /// Sends SIGTERM and waits for the process to exit and for its last log lines.
     pub async fn terminate(&mut self) -> ExitStatus {
         let pid = self.child.id().expect("process is running").to_string();
         let sent = Command::new("kill")
@@ -113,10 +116,17 @@ impl ServiceProcess {
             .await
             .expect("kill runs");
         assert!(sent.success(), "kill -TERM {pid} failed");
-        tokio::time::timeout(WAIT, self.child.wait())
+        let status = tokio::time::timeout(WAIT, self.child.wait())
             .await
             .expect("process exits after SIGTERM")
-            .expect("wait works")
+            .expect("wait works");
+        if let Some(reader) = self.reader.take() {
+            tokio::time::timeout(WAIT, reader)
+                .await
+                .expect("stderr closes after exit")
+                .expect("stderr reader joins");
+        }
+        status
     }
 }
 

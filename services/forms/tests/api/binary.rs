@@ -63,21 +63,14 @@ async fn config_file_is_layered_under_env() {
         ],
     )
     .await;
-    let client = reqwest::Client::new();
-    let post = |body: &'static str| {
-        client
-            .post(forms.url())
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-    };
+    let form = "application/x-www-form-urlencoded";
     assert_eq!(
-        post("a=1&b=2").await.unwrap().status(),
+        post(&forms, form, "a=1&b=2", &[]).await,
         200,
         "env raised max_fields"
     );
     assert_eq!(
-        post("a=1&b=234").await.unwrap().status(),
+        post(&forms, form, "a=1&b=234", &[]).await,
         413,
         "file set the 8-byte cap"
     );
@@ -94,16 +87,41 @@ async fn start_forms(dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> Service
     ServiceProcess::start(BIN, &env).await
 }
 
-/// Posts one form and returns the trace id the service logged for it.
-async fn post_and_find_trace(forms: &ServiceProcess, traceparent: Option<&str>) -> String {
+/// Posts `body` as `content_type` (with extra headers) and returns the status.
+async fn post(
+    forms: &ServiceProcess,
+    content_type: &str,
+    body: &'static str,
+    headers: &[(&str, &str)],
+) -> u16 {
     let mut req = reqwest::Client::new()
         .post(forms.url())
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("userinput1=a&userinput2=b");
-    if let Some(tp) = traceparent {
-        req = req.header("traceparent", tp);
+        .header("content-type", content_type)
+        .body(body);
+    for (name, value) in headers {
+        req = req.header(*name, *value);
     }
-    assert_eq!(req.send().await.unwrap().status(), 200);
+    req.send()
+        .await
+        .expect("request completes")
+        .status()
+        .as_u16()
+}
+
+/// Posts one form and returns the trace id the service logged for it.
+async fn post_and_find_trace(forms: &ServiceProcess, traceparent: Option<&str>) -> String {
+    let headers: Vec<(&str, &str)> = traceparent
+        .map(|tp| ("traceparent", tp))
+        .into_iter()
+        .collect();
+    let status = post(
+        forms,
+        "application/x-www-form-urlencoded",
+        "userinput1=a&userinput2=b",
+        &headers,
+    )
+    .await;
+    assert_eq!(status, 200);
     let line = forms
         .wait_for_log(|v| v["message"] == "submission stored")
         .await
@@ -235,14 +253,7 @@ async fn otel_sdk_disabled_exports_nothing_even_with_an_endpoint() {
         ],
     )
     .await;
-    let res = reqwest::Client::new()
-        .post(forms.url())
-        .header("content-type", "application/json")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(post(&forms, "application/json", "{}", &[]).await, 200);
     let stored = forms
         .wait_for_log(|v| v["message"] == "submission stored")
         .await
@@ -260,14 +271,10 @@ async fn otel_sdk_disabled_exports_nothing_even_with_an_endpoint() {
 async fn text_logs_are_readable_and_carry_trace_ids_inside_requests() {
     let dir = tempfile::tempdir().unwrap();
     let mut forms = start_forms(&dir, &[("INLET_LOG_FORMAT", "text")]).await;
-    let res = reqwest::Client::new()
-        .post(forms.url())
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("a=1")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    assert_eq!(
+        post(&forms, "application/x-www-form-urlencoded", "a=1", &[]).await,
+        200
+    );
     let line = forms
         .wait_for_line(|l| l.contains("submission stored"))
         .await
