@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::helpers::{read_reply, spawn_app};
@@ -15,13 +15,27 @@ async fn in_flight_requests_finish_and_new_connections_are_refused() {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     let body = b"userinput1=late&userinput2=arrival";
     let head = format!(
-        "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nExpect: 100-continue\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await.unwrap();
+    // "100 Continue" proves the server has read the head: the request is in flight.
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !seen.ends_with(b"\r\n\r\n") {
+        let n = tokio::time::timeout(WAIT, stream.read(&mut byte))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(n, 1, "connection closed before 100 Continue");
+        seen.push(byte[0]);
+    }
+    assert!(
+        seen.starts_with(b"HTTP/1.1 100 Continue"),
+        "{}",
+        String::from_utf8_lossy(&seen)
+    );
     stream.write_all(&body[..5]).await.unwrap();
-    // Make sure the server has the request in hand before it is told to stop.
-    wait_until_in_flight(port).await;
 
     app.begin_stop();
     wait_until_refused(port).await;
@@ -36,19 +50,6 @@ async fn in_flight_requests_finish_and_new_connections_are_refused() {
     let dir = app.finish_stop().await;
     let journal = std::fs::read_to_string(dir.path().join("forms/submissions.jsonl")).unwrap();
     assert_eq!(journal.lines().count(), 1);
-}
-
-/// Waits until another client can see the server answering, so the first
-/// connection's request head has been read.
-async fn wait_until_in_flight(port: u16) {
-    let client = reqwest::Client::new();
-    let res = client
-        .get(format!("http://127.0.0.1:{port}/healthz"))
-        .timeout(WAIT)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
 }
 
 /// Waits (bounded) until the listener is closed.
