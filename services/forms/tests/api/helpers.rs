@@ -9,7 +9,7 @@ use inlet_forms::startup::{Application, StartupError};
 use inlet_forms::store::JOURNAL_FILE;
 use inlet_testkit::WAIT;
 use tempfile::TempDir;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -169,7 +169,7 @@ impl RawReply {
     }
 }
 
-pub async fn read_reply(stream: &mut TcpStream, limit: Duration) -> RawReply {
+pub async fn read_reply<R: AsyncRead + Unpin>(stream: &mut R, limit: Duration) -> RawReply {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let deadline = tokio::time::Instant::now() + limit;
