@@ -99,11 +99,13 @@ fn generic_reply(status: StatusCode) -> ErrorReply {
 
 /// Whether the client ranks JSON above text in its `Accept` header.
 pub fn prefers_json(headers: &HeaderMap) -> bool {
-    if !headers.contains_key(header::ACCEPT) {
-        return false;
-    }
-    let mut ranges: Vec<(f32, usize, String)> = headers
-        .get_all(header::ACCEPT)
+    accept_prefers_json(headers.get_all(header::ACCEPT))
+}
+
+/// [`prefers_json`] over the values of the `Accept` header(s) themselves.
+fn accept_prefers_json<'a>(values: impl IntoIterator<Item = &'a HeaderValue>) -> bool {
+    let mut ranges: Vec<(f32, usize, String)> = values
+        .into_iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .enumerate()
@@ -135,8 +137,9 @@ pub async fn render_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<BoxBody>>, actix_web::Error> {
-    // Negotiation is only needed for errors; keep the header, parse it later.
-    let accept = req.headers().get(header::ACCEPT).cloned();
+    // Negotiation is only needed for errors; keep the header values (cheap
+    // clones, no allocation when there are none) and parse them later.
+    let accept: Vec<HeaderValue> = req.headers().get_all(header::ACCEPT).cloned().collect();
     // Handler and extractor errors arrive here as responses; only a failing
     // middleware would return `Err`, and none of ours do.
     let res = next.call(req).await?.map_into_boxed_body();
@@ -151,11 +154,7 @@ pub async fn render_errors(
         .get::<ErrorReply>()
         .cloned()
         .unwrap_or_else(|| generic_reply(status));
-    let json = accept.is_some_and(|value| {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT, value);
-        prefers_json(&headers)
-    });
+    let json = accept_prefers_json(&accept);
     let (body, content_type) = if json {
         let body = serde_json::json!({
             "error": { "code": reply.code, "message": reply.message }

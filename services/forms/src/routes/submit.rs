@@ -62,8 +62,8 @@ pub async fn submit(
     let deadline = Instant::now() + state.body_timeout;
     let body = body::read_capped(payload, declared, state.limits.max_body_bytes, deadline).await?;
 
-    // `fields` is compact, single-line JSON; `echo` is what the client gets back.
-    let (fields, field_count, echo) = match kind {
+    // `fields` is compact, single-line JSON; a JSON body is echoed as posted.
+    let (fields, field_count, posted_json) = match kind {
         FormKind::Urlencoded => {
             let map = urlencoded::parse(&body, state.limits.max_fields).map_err(|e| match e {
                 UrlencodedError::InvalidUtf8 => FormsError::InvalidUtf8,
@@ -71,14 +71,13 @@ pub async fn submit(
             })?;
             let fields = serde_json::Value::Object(map);
             let count = fields.as_object().map_or(0, |m| m.len());
-            let text = fields.to_string();
-            (text.clone(), count, text)
+            (fields.to_string(), count, None)
         }
         FormKind::Json => {
             let text = std::str::from_utf8(&body).map_err(|_| FormsError::InvalidUtf8)?;
             let count =
                 json_body::validate(text).map_err(|e| FormsError::InvalidJson(e.to_string()))?;
-            (json_body::single_line(text), count, text.to_owned())
+            (json_body::single_line(text), count, Some(text))
         }
     };
 
@@ -116,6 +115,7 @@ pub async fn submit(
         );
     });
 
+    let echo = posted_json.unwrap_or(&fields);
     let answer_json = kind == FormKind::Json || prefers_json(req.headers());
     let response = if answer_json {
         HttpResponse::Ok()

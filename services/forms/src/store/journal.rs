@@ -123,23 +123,21 @@ impl Journal {
                 .read_exact_at(&mut buf, entry.offset)
                 .map_err(|e| StoreError::Read(Arc::new(e)))?;
             buf.pop(); // the newline
-            let text = String::from_utf8(buf).map_err(|e| {
-                StoreError::Read(Arc::new(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    e,
-                )))
-            })?;
-            let raw = RawValue::from_string(text).map_err(|e| {
-                StoreError::Read(Arc::new(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    e,
-                )))
-            })?;
+            let text = String::from_utf8(buf).map_err(invalid_record)?;
+            let raw = RawValue::from_string(text).map_err(invalid_record)?;
             records.push(raw);
         }
         let next = (start > 0).then_some(start as u64);
         Ok((records, next))
     }
+}
+
+/// A stored line that no longer reads back as UTF-8 JSON.
+fn invalid_record(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Read(Arc::new(std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        err,
+    )))
 }
 
 /// Takes whatever lines are queued (up to `max_batch`), writes them with one
