@@ -1,6 +1,7 @@
 //! The life of a service process: config, telemetry, run, flush, exit code.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::config::{self, ConfigSource, Validate, EX_USAGE};
+use crate::healthcheck::{self as probe, PROBE_TIMEOUT};
 use crate::telemetry::{self, LogFormat, TelemetrySettings};
 
 /// Command-line arguments every service binary accepts.
@@ -17,6 +19,10 @@ pub struct ServiceArgs {
     /// TOML config file, layered over the defaults and under `INLET_*` variables.
     #[arg(long, value_name = "FILE", env = "INLET_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Ask the running service's `/readyz` (at the configured address) and exit
+    /// 0 when it is ready, 1 when it is not: a container HEALTHCHECK.
+    #[arg(long)]
+    pub healthcheck: bool,
 }
 
 /// What the shared runner needs to know about a service's config.
@@ -25,11 +31,16 @@ pub trait ServiceConfig: DeserializeOwned + Serialize + Default + Validate {
     fn service_name(&self) -> Option<&str>;
     /// Text or JSON logs.
     fn log_format(&self) -> LogFormat;
+    /// The HTTP listener that serves `/readyz`, for `--healthcheck`.
+    fn health_listen(&self) -> SocketAddr;
 }
 
 /// Runs a service binary: parses args, loads config (exit 64 when invalid),
 /// starts telemetry, runs `serve` on a tokio runtime and flushes traces on the
 /// way out, whether `serve` succeeds, fails or panics.
+///
+/// With `--healthcheck` it serves nothing: it probes the running service's
+/// `/readyz` and exits 0 (ready) or 1 (not ready, or no usable config).
 pub fn run_main<C, F, Fut, E>(default_name: &str, serve: F) -> ExitCode
 where
     C: ServiceConfig,
@@ -43,9 +54,13 @@ where
         Ok(config) => config,
         Err(err) => {
             eprintln!("{default_name}: {err}");
-            return ExitCode::from(EX_USAGE);
+            // Docker reads any code but 0 and 1 as "reserved": a health probe says 1.
+            return ExitCode::from(if args.healthcheck { 1 } else { EX_USAGE });
         }
     };
+    if args.healthcheck {
+        return healthcheck(default_name, config.health_listen());
+    }
     let settings = TelemetrySettings::resolve(
         default_name,
         config.service_name(),
@@ -77,6 +92,21 @@ where
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("{default_name}: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--healthcheck`: one line on stdout (ready) or stderr (why not), for
+/// `docker inspect` to show.
+fn healthcheck(name: &str, listen: SocketAddr) -> ExitCode {
+    match probe::probe(listen, PROBE_TIMEOUT) {
+        Ok(()) => {
+            println!("{name}: ready");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("{name}: not ready: {err}");
             ExitCode::FAILURE
         }
     }

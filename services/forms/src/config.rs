@@ -121,4 +121,8 @@ impl ServiceConfig for FormsConfig {
     fn log_format(&self) -> LogFormat {
         self.log_format
     }
+
+    fn health_listen(&self) -> SocketAddr {
+        self.listen
+    }
 }

@@ -144,13 +144,16 @@ fn port_in(line: &str) -> Option<u16> {
         .ok()
 }
 
-/// Runs `bin` to completion with only `env`; returns its status and stderr.
+/// Runs `bin` with `args` to completion, with only `env`; returns its status and stderr.
 pub async fn run_to_exit(
     bin: &str,
+    args: &[&str],
     env: &[(&str, &str)],
     timeout: Duration,
 ) -> (ExitStatus, String) {
-    let output = tokio::time::timeout(timeout, command(bin, env).stdin(Stdio::null()).output())
+    let mut cmd = command(bin, env);
+    cmd.args(args).stdin(Stdio::null());
+    let output = tokio::time::timeout(timeout, cmd.output())
         .await
         .expect("process exits in time")
         .expect("process runs");

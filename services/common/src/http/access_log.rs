@@ -6,6 +6,10 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 
+/// Paths that health probes ask every few seconds: a success there is logged
+/// at DEBUG, so probes do not bury the requests people make.
+const PROBE_PATHS: [&str; 2] = ["/healthz", "/readyz"];
+
 /// Middleware: logs method, route, status and duration when a response is ready.
 pub async fn log_requests(
     req: ServiceRequest,
@@ -23,6 +27,8 @@ pub async fn log_requests(
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     if res.status().is_server_error() {
         tracing::error!(http.request.method = %method, url.path = %path, http.response.status_code = status, client.address = %peer, elapsed_ms, "request failed");
+    } else if res.status().is_success() && PROBE_PATHS.contains(&path.as_str()) {
+        tracing::debug!(http.request.method = %method, url.path = %path, http.response.status_code = status, client.address = %peer, elapsed_ms, "request served");
     } else {
         tracing::info!(http.request.method = %method, url.path = %path, http.response.status_code = status, client.address = %peer, elapsed_ms, "request served");
     }

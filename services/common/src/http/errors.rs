@@ -43,7 +43,7 @@ pub trait PublicError: std::error::Error {
 pub fn error_response<E: PublicError>(err: &E) -> HttpResponse {
     let status = err.status();
     let reply = if status.is_server_error() {
-        tracing::error!(error = %err, causes = %cause_chain(err), "request failed");
+        tracing::error!(error = %err, causes = %crate::report::causes(err), "request failed");
         ErrorReply {
             code: err.code(),
             message: "internal error; the failure has been logged".into(),
@@ -59,17 +59,6 @@ pub fn error_response<E: PublicError>(err: &E) -> HttpResponse {
         .body(reply.message.clone());
     res.extensions_mut().insert(reply);
     res
-}
-
-/// `a: b: c` for an error and its sources.
-fn cause_chain(err: &dyn std::error::Error) -> String {
-    let mut parts = Vec::new();
-    let mut next = err.source();
-    while let Some(cause) = next {
-        parts.push(cause.to_string());
-        next = cause.source();
-    }
-    parts.join(": ")
 }
 
 /// A reply for an error response that did not come from a [`PublicError`].

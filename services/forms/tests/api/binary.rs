@@ -16,6 +16,7 @@ async fn bad_config_exits_64_naming_every_bad_key() {
     let dir = tempfile::tempdir().unwrap();
     let (status, stderr) = run_to_exit(
         BIN,
+        &[],
         &[
             ("INLET_DATA_DIR", dir.path().to_str().unwrap()),
             ("INLET_LISTEN", "not-an-address"),
@@ -37,8 +38,13 @@ async fn bad_config_exits_64_naming_every_bad_key() {
 
 #[tokio::test]
 async fn a_missing_config_file_exits_64() {
-    let (status, stderr) =
-        run_to_exit(BIN, &[("INLET_CONFIG", "/nonexistent/forms.toml")], WAIT).await;
+    let (status, stderr) = run_to_exit(
+        BIN,
+        &[],
+        &[("INLET_CONFIG", "/nonexistent/forms.toml")],
+        WAIT,
+    )
+    .await;
     assert_eq!(status.code(), Some(64), "{stderr}");
     assert!(stderr.contains("/nonexistent/forms.toml"), "{stderr}");
 }
@@ -297,4 +303,84 @@ async fn text_logs_are_readable_and_carry_trace_ids_inside_requests() {
     assert_eq!(id_after("trace_id=").len(), 32, "{line}");
     assert_eq!(id_after("span_id=").len(), 16, "{line}");
     assert!(forms.terminate().await.success());
+}
+
+#[tokio::test]
+async fn healthcheck_flag_probes_readyz_and_exits_0_or_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut forms = start_forms(&dir, &[]).await;
+    let listen = format!("127.0.0.1:{}", forms.port);
+    let data_dir = dir.path().to_str().unwrap();
+    let probe = || async {
+        run_healthcheck(&[("INLET_LISTEN", &listen), ("INLET_DATA_DIR", data_dir)]).await
+    };
+
+    let (code, stderr) = probe().await;
+    assert_eq!(code, Some(0), "ready service: {stderr}");
+
+    // A file where the data folder should be: /readyz answers 503.
+    let forms_dir = dir.path().join("forms");
+    std::fs::remove_dir_all(&forms_dir).unwrap();
+    std::fs::write(&forms_dir, b"not a folder").unwrap();
+    let (code, stderr) = probe().await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("503") && stderr.contains("writable:"),
+        "{stderr}"
+    );
+    std::fs::remove_file(&forms_dir).unwrap();
+    std::fs::create_dir(&forms_dir).unwrap();
+
+    assert!(forms.terminate().await.success());
+    let (code, stderr) = probe().await;
+    assert_eq!(code, Some(1), "stopped service: {stderr}");
+    assert!(stderr.contains("no answer"), "{stderr}");
+}
+
+#[tokio::test]
+async fn healthcheck_probes_are_not_traced() {
+    let receiver = OtlpReceiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = receiver.grpc_endpoint();
+    let mut forms = start_forms(
+        &dir,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_BSP_SCHEDULE_DELAY", NEVER),
+        ],
+    )
+    .await;
+    let listen = format!("127.0.0.1:{}", forms.port);
+    let (code, stderr) = run_healthcheck(&[("INLET_LISTEN", &listen)]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    // A request made by anyone else is traced, as the control.
+    let res = reqwest::get(format!("{}/readyz", forms.url()))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(forms.terminate().await.success());
+
+    receiver
+        .wait_for_span(WAIT, |s| s.attr_str("http.route") == Some("/readyz"))
+        .await
+        .expect("the plain /readyz request is flushed on SIGTERM");
+    let readyz_spans = receiver
+        .spans()
+        .into_iter()
+        .filter(|s| s.attr_str("http.route") == Some("/readyz"))
+        .count();
+    assert_eq!(readyz_spans, 1, "the probe's request left no span");
+}
+
+#[tokio::test]
+async fn healthcheck_with_a_bad_config_exits_1_not_64() {
+    let (code, stderr) = run_healthcheck(&[("INLET_LISTEN", "nowhere")]).await;
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("INLET_LISTEN"), "{stderr}");
+}
+
+/// Runs `inlet-forms --healthcheck` with only `env`; its exit code and stderr.
+async fn run_healthcheck(env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let (status, stderr) = run_to_exit(BIN, &["--healthcheck"], env, WAIT).await;
+    (status.code(), stderr)
 }
