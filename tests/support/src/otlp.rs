@@ -32,6 +32,10 @@ pub struct ReceivedSpan {
     pub parent_span_id: String,
     /// Span kind as the OTLP enum number (2 = server).
     pub kind: i32,
+    /// Start, in nanoseconds since the Unix epoch.
+    pub start_unix_nanos: u64,
+    /// End, in nanoseconds since the Unix epoch.
+    pub end_unix_nanos: u64,
     /// Attributes rendered as JSON values.
     pub attributes: HashMap<String, serde_json::Value>,
 }
@@ -76,6 +80,8 @@ impl Store {
                         span_id: hex(&span.span_id),
                         parent_span_id: hex(&span.parent_span_id),
                         kind: span.kind,
+                        start_unix_nanos: span.start_time_unix_nano,
+                        end_unix_nanos: span.end_time_unix_nano,
                         attributes: attributes(&span.attributes),
                     });
                 }
@@ -132,10 +138,18 @@ pub struct OtlpReceiver {
 impl OtlpReceiver {
     /// Starts gRPC and HTTP listeners on free loopback ports.
     pub async fn start() -> Self {
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::start_on(loopback, loopback)
+            .await
+            .expect("free loopback ports can be bound")
+    }
+
+    /// Starts the gRPC listener on `grpc` and the HTTP one on `http`.
+    pub async fn start_on(grpc: SocketAddr, http: SocketAddr) -> std::io::Result<Self> {
         let store = Arc::new(Store::default());
 
-        let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let grpc_addr = grpc_listener.local_addr().unwrap();
+        let grpc_listener = tokio::net::TcpListener::bind(grpc).await?;
+        let grpc_addr = grpc_listener.local_addr()?;
         let service = TraceServiceServer::new(GrpcTraces(Arc::clone(&store)));
         let grpc = tokio::spawn(async move {
             tonic::transport::Server::builder()
@@ -145,8 +159,8 @@ impl OtlpReceiver {
                 .expect("OTLP gRPC receiver runs");
         });
 
-        let http_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let http_addr = http_listener.local_addr().unwrap();
+        let http_listener = std::net::TcpListener::bind(http)?;
+        let http_addr = http_listener.local_addr()?;
         let http_store = Arc::clone(&store);
         let server = actix_web::HttpServer::new(move || {
             let store = Arc::clone(&http_store);
@@ -173,20 +187,19 @@ impl OtlpReceiver {
         })
         .workers(1)
         .disable_signals()
-        .listen(http_listener)
-        .unwrap()
+        .listen(http_listener)?
         .run();
         let http_server = server.handle();
         let http = tokio::spawn(async move {
             let _ = server.await;
         });
-        Self {
+        Ok(Self {
             store,
             grpc_addr,
             http_addr,
             tasks: vec![grpc, http],
             http_server,
-        }
+        })
     }
 
     /// `http://127.0.0.1:PORT` for `OTEL_EXPORTER_OTLP_ENDPOINT` with gRPC.

@@ -1,0 +1,5 @@
+//! The Jaeger stand-in on its own, and the compose stack end to end (the
+//! latter only through `tests/e2e/run.sh`, which builds and starts the stack).
+
+mod stack;
+mod standin;

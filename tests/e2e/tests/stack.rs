@@ -1,0 +1,305 @@
+//! The compose stack, driven from the host as a user drives it. Run by
+//! `tests/e2e/run.sh`, which builds the images, starts the stack, waits for
+//! every healthcheck and tells this test where everything is:
+//!
+//! - `INLET_E2E_FORMS_URL`, `INLET_E2E_JAEGER_URL`: the published ports;
+//! - `COMPOSE_PROJECT_NAME`, `COMPOSE_FILE`: the stack, for `docker-compose`;
+//! - `INLET_E2E_COMPOSE`: the compose program (default `docker-compose`).
+
+use std::process::Command;
+use std::time::Duration;
+
+use inlet_e2e::jaeger_api::{Envelope, Trace};
+use inlet_testkit::WAIT;
+
+/// How long spans may take to reach Jaeger: the services export in batches
+/// every 5 s (the OpenTelemetry default), and a restart flushes.
+const TRACE_WAIT: Duration = Duration::from_secs(40);
+
+/// Where the stack is, from the environment `run.sh` sets.
+struct Stack {
+    forms: String,
+    jaeger: String,
+    project: String,
+    /// `docker-compose`, or `docker compose`: a program and its first words.
+    compose: Vec<String>,
+    http: reqwest::Client,
+}
+
+impl Stack {
+    fn from_env() -> Self {
+        let var = |name: &str| {
+            std::env::var(name)
+                .unwrap_or_else(|_| panic!("{name} is not set: run tests/e2e/run.sh"))
+        };
+        Self {
+            forms: var("INLET_E2E_FORMS_URL"),
+            jaeger: var("INLET_E2E_JAEGER_URL"),
+            project: var("COMPOSE_PROJECT_NAME"),
+            compose: std::env::var("INLET_E2E_COMPOSE")
+                .unwrap_or_else(|_| "docker-compose".into())
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            http: reqwest::Client::builder().timeout(WAIT).build().unwrap(),
+        }
+    }
+
+    /// Runs `program ARGS` on a blocking thread, bounded in time; its stdout,
+    /// or a panic with its stderr.
+    async fn run(&self, program: &[&str], args: &[&str]) -> String {
+        let mut cmd = Command::new(program[0]);
+        cmd.args(&program[1..]).args(args);
+        let what = format!("{} {}", program.join(" "), args.join(" "));
+        let output =
+            tokio::time::timeout(WAIT * 3, tokio::task::spawn_blocking(move || cmd.output()))
+                .await
+                .unwrap_or_else(|_| panic!("{what} did not finish in time"))
+                .unwrap()
+                .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+        assert!(
+            output.status.success(),
+            "{what} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    async fn compose(&self, args: &[&str]) -> String {
+        let program: Vec<&str> = self.compose.iter().map(String::as_str).collect();
+        self.run(&program, args).await
+    }
+
+    /// The submissions file as the forms container sees it on the volume.
+    async fn stored_records(&self) -> Vec<serde_json::Value> {
+        self.compose(&[
+            "exec",
+            "-T",
+            "forms",
+            "cat",
+            "/data/forms/submissions.jsonl",
+        ])
+        .await
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("each stored line is JSON"))
+        .collect()
+    }
+
+    async fn post(&self, content_type: &str, body: String, traceparent: &str) -> String {
+        let res = self
+            .http
+            .post(&self.forms)
+            .header("content-type", content_type)
+            .header("traceparent", traceparent)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.text().await.unwrap()
+    }
+
+    /// Waits for the trace `trace_id` in Jaeger to hold a span named `operation`.
+    async fn wait_for_trace(&self, trace_id: &str, operation: &str) -> Trace {
+        let url = format!("{}/api/traces/{trace_id}", self.jaeger);
+        let deadline = tokio::time::Instant::now() + TRACE_WAIT;
+        loop {
+            let res = self.http.get(&url).send().await.unwrap();
+            if res.status() == 200 {
+                let mut found: Envelope<Vec<Trace>> = res.json().await.unwrap();
+                if let Some(trace) = found.data.pop() {
+                    if trace.span_named(operation).is_some() {
+                        return trace;
+                    }
+                }
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "trace {trace_id} with {operation} did not reach Jaeger in {TRACE_WAIT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Waits until forms answers `/readyz` with 200 again.
+    async fn wait_until_forms_ready(&self) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let ready = self.http.get(format!("{}/readyz", self.forms)).send().await;
+            if ready.is_ok_and(|r| r.status() == 200) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "forms was not ready again within {WAIT:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+/// A fresh W3C trace id and span id, as a client would start a trace.
+fn new_trace() -> (String, String) {
+    let trace_id = uuid::Uuid::now_v7().simple().to_string();
+    let span_id = uuid::Uuid::now_v7().simple().to_string()[16..].to_owned();
+    (trace_id, span_id)
+}
+
+fn record_with_nonce<'a>(
+    records: &'a [serde_json::Value],
+    nonce: &str,
+) -> Vec<&'a serde_json::Value> {
+    records
+        .iter()
+        .filter(|r| r["fields"]["nonce"] == nonce)
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs the compose stack: run tests/e2e/run.sh"]
+async fn forms_stores_on_the_volume_traces_to_jaeger_and_survives_a_restart() {
+    let stack = Stack::from_env();
+    let form_nonce = uuid::Uuid::now_v7().simple().to_string();
+    let json_nonce = uuid::Uuid::now_v7().simple().to_string();
+
+    // A form post and a JSON post, each starting its own client trace.
+    let (form_trace, form_parent) = new_trace();
+    let answer = stack
+        .post(
+            "application/x-www-form-urlencoded",
+            format!("userinput1=hello&nonce={form_nonce}"),
+            &format!("00-{form_trace}-{form_parent}-01"),
+        )
+        .await;
+    assert!(
+        answer.starts_with("You Posted: ") && answer.contains(&form_nonce),
+        "{answer}"
+    );
+    let (json_trace, json_parent) = new_trace();
+    let answer = stack
+        .post(
+            "application/json",
+            format!(r#"{{"userinput1":"hi","nonce":"{json_nonce}"}}"#),
+            &format!("00-{json_trace}-{json_parent}-01"),
+        )
+        .await;
+    assert!(
+        answer.starts_with(r#"{"data": "#) && answer.contains(&json_nonce),
+        "{answer}"
+    );
+
+    // Both records lie on the named volume, as the container sees it.
+    let records = stack.stored_records().await;
+    let form_record = record_with_nonce(&records, &form_nonce);
+    let json_record = record_with_nonce(&records, &json_nonce);
+    assert_eq!(form_record.len(), 1, "{records:?}");
+    assert_eq!(json_record.len(), 1, "{records:?}");
+    assert_eq!(
+        form_record[0]["content_type"],
+        "application/x-www-form-urlencoded"
+    );
+    assert_eq!(json_record[0]["fields"]["userinput1"], "hi");
+    let container = stack.compose(&["ps", "-q", "forms"]).await;
+    let mounts: Vec<serde_json::Value> = serde_json::from_str(
+        &stack
+            .run(
+                &["docker"],
+                &["inspect", "--format", "{{json .Mounts}}", container.trim()],
+            )
+            .await,
+    )
+    .unwrap();
+    let data = mounts
+        .iter()
+        .find(|m| m["Destination"] == "/data")
+        .expect("/data is mounted");
+    assert_eq!(data["Type"], "volume", "{data}");
+    assert_eq!(data["Name"], format!("{}_data", stack.project), "{data}");
+    let uid = stack.compose(&["exec", "-T", "forms", "id", "-u"]).await;
+    assert_ne!(uid.trim(), "0", "forms must not run as root");
+
+    // Each request is one trace in Jaeger: the client's trace continued, the
+    // server span under the client's span, the stored span under the server span.
+    for (trace_id, parent, record, content_type) in [
+        (
+            &form_trace,
+            &form_parent,
+            form_record[0],
+            "application/x-www-form-urlencoded",
+        ),
+        (
+            &json_trace,
+            &json_parent,
+            json_record[0],
+            "application/json",
+        ),
+    ] {
+        let trace = stack
+            .wait_for_trace(trace_id, "forms.submission.stored")
+            .await;
+        let stored = trace.span_named("forms.submission.stored").unwrap();
+        assert_eq!(trace.service_of(stored), Some("inlet-forms"));
+        assert_eq!(stored.tag("forms.submission.id"), Some(&record["id"]));
+        assert_eq!(
+            stored.tag("forms.submission.content_type"),
+            Some(&serde_json::json!(content_type))
+        );
+        let server = trace
+            .span(stored.parent_span_id().expect("stored span has a parent"))
+            .expect("the parent is in the same trace");
+        assert_eq!(trace.service_of(server), Some("inlet-forms"));
+        assert_eq!(
+            server.tag("http.request.method"),
+            Some(&serde_json::json!("POST"))
+        );
+        assert_eq!(server.tag("http.route"), Some(&serde_json::json!("/")));
+        assert_eq!(
+            server.parent_span_id(),
+            Some(parent.as_str()),
+            "traceparent continued"
+        );
+    }
+    // And the service is listed with its traces, as the Jaeger UI finds it.
+    let listed: Envelope<Vec<Trace>> = stack
+        .http
+        .get(format!(
+            "{}/api/traces?service=inlet-forms&operation=forms.submission.stored&limit=100&lookback=1h",
+            stack.jaeger
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for trace_id in [&form_trace, &json_trace] {
+        assert!(
+            listed.data.iter().any(|t| &t.trace_id == trace_id),
+            "{trace_id} missing from /api/traces?service=inlet-forms"
+        );
+    }
+
+    // A restart keeps every record.
+    stack.compose(&["restart", "forms"]).await;
+    stack.wait_until_forms_ready().await;
+    let records = stack.stored_records().await;
+    assert_eq!(record_with_nonce(&records, &form_nonce).len(), 1);
+    assert_eq!(record_with_nonce(&records, &json_nonce).len(), 1);
+    let listed: serde_json::Value = stack
+        .http
+        .get(format!("{}/submissions?limit=100", stack.forms))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&serde_json::Value> = listed["submissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["id"])
+        .collect();
+    assert!(ids.contains(&&form_record[0]["id"]), "{listed}");
+    assert!(ids.contains(&&json_record[0]["id"]), "{listed}");
+}
