@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# End-to-end test of the compose stack, as a user runs it:
+#
+#   1. base images: local stand-ins where none can be pulled (base-images.sh);
+#   2. the service images, built by compose from deploy/Dockerfile, unchanged;
+#   3. Jaeger replaced by the stand-in (docker-compose.standin.yml), because no
+#      Jaeger image can be pulled here;
+#   4. the stack started on free loopback ports, every healthcheck waited for,
+#      then driven from the host by the `stack` test of the inlet-e2e crate;
+#   5. everything torn down (containers, network, volume) whatever the outcome;
+#      the images stay, as the build cache.
+#
+# Prints `SKIPPED: no Docker engine` and exits 0 where no engine answers.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+
+if ! docker info >/dev/null 2>&1; then
+  echo "SKIPPED: no Docker engine: the end-to-end test of the compose stack did not run"
+  exit 0
+fi
+if command -v docker-compose >/dev/null 2>&1; then
+  compose=(docker-compose)
+elif docker compose version >/dev/null 2>&1; then
+  compose=(docker compose)
+else
+  echo "e2e: neither docker-compose nor the docker compose plugin is installed" >&2
+  exit 1
+fi
+
+# How long the stack may take to report every service healthy.
+HEALTHY_WITHIN_SECS=${HEALTHY_WITHIN_SECS:-180}
+
+started=$SECONDS
+step() { echo "e2e: [$((SECONDS - started)) s] $*"; }
+
+step "base images"
+bash tests/e2e/base-images.sh
+
+step "Jaeger stand-in image"
+cargo build --quiet --locked -p inlet-e2e --bin jaeger-standin
+context=$(mktemp -d)
+cp target/debug/jaeger-standin "$context/"
+runtime_image=$(sed -n 's/^ARG RUNTIME_IMAGE=//p' deploy/Dockerfile | head -n 1)
+docker build --quiet --tag inlet-e2e/jaeger-standin:latest \
+  --build-arg "RUNTIME_IMAGE=${INLET_E2E_STANDIN_BASE:-$runtime_image}" \
+  -f tests/e2e/jaeger-standin.Dockerfile "$context" >/dev/null 2>"$context/build.log" || {
+  cat "$context/build.log" >&2
+  exit 1
+}
+rm -rf "$context"
+
+# A project of its own, on free loopback ports, so a user's stack is untouched.
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+export COMPOSE_PROJECT_NAME="inlet-e2e-$$"
+export COMPOSE_FILE="$root/docker-compose.yml:$root/tests/e2e/docker-compose.standin.yml"
+export INLET_PUBLISH_ADDRESS=127.0.0.1 JAEGER_PUBLISH_ADDRESS=127.0.0.1
+INLET_FORMS_PORT=$(free_port)
+JAEGER_UI_PORT=$(free_port)
+JAEGER_OTLP_GRPC_PORT=$(free_port)
+JAEGER_OTLP_HTTP_PORT=$(free_port)
+export INLET_FORMS_PORT JAEGER_UI_PORT JAEGER_OTLP_GRPC_PORT JAEGER_OTLP_HTTP_PORT
+export INLET_E2E_FORMS_URL="http://127.0.0.1:$INLET_FORMS_PORT"
+export INLET_E2E_JAEGER_URL="http://127.0.0.1:$JAEGER_UI_PORT"
+export INLET_E2E_COMPOSE="${compose[*]}"
+
+teardown() {
+  local status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "e2e: failed; the stack's last log lines:" >&2
+    "${compose[@]}" logs --no-color --tail=100 >&2 || true
+  fi
+  step "tearing down $COMPOSE_PROJECT_NAME"
+  "${compose[@]}" down --volumes --remove-orphans --timeout 20 >/dev/null 2>&1 || true
+  local left
+  left=$(docker ps -aq --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME")
+  left+=$(docker volume ls -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME")
+  left+=$(docker network ls -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME")
+  if [ -n "$left" ]; then
+    echo "e2e: containers, volumes or networks were left behind: $left" >&2
+    status=1
+  fi
+  step "done"
+  exit "$status"
+}
+trap teardown EXIT
+
+step "building the service images (${compose[*]} build)"
+build_log=$(mktemp)
+if ! "${compose[@]}" build >"$build_log" 2>&1; then
+  tail -n 60 "$build_log" >&2
+  rm -f "$build_log"
+  exit 1
+fi
+rm -f "$build_log"
+
+step "starting $COMPOSE_PROJECT_NAME"
+"${compose[@]}" up --detach --no-build
+
+step "waiting for every healthcheck"
+deadline=$((SECONDS + HEALTHY_WITHIN_SECS))
+while :; do
+  states=$(docker inspect --format '{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}no-healthcheck{{end}}' \
+    $("${compose[@]}" ps -q))
+  if ! grep -qv ' healthy$' <<<"$states"; then
+    break
+  fi
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "e2e: not healthy within ${HEALTHY_WITHIN_SECS} s:" >&2
+    echo "$states" >&2
+    exit 1
+  fi
+  sleep 1
+done
+echo "$states" | sed 's/^/e2e:   /'
+
+step "driving the stack from the host"
+cargo nextest run --locked -p inlet-e2e --run-ignored only --no-fail-fast

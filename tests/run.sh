@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The test command. On a fresh Debian machine it first installs what the tests
+# need and is missing (Chromium and its driver for the page tests, debootstrap
+# for the end-to-end test's base images, rustfmt, clippy, cargo-nextest), then
+# runs formatting and lint checks, every test of the workspace, and the
+# end-to-end test of the compose stack (tests/e2e/run.sh).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+if docker info >/dev/null 2>&1; then
+  command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "tests: installing ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
+command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
+
+cargo fmt --all --check
+cargo clippy --locked --workspace --all-targets -- -D warnings
+cargo nextest run --locked --workspace
+tests/e2e/run.sh
