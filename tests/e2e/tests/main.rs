@@ -1,5 +1,6 @@
 //! The Jaeger stand-in on its own, and the compose stack end to end (the
 //! latter only through `tests/e2e/run.sh`, which builds and starts the stack).
 
+mod http;
 mod stack;
 mod standin;

@@ -10,6 +10,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use inlet_e2e::jaeger_api::{Envelope, Trace};
+
+use crate::http::get_json;
 use inlet_testkit::WAIT;
 
 /// How long spans may take to reach Jaeger: the services export in batches
@@ -260,18 +262,10 @@ async fn forms_stores_on_the_volume_traces_to_jaeger_and_survives_a_restart() {
         );
     }
     // And the service is listed with its traces, as the Jaeger UI finds it.
-    let listed: Envelope<Vec<Trace>> = stack
-        .http
-        .get(format!(
+    let listed: Envelope<Vec<Trace>> = get_json(&stack.http, &format!(
             "{}/api/traces?service=inlet-forms&operation=forms.submission.stored&limit=100&lookback=1h",
             stack.jaeger
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        )).await;
     for trace_id in [&form_trace, &json_trace] {
         assert!(
             listed.data.iter().any(|t| &t.trace_id == trace_id),
@@ -285,15 +279,11 @@ async fn forms_stores_on_the_volume_traces_to_jaeger_and_survives_a_restart() {
     let records = stack.stored_records().await;
     assert_eq!(record_with_nonce(&records, &form_nonce).len(), 1);
     assert_eq!(record_with_nonce(&records, &json_nonce).len(), 1);
-    let listed: serde_json::Value = stack
-        .http
-        .get(format!("{}/submissions?limit=100", stack.forms))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: serde_json::Value = get_json(
+        &stack.http,
+        &format!("{}/submissions?limit=100", stack.forms),
+    )
+    .await;
     let ids: Vec<&serde_json::Value> = listed["submissions"]
         .as_array()
         .unwrap()

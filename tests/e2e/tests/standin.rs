@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 
 use inlet_e2e::jaeger_api::{Envelope, Trace};
+
+use crate::http::get_json;
 use inlet_e2e::standin::{Addresses, Standin};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
@@ -100,24 +102,14 @@ async fn received_spans_come_back_as_jaeger_traces() {
         .unwrap();
     assert_eq!(res.status(), 200);
 
-    let services: Envelope<Vec<String>> = client
-        .get(format!("{query}/api/services"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let services: Envelope<Vec<String>> = get_json(&client, &format!("{query}/api/services")).await;
     assert_eq!(services.data, ["svc-a", "svc-b"]);
 
-    let found: Envelope<Vec<Trace>> = client
-        .get(format!("{query}/api/traces?service=svc-b&limit=5"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let found: Envelope<Vec<Trace>> = get_json(
+        &client,
+        &format!("{query}/api/traces?service=svc-b&limit=5"),
+    )
+    .await;
     assert_eq!(found.data.len(), 1);
     let trace = &found.data[0];
     assert_eq!(trace.trace_id, "ab".repeat(16));
@@ -148,14 +140,11 @@ async fn received_spans_come_back_as_jaeger_traces() {
     let by_id: Envelope<Vec<Trace>> = by_id.json().await.unwrap();
     assert_eq!(by_id.data[0].spans.len(), 3);
 
-    let filtered: Envelope<Vec<Trace>> = client
-        .get(format!("{query}/api/traces?service=svc-b&operation=stored"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let filtered: Envelope<Vec<Trace>> = get_json(
+        &client,
+        &format!("{query}/api/traces?service=svc-b&operation=stored"),
+    )
+    .await;
     assert!(filtered.data.is_empty(), "svc-b has no span named stored");
 
     let missing = client

@@ -93,6 +93,23 @@ async fn start_forms(dir: &tempfile::TempDir, extra: &[(&str, &str)]) -> Service
     ServiceProcess::start(BIN, &env).await
 }
 
+/// Starts the binary exporting spans to `receiver` over gRPC only when it
+/// exits, so every span a test sees came through the final flush.
+async fn start_forms_exporting_on_exit(
+    dir: &tempfile::TempDir,
+    receiver: &OtlpReceiver,
+) -> ServiceProcess {
+    let endpoint = receiver.grpc_endpoint();
+    start_forms(
+        dir,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_BSP_SCHEDULE_DELAY", NEVER),
+        ],
+    )
+    .await
+}
+
 /// Posts `body` as `content_type` (with extra headers) and returns the status.
 async fn post(
     forms: &ServiceProcess,
@@ -142,15 +159,7 @@ async fn post_and_find_trace(forms: &ServiceProcess, traceparent: Option<&str>) 
 async fn request_spans_reach_an_otlp_grpc_receiver_on_sigterm() {
     let receiver = OtlpReceiver::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let endpoint = receiver.grpc_endpoint();
-    let mut forms = start_forms(
-        &dir,
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
-            ("OTEL_BSP_SCHEDULE_DELAY", NEVER),
-        ],
-    )
-    .await;
+    let mut forms = start_forms_exporting_on_exit(&dir, &receiver).await;
     let trace_id = post_and_find_trace(&forms, None).await;
     assert!(forms.terminate().await.success(), "clean exit on SIGTERM");
 
@@ -341,15 +350,7 @@ async fn healthcheck_flag_probes_readyz_and_exits_0_or_1() {
 async fn healthcheck_probes_are_not_traced() {
     let receiver = OtlpReceiver::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let endpoint = receiver.grpc_endpoint();
-    let mut forms = start_forms(
-        &dir,
-        &[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
-            ("OTEL_BSP_SCHEDULE_DELAY", NEVER),
-        ],
-    )
-    .await;
+    let mut forms = start_forms_exporting_on_exit(&dir, &receiver).await;
     let listen = format!("127.0.0.1:{}", forms.port);
     let (code, stderr) = run_healthcheck(&[("INLET_LISTEN", &listen)]).await;
     assert_eq!(code, Some(0), "{stderr}");
