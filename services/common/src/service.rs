@@ -11,7 +11,8 @@ use serde::Serialize;
 
 use crate::config::{self, ConfigSource, Validate, EX_USAGE};
 use crate::healthcheck::{self as probe, PROBE_TIMEOUT};
-use crate::telemetry::{self, LogFormat, TelemetrySettings};
+use crate::log_format::LogFormat;
+use crate::telemetry::{self, TelemetrySettings};
 
 /// Command-line arguments every service binary accepts.
 #[derive(Debug, Parser)]

@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use inlet_common::config::{check, check_nonzero, ConfigProblem, Validate};
-use inlet_common::http::settings::HttpSettings;
+use inlet_common::log_format::LogFormat;
 use inlet_common::service::ServiceConfig;
-use inlet_common::telemetry::LogFormat;
+use inlet_http::settings::HttpSettings;
 use serde::{Deserialize, Serialize};
 
 /// Everything `inlet-forms` can be configured with.

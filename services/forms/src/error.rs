@@ -2,7 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use inlet_common::http::errors::{error_response, PublicError};
+use inlet_http::errors::{error_response, PublicError};
 
 use crate::store::StoreError;
 

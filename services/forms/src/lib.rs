@@ -3,6 +3,7 @@
 //! # Layout
 //! - [`config`]: the typed configuration.
 //! - [`startup`]: building and running the server.
+//! - [`state`]: what every handler can reach.
 //! - `routes`: the route table and handlers (pages, `POST /`, `/submissions`).
 //! - [`body`], [`urlencoded`], [`json_body`]: reading and decoding request bodies.
 //! - [`store`]: the journal with group commit.
@@ -16,5 +17,6 @@ pub mod error;
 pub mod json_body;
 mod routes;
 pub mod startup;
+pub mod state;
 pub mod store;
 pub mod urlencoded;

@@ -3,30 +3,15 @@
 use std::future::Future;
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::http::KeepAlive;
-use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
-use inlet_common::health::{self, Readiness};
-use inlet_common::http::access_log::log_requests;
-use inlet_common::http::errors::render_errors;
-use inlet_common::http::{not_found, RequestTracing};
+use actix_web::web;
+use inlet_common::readiness::Readiness;
 
-use crate::config::{FormsConfig, Limits};
+use crate::config::FormsConfig;
 use crate::routes;
+use crate::state::AppState;
 use crate::store::{Journal, JournalWriter, StoreError};
-
-/// What every request handler can reach.
-pub struct AppState {
-    /// Where submissions are stored.
-    pub journal: Arc<Journal>,
-    /// Size and count limits.
-    pub limits: Limits,
-    /// Time allowed for a whole request body.
-    pub body_timeout: Duration,
-}
 
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -54,39 +39,25 @@ impl Application {
         let forms_dir = config.forms_dir();
         let (journal, writer) =
             Journal::open(&forms_dir, config.store.max_batch, config.store.queue_depth)?;
-        let readiness = Readiness::new(vec![forms_dir]);
+        let readiness = Readiness::new(vec![forms_dir.clone()]);
         let listener = TcpListener::bind(config.listen)?;
-        let local_addr = listener.local_addr()?;
-        let port = local_addr.port();
+        let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
             journal: Arc::clone(&journal),
             limits: config.limits.clone(),
             body_timeout: config.http.body_timeout(),
         });
-        let health_readiness = Arc::clone(&readiness);
-        let http = &config.http;
-        let server = HttpServer::new(move || {
-            App::new()
-                .wrap(from_fn(render_errors))
-                .wrap(from_fn(log_requests))
-                .wrap(RequestTracing::new())
-                .app_data(state.clone())
-                .configure(health::configure(Arc::clone(&health_readiness)))
-                .configure(routes::configure)
-                .default_service(web::to(not_found))
-        })
-        .workers(http.worker_count())
-        .max_connections(http.max_connections_per_worker)
-        .client_request_timeout(http.request_head_timeout())
-        .client_disconnect_timeout(Duration::from_secs(1))
-        .keep_alive(KeepAlive::Timeout(Duration::from_secs(
-            http.keep_alive_secs,
-        )))
-        .shutdown_timeout(http.shutdown_timeout_secs)
-        .disable_signals()
-        .listen(listener)?
-        .run();
-        tracing::info!(addr = %local_addr, port, data_dir = %config.data_dir.display(), "inlet-forms listening");
+        tracing::info!(forms_dir = %forms_dir.display(), "journal open");
+        let server = inlet_http::serve(
+            "inlet-forms",
+            &config.http,
+            listener,
+            Arc::clone(&readiness),
+            move |cfg: &mut web::ServiceConfig| {
+                cfg.app_data(state.clone());
+                routes::configure(cfg);
+            },
+        )?;
         Ok(Self {
             port,
             server,

@@ -5,7 +5,7 @@ mod submissions;
 mod submit;
 
 use actix_web::web;
-use inlet_common::http::{get_or_head, method_not_allowed};
+use inlet_http::routes::{get_or_head, method_not_allowed};
 
 /// Registers every forms route; other methods on a known path get 405 with `Allow`.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::error::FormsError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Page size when `?limit=` is not given.
 const DEFAULT_LIMIT: usize = 50;

@@ -2,7 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
-use inlet_common::http::errors::prefers_json;
+use inlet_http::errors::prefers_json;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tokio::time::Instant;
@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::body;
 use crate::error::FormsError;
 use crate::json_body;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::urlencoded::{self, UrlencodedError};
 
 /// The two kinds of body the form endpoint takes.

@@ -1,14 +1,11 @@
-//! `/healthz` (the process answers) and `/readyz` (it can do its job).
+//! What `/readyz` reports: whether the service can do its job. Served over
+//! HTTP by `inlet-http`; kept here so a service without actix has it too.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use actix_web::{web, HttpResponse};
 use serde::Serialize;
-
-use crate::http::errors::OwnBody;
-use crate::http::{get_or_head, method_not_allowed};
 
 /// What `/readyz` checks: listeners bound and data folders writable.
 #[derive(Debug)]
@@ -45,6 +42,11 @@ impl Readiness {
         self.listening.store(true, Ordering::SeqCst);
     }
 
+    /// Whether every check in `results` passed (and there was at least one).
+    pub fn all_ok(results: &[CheckResult]) -> bool {
+        !results.is_empty() && results.iter().all(|c| c.ok)
+    }
+
     /// Runs every check; blocking (touches the filesystem).
     pub fn check(&self) -> Vec<CheckResult> {
         let mut results = vec![CheckResult {
@@ -72,48 +74,5 @@ impl Readiness {
             .and_then(|mut f| f.write_all(b"ok"));
         let _ = std::fs::remove_file(&path);
         result
-    }
-}
-
-/// Adds `GET /healthz` and `GET /readyz` to an app.
-pub fn configure(readiness: Arc<Readiness>) -> impl FnOnce(&mut web::ServiceConfig) {
-    move |cfg| {
-        cfg.app_data(web::Data::from(readiness))
-            .service(
-                web::resource("/healthz")
-                    .route(get_or_head().to(healthz))
-                    .default_service(method_not_allowed("GET, HEAD")),
-            )
-            .service(
-                web::resource("/readyz")
-                    .route(get_or_head().to(readyz))
-                    .default_service(method_not_allowed("GET, HEAD")),
-            );
-    }
-}
-
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
-}
-
-async fn readyz(readiness: web::Data<Readiness>) -> HttpResponse {
-    let readiness = readiness.into_inner();
-    let checks = web::block(move || readiness.check())
-        .await
-        .unwrap_or_default();
-    let ready = !checks.is_empty() && checks.iter().all(|c| c.ok);
-    if !ready {
-        tracing::warn!(?checks, "not ready");
-    }
-    let body = serde_json::json!({
-        "status": if ready { "ready" } else { "not ready" },
-        "checks": checks,
-    });
-    if ready {
-        HttpResponse::Ok().json(body)
-    } else {
-        let mut res = HttpResponse::ServiceUnavailable().json(body);
-        res.extensions_mut().insert(OwnBody);
-        res
     }
 }

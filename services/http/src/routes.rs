@@ -1,13 +1,7 @@
-//! HTTP building blocks every actix-web service shares.
-
-pub mod access_log;
-pub mod errors;
-pub mod settings;
+//! Route helpers: GET-or-HEAD, 405 with `Allow`, the 404 fallback.
 
 use actix_web::http::header;
 use actix_web::{guard, web, HttpResponse, Route};
-
-pub use opentelemetry_instrumentation_actix_web::RequestTracing;
 
 /// A route that serves GET and HEAD (HEAD answers carry no body).
 pub fn get_or_head() -> Route {

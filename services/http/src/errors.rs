@@ -43,7 +43,7 @@ pub trait PublicError: std::error::Error {
 pub fn error_response<E: PublicError>(err: &E) -> HttpResponse {
     let status = err.status();
     let reply = if status.is_server_error() {
-        tracing::error!(error = %err, causes = %crate::report::causes(err), "request failed");
+        tracing::error!(error = %err, causes = %inlet_common::report::causes(err), "request failed");
         ErrorReply {
             code: err.code(),
             message: "internal error; the failure has been logged".into(),

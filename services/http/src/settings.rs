@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{check, check_nonzero, ConfigProblem};
+use inlet_common::config::{check, check_nonzero, ConfigProblem};
 
 /// The `[http]` config table shared by HTTP services.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,6 +16,9 @@ pub struct HttpSettings {
     pub body_timeout_ms: u64,
     /// How long an idle keep-alive connection stays open.
     pub keep_alive_secs: u64,
+    /// After an answer that closes the connection, how long the client has to
+    /// read it before the socket is dropped.
+    pub client_disconnect_timeout_ms: u64,
     /// On SIGTERM, how long in-flight requests may take before they are cut.
     pub shutdown_timeout_secs: u64,
     /// Worker threads; 0 means one per CPU core.
@@ -30,6 +33,7 @@ impl Default for HttpSettings {
             request_head_timeout_ms: 5_000,
             body_timeout_ms: 30_000,
             keep_alive_secs: 5,
+            client_disconnect_timeout_ms: 1_000,
             shutdown_timeout_secs: 30,
             workers: 0,
             max_connections_per_worker: 25_000,
@@ -46,6 +50,16 @@ impl HttpSettings {
     /// Time allowed for the request body.
     pub fn body_timeout(&self) -> Duration {
         Duration::from_millis(self.body_timeout_ms)
+    }
+
+    /// How long an idle keep-alive connection stays open.
+    pub fn keep_alive(&self) -> Duration {
+        Duration::from_secs(self.keep_alive_secs)
+    }
+
+    /// How long a client has to read a closing answer.
+    pub fn client_disconnect_timeout(&self) -> Duration {
+        Duration::from_millis(self.client_disconnect_timeout_ms)
     }
 
     /// Worker count with 0 resolved to the number of cores.

@@ -1,0 +1,18 @@
+//! What every request handler can reach. Its own module, so routes depend on
+//! it without depending on `startup`, which depends on the routes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::Limits;
+use crate::store::Journal;
+
+/// What every request handler can reach.
+pub struct AppState {
+    /// Where submissions are stored.
+    pub journal: Arc<Journal>,
+    /// Size and count limits.
+    pub limits: Limits,
+    /// Time allowed for a whole request body.
+    pub body_timeout: Duration,
+}

@@ -1,0 +1,22 @@
+//! What every Inlet service that speaks HTTP through actix-web shares, on top
+//! of `inlet-common` (which has no actix in it).
+//!
+//! # Layout
+//! - [`serve`]: the one way to build a service's `HttpServer` (middleware
+//!   order, settings, health routes, 404 fallback, the "listening" line).
+//! - [`settings`]: the `[http]` config table.
+//! - [`errors`]: the one mapping from failures to HTTP answers.
+//! - [`routes`]: GET-or-HEAD routes, 405 with `Allow`, 404.
+//! - [`health`]: `GET /healthz` and `GET /readyz`.
+//! - [`access_log`]: one log line per request.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod access_log;
+pub mod errors;
+pub mod health;
+pub mod routes;
+pub mod serve;
+pub mod settings;
+
+pub use serve::serve;
