@@ -3,6 +3,7 @@
 //! is not an actix server (smtp) does not pull actix in.
 //!
 //! # Layout
+//! - [`code`]: the one table of error codes (name and HTTP status).
 //! - [`config`]: layered typed configuration (defaults → TOML file → `INLET_*` env).
 //! - [`telemetry`]: tracing and OTLP export; [`log_format`]: text or JSON log lines with trace ids.
 //! - [`readiness`]: the checks `/readyz` reports.
@@ -13,6 +14,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod code;
 pub mod config;
 pub mod healthcheck;
 pub mod log_format;

@@ -5,13 +5,12 @@
 //! - [`startup`]: building and running the server.
 //! - [`state`]: what every handler can reach.
 //! - `routes`: the route table and handlers (pages, `POST /`, `/submissions`).
-//! - [`body`], [`urlencoded`], [`json_body`]: reading and decoding request bodies.
+//! - [`urlencoded`], [`json_body`]: decoding request bodies (read by `inlet_http::body`).
 //! - [`store`]: the journal with group commit.
 //! - [`error`]: every failure and its status.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod body;
 pub mod config;
 pub mod error;
 pub mod json_body;

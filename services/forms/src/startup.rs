@@ -45,7 +45,6 @@ impl Application {
         let state = web::Data::new(AppState {
             journal: Arc::clone(&journal),
             limits: config.limits.clone(),
-            body_timeout: config.http.body_timeout(),
         });
         tracing::info!(forms_dir = %forms_dir.display(), "journal open");
         let server = inlet_http::serve(

@@ -2,7 +2,6 @@
 //! it without depending on `startup`, which depends on the routes.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::config::Limits;
 use crate::store::Journal;
@@ -13,6 +12,4 @@ pub struct AppState {
     pub journal: Arc<Journal>,
     /// Size and count limits.
     pub limits: Limits,
-    /// Time allowed for a whole request body.
-    pub body_timeout: Duration,
 }

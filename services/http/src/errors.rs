@@ -1,6 +1,7 @@
 //! The one place where failures become HTTP answers.
 //!
-//! Handlers return errors that implement [`PublicError`]; their responses carry an
+//! Handlers return errors that implement [`PublicError`], which name their
+//! [`Code`] (status and name come from its table); their responses carry an
 //! [`ErrorReply`]. The [`render_errors`] middleware then writes every 4xx/5xx body
 //! — ours, and those actix produces itself (404, 405, malformed requests) — as
 //! JSON `{"error": {"code", "message"}}` when the client prefers JSON, and as
@@ -12,6 +13,7 @@ use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
 use actix_web::HttpResponse;
+use inlet_common::code::Code;
 
 /// What a client is told about a failed request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,58 +29,57 @@ pub struct ErrorReply {
 #[derive(Debug, Clone, Copy)]
 pub struct OwnBody;
 
-/// An error that knows its status, code and the message a client may see.
+/// An error that knows its code and the message a client may see.
 pub trait PublicError: std::error::Error {
-    /// HTTP status for this error.
-    fn status(&self) -> StatusCode;
-    /// Stable code for the JSON body.
-    fn code(&self) -> &'static str;
+    /// Which code this is; the status comes with it.
+    fn code(&self) -> Code;
     /// What the client is told; the `Display` text unless overridden.
     fn public_message(&self) -> String {
         self.to_string()
     }
+    /// Whether the answer leaves part of the request unread, so the
+    /// connection cannot carry another request and is closed.
+    fn closes_connection(&self) -> bool {
+        false
+    }
+}
+
+/// The HTTP status of `code`.
+pub fn status_of(code: Code) -> StatusCode {
+    StatusCode::from_u16(code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// Builds the response for `err`, logging server-side failures with their causes.
 pub fn error_response<E: PublicError>(err: &E) -> HttpResponse {
-    let status = err.status();
+    let code = err.code();
+    let status = status_of(code);
     let reply = if status.is_server_error() {
-        tracing::error!(error = %err, causes = %inlet_common::report::causes(err), "request failed");
+        tracing::error!(error = %err, causes = %inlet_common::report::causes(err), code = code.name(), "request failed");
         ErrorReply {
-            code: err.code(),
+            code: code.name(),
             message: "internal error; the failure has been logged".into(),
         }
     } else {
         ErrorReply {
-            code: err.code(),
+            code: code.name(),
             message: err.public_message(),
         }
     };
     let mut res = HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/plain; charset=utf-8"))
         .body(reply.message.clone());
+    if err.closes_connection() {
+        res.head_mut()
+            .set_connection_type(actix_web::http::ConnectionType::Close);
+    }
     res.extensions_mut().insert(reply);
     res
 }
 
 /// A reply for an error response that did not come from a [`PublicError`].
 fn generic_reply(status: StatusCode) -> ErrorReply {
-    let code = match status {
-        StatusCode::BAD_REQUEST => "bad_request",
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::REQUEST_TIMEOUT => "request_timeout",
-        StatusCode::LENGTH_REQUIRED => "length_required",
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::URI_TOO_LONG => "uri_too_long",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
-        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
-        s if s.is_server_error() => "internal",
-        _ => "client_error",
-    };
     ErrorReply {
-        code,
+        code: Code::for_status(status.as_u16()).map_or("client_error", Code::name),
         message: status
             .canonical_reason()
             .unwrap_or("Request failed")

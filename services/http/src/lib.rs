@@ -5,6 +5,7 @@
 //! - [`serve`]: the one way to build a service's `HttpServer` (middleware
 //!   order, settings, health routes, 404 fallback, the "listening" line).
 //! - [`settings`]: the `[http]` config table.
+//! - [`body`]: content type, declared length, capped and timed body reads.
 //! - [`errors`]: the one mapping from failures to HTTP answers.
 //! - [`routes`]: GET-or-HEAD routes, 405 with `Allow`, 404.
 //! - [`health`]: `GET /healthz` and `GET /readyz`.
@@ -13,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod access_log;
+pub mod body;
 pub mod errors;
 pub mod health;
 pub mod routes;

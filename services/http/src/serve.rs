@@ -11,6 +11,7 @@ use inlet_common::readiness::Readiness;
 use opentelemetry_instrumentation_actix_web::RequestTracing;
 
 use crate::access_log::log_requests;
+use crate::body::BodyTimeout;
 use crate::errors::render_errors;
 use crate::health;
 use crate::routes::not_found;
@@ -21,7 +22,8 @@ use crate::settings::HttpSettings;
 ///
 /// Middleware, outermost first: error rendering (so even a failing layer
 /// answers in the client's format), the access log, then the request span
-/// (so log lines carry its trace id). `/healthz` and `/readyz` come from
+/// (so log lines carry its trace id). Every handler's body reads are bound
+/// by `http.body_timeout_ms` (see [`crate::body`]). `/healthz` and `/readyz` come from
 /// `readiness`; any path no route serves is 404. The returned server is not
 /// yet polled; signals are left to the caller. Logs one "listening" line with
 /// the bound port, which test kits and operators read.
@@ -36,8 +38,10 @@ where
     F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
 {
     let local_addr = listener.local_addr()?;
+    let body_timeout = BodyTimeout(settings.body_timeout());
     let server = HttpServer::new(move || {
         App::new()
+            .app_data(body_timeout)
             .wrap(from_fn(render_errors))
             .wrap(from_fn(log_requests))
             .wrap(RequestTracing::new())

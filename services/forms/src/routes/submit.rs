@@ -1,15 +1,14 @@
 //! `POST /`: accept a urlencoded or JSON submission, store it, echo it.
 
 use actix_web::http::header;
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
+use inlet_http::body;
 use inlet_http::errors::prefers_json;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use tokio::time::Instant;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::body;
 use crate::error::FormsError;
 use crate::json_body;
 use crate::state::AppState;
@@ -23,24 +22,16 @@ enum FormKind {
 }
 
 impl FormKind {
+    /// The media types `POST /` takes, in the order its errors name them.
+    const ACCEPTED: &'static [&'static str] =
+        &["application/x-www-form-urlencoded", "application/json"];
+
     /// Reads the kind from Content-Type; only UTF-8 (or no charset) is accepted.
     fn of(req: &HttpRequest) -> Result<Self, FormsError> {
-        let mime = req
-            .mime_type()
-            .ok()
-            .flatten()
-            .ok_or(FormsError::UnsupportedMediaType)?;
-        let kind = match (mime.type_().as_str(), mime.subtype().as_str()) {
-            ("application", "x-www-form-urlencoded") => FormKind::Urlencoded,
-            ("application", "json") => FormKind::Json,
-            _ => return Err(FormsError::UnsupportedMediaType),
-        };
-        match mime.get_param(mime::CHARSET) {
-            Some(charset) if !charset.as_str().eq_ignore_ascii_case("utf-8") => {
-                Err(FormsError::UnsupportedMediaType)
-            }
-            _ => Ok(kind),
-        }
+        Ok(match body::media_type(req, Self::ACCEPTED)? {
+            "application/json" => FormKind::Json,
+            _ => FormKind::Urlencoded,
+        })
     }
 
     fn media_type(self) -> &'static str {
@@ -58,9 +49,7 @@ pub async fn submit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, FormsError> {
     let kind = FormKind::of(&req)?;
-    let declared = body::declared_length(req.headers())?;
-    let deadline = Instant::now() + state.body_timeout;
-    let body = body::read_capped(payload, declared, state.limits.max_body_bytes, deadline).await?;
+    let body = body::read_capped(&req, payload, state.limits.max_body_bytes).await?;
 
     // `fields` is compact, single-line JSON; a JSON body is echoed as posted.
     let (fields, field_count, posted_json) = match kind {
