@@ -6,6 +6,7 @@
 //!   order, settings, health routes, 404 fallback, the "listening" line).
 //! - [`settings`]: the `[http]` config table.
 //! - [`body`]: content type, declared length, capped and timed body reads.
+//! - [`early_close`]: an answer that leaves the body unread closes the connection, never drains it.
 //! - [`errors`]: the one mapping from failures to HTTP answers.
 //! - [`routes`]: GET-or-HEAD routes, 405 with `Allow`, 404.
 //! - [`health`]: `GET /healthz` and `GET /readyz`.
@@ -15,6 +16,7 @@
 
 pub mod access_log;
 pub mod body;
+pub mod early_close;
 pub mod errors;
 pub mod health;
 pub mod routes;

@@ -12,6 +12,7 @@ use opentelemetry_instrumentation_actix_web::RequestTracing;
 
 use crate::access_log::log_requests;
 use crate::body::BodyTimeout;
+use crate::early_close::close_on_unread_body;
 use crate::errors::render_errors;
 use crate::health;
 use crate::routes::not_found;
@@ -21,7 +22,9 @@ use crate::settings::HttpSettings;
 /// app data; everything around them is the same for every service.
 ///
 /// Middleware, outermost first: error rendering (so even a failing layer
-/// answers in the client's format), the access log, then the request span
+/// answers in the client's format), closing instead of draining when an
+/// answer leaves the body unread (see [`crate::early_close`]), the access
+/// log, then the request span
 /// (so log lines carry its trace id). Every handler's body reads are bound
 /// by `http.body_timeout_ms` (see [`crate::body`]). `/healthz` and `/readyz` come from
 /// `readiness`; any path no route serves is 404. The returned server is not
@@ -43,6 +46,7 @@ where
         App::new()
             .app_data(body_timeout)
             .wrap(from_fn(render_errors))
+            .wrap(from_fn(close_on_unread_body))
             .wrap(from_fn(log_requests))
             .wrap(RequestTracing::new())
             .configure(health::configure(Arc::clone(&readiness)))

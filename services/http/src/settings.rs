@@ -17,7 +17,8 @@ pub struct HttpSettings {
     /// How long an idle keep-alive connection stays open.
     pub keep_alive_secs: u64,
     /// After an answer that closes the connection, how long the client has to
-    /// read it before the socket is dropped.
+    /// read it (what it still sends meanwhile is read and discarded) before
+    /// the socket is closed.
     pub client_disconnect_timeout_ms: u64,
     /// On SIGTERM, how long in-flight requests may take before they are cut.
     pub shutdown_timeout_secs: u64,
@@ -33,7 +34,7 @@ impl Default for HttpSettings {
             request_head_timeout_ms: 5_000,
             body_timeout_ms: 30_000,
             keep_alive_secs: 5,
-            client_disconnect_timeout_ms: 1_000,
+            client_disconnect_timeout_ms: 500,
             shutdown_timeout_secs: 30,
             workers: 0,
             max_connections_per_worker: 25_000,

@@ -4,6 +4,7 @@
 mod binary;
 mod browser;
 mod durability;
+mod early_answers;
 mod health;
 mod helpers;
 mod limits;
