@@ -3,12 +3,15 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use serde::Serialize;
 
-/// What `/readyz` checks: listeners bound and data folders writable.
-#[derive(Debug)]
+/// A check a service adds to `/readyz`: cheap, non-blocking, true when ready.
+pub type Check = Box<dyn Fn() -> bool + Send + Sync>;
+
+/// What `/readyz` checks: listeners bound, data folders writable, and
+/// whatever the service registered (a writer thread alive, say).
 pub struct Readiness {
     /// Set once the service's listeners are bound and serving.
     listening: AtomicBool,
@@ -16,6 +19,23 @@ pub struct Readiness {
     writable_dirs: Vec<PathBuf>,
     /// Makes each probe file name unique within the process.
     probe_counter: AtomicU64,
+    /// The service's own checks, by name, in registration order.
+    registered: RwLock<Vec<(String, Check)>>,
+}
+
+impl std::fmt::Debug for Readiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<String> = self
+            .registered
+            .read()
+            .map(|r| r.iter().map(|(name, _)| name.clone()).collect())
+            .unwrap_or_default();
+        f.debug_struct("Readiness")
+            .field("listening", &self.listening)
+            .field("writable_dirs", &self.writable_dirs)
+            .field("registered", &names)
+            .finish()
+    }
 }
 
 /// One readiness check's outcome, as `/readyz` reports it.
@@ -34,7 +54,16 @@ impl Readiness {
             listening: AtomicBool::new(false),
             writable_dirs,
             probe_counter: AtomicU64::new(0),
+            registered: RwLock::new(Vec::new()),
         })
+    }
+
+    /// Adds a check named `name` to every later `/readyz`.
+    pub fn register(&self, name: &str, check: impl Fn() -> bool + Send + Sync + 'static) {
+        self.registered
+            .write()
+            .expect("readiness lock")
+            .push((name.to_owned(), Box::new(check)));
     }
 
     /// Records that the listeners are bound and the server is running.
@@ -59,6 +88,11 @@ impl Readiness {
                 ok: self.probe_dir(dir).is_ok(),
             });
         }
+        let registered = self.registered.read().expect("readiness lock");
+        results.extend(registered.iter().map(|(name, check)| CheckResult {
+            name: name.clone(),
+            ok: check(),
+        }));
         results
     }
 
@@ -74,5 +108,31 @@ impl Readiness {
             .and_then(|mut f| f.write_all(b"ok"));
         let _ = std::fs::remove_file(&path);
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registered_checks_decide_readiness_too() {
+        let readiness = Readiness::new(Vec::new());
+        readiness.mark_listening();
+        assert!(Readiness::all_ok(&readiness.check()));
+        let healthy = Arc::new(AtomicBool::new(true));
+        let flag = Arc::clone(&healthy);
+        readiness.register("worker", move || flag.load(Ordering::SeqCst));
+        assert!(Readiness::all_ok(&readiness.check()));
+        healthy.store(false, Ordering::SeqCst);
+        let results = readiness.check();
+        assert!(!Readiness::all_ok(&results));
+        assert_eq!(
+            results.last(),
+            Some(&CheckResult {
+                name: "worker".into(),
+                ok: false
+            })
+        );
     }
 }

@@ -88,13 +88,15 @@ where
         }
     };
     let outcome = runtime.block_on(serve(config));
+    if let Err(err) = &outcome {
+        // Through tracing, so JSON logs stay JSON, and before the flush.
+        tracing::error!(error = %err, "{default_name} stopped with an error");
+    }
     guard.shutdown();
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("{default_name}: {err}");
-            ExitCode::FAILURE
-        }
+    if outcome.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

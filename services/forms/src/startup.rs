@@ -40,6 +40,8 @@ impl Application {
         let (journal, writer) =
             Journal::open(&forms_dir, config.store.max_batch, config.store.queue_depth)?;
         let readiness = Readiness::new(vec![forms_dir.clone()]);
+        let writer_check = Arc::clone(&journal);
+        readiness.register("journal-writer", move || writer_check.writer_alive());
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
@@ -64,6 +66,11 @@ impl Application {
             journal,
             writer,
         })
+    }
+
+    /// The journal, for tests that need to stop its writer from outside.
+    pub fn journal(&self) -> Arc<Journal> {
+        Arc::clone(&self.journal)
     }
 
     /// The bound port (useful when `listen` asked for port 0).

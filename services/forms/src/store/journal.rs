@@ -96,6 +96,12 @@ impl Journal {
         durable.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// Whether the writer thread still takes appends (false once it stopped,
+    /// whether closed or dead).
+    pub fn writer_alive(&self) -> bool {
+        !self.queue.is_closed()
+    }
+
     /// Asks the writer to write everything queued so far and stop; later appends fail.
     pub async fn close(&self) {
         let _ = self.queue.send(Command::Close).await;

@@ -385,3 +385,36 @@ async fn run_healthcheck(env: &[(&str, &str)]) -> (Option<i32>, String) {
     let (status, stderr) = run_to_exit(BIN, &["--healthcheck"], env, WAIT).await;
     (status.code(), stderr)
 }
+
+#[tokio::test]
+async fn a_serve_error_is_logged_as_json_and_exits_1() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (status, stderr) = run_to_exit(
+        BIN,
+        &[],
+        &[
+            ("INLET_LISTEN", &listen),
+            ("INLET_DATA_DIR", dir.path().to_str().unwrap()),
+            ("INLET_LOG_FORMAT", "json"),
+        ],
+        WAIT,
+    )
+    .await;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let error = lines
+        .iter()
+        .find(|l| l["level"] == "ERROR")
+        .unwrap_or_else(|| panic!("no ERROR line in {stderr}"));
+    assert!(
+        error["fields"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("in use")),
+        "{error}"
+    );
+}

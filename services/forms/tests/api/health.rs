@@ -44,3 +44,38 @@ async fn readyz_fails_when_the_data_dir_is_not_writable() {
     let res = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn readyz_fails_when_the_journal_writer_has_stopped() {
+    let app = spawn_app(&[]).await;
+    let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+
+    app.journal.close().await;
+    // The writer stops once it has taken the close; /readyz follows.
+    let deadline = tokio::time::Instant::now() + inlet_testkit::WAIT;
+    let body = loop {
+        let res = app.client.get(app.url("/readyz")).send().await.unwrap();
+        if res.status() == 503 {
+            break res.json::<serde_json::Value>().await.unwrap();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "/readyz stayed 200");
+        tokio::task::yield_now().await;
+    };
+    let failing: Vec<&str> = body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failing, ["journal-writer"]);
+
+    let res = app.post("application/x-www-form-urlencoded", "a=1").await;
+    assert_eq!(res.status(), 500);
+    assert_eq!(
+        res.text().await.unwrap(),
+        "internal error; the failure has been logged"
+    );
+    assert!(app.stored().is_empty());
+}

@@ -1,12 +1,13 @@
 //! Starting the service in-process and talking to it.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use inlet_common::config::{load, ConfigSource};
 use inlet_forms::config::FormsConfig;
 use inlet_forms::startup::{Application, StartupError};
-use inlet_forms::store::JOURNAL_FILE;
+use inlet_forms::store::{Journal, JOURNAL_FILE};
 use inlet_testkit::WAIT;
 use tempfile::TempDir;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -22,6 +23,8 @@ pub struct TestApp {
     pub port: u16,
     pub data_dir: TempDir,
     pub client: reqwest::Client,
+    /// The service's journal, to stop its writer from outside.
+    pub journal: Arc<Journal>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), StartupError>>>,
 }
@@ -42,6 +45,7 @@ pub async fn spawn_in(data_dir: TempDir, extra: &[(&str, &str)]) -> TestApp {
     let config: FormsConfig = load(&ConfigSource::from_pairs(pairs)).expect("test config is valid");
     let app = Application::build(config).expect("app builds");
     let port = app.port();
+    let journal = app.journal();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
@@ -50,6 +54,7 @@ pub async fn spawn_in(data_dir: TempDir, extra: &[(&str, &str)]) -> TestApp {
         port,
         data_dir,
         client: reqwest::Client::builder().timeout(WAIT).build().unwrap(),
+        journal,
         stop: Some(stop),
         task: Some(task),
     }
