@@ -6,6 +6,7 @@
 //! - [`code`]: the one table of error codes (name and HTTP status).
 //! - [`config`]: layered typed configuration (defaults → TOML file → `INLET_*` env).
 //! - [`telemetry`]: tracing and OTLP export; [`log_format`]: text or JSON log lines with trace ids.
+//! - [`metrics`]: the service's one metrics registry (Prometheus text).
 //! - [`readiness`]: the checks `/readyz` reports.
 //! - [`healthcheck`]: `--healthcheck`, the binary probing its own `/readyz` for a container.
 //! - [`shutdown`]: the SIGTERM/SIGINT future.
@@ -18,6 +19,7 @@ pub mod code;
 pub mod config;
 pub mod healthcheck;
 pub mod log_format;
+pub mod metrics;
 pub mod readiness;
 pub mod report;
 pub mod service;

@@ -8,12 +8,14 @@
 //! - [`urlencoded`], [`json_body`]: decoding request bodies (read by `inlet_http::body`).
 //! - [`store`]: the journal with group commit.
 //! - [`error`]: every failure and its status.
+//! - [`metrics`]: what forms counts for `/metrics`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod config;
 pub mod error;
 pub mod json_body;
+pub mod metrics;
 mod routes;
 pub mod startup;
 pub mod state;

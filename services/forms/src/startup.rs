@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::web;
+use inlet_common::metrics::Metrics;
 use inlet_common::readiness::Readiness;
 
 use crate::config::FormsConfig;
+use crate::metrics::FormsMetrics;
 use crate::routes;
 use crate::state::AppState;
 use crate::store::{Journal, JournalWriter, StoreError};
@@ -37,8 +39,14 @@ impl Application {
     /// Opens the journal and binds the listener from `config`.
     pub fn build(config: FormsConfig) -> Result<Self, StartupError> {
         let forms_dir = config.forms_dir();
-        let (journal, writer) =
-            Journal::open(&forms_dir, config.store.max_batch, config.store.queue_depth)?;
+        let metrics = Arc::new(Metrics::new());
+        let (forms_metrics, journal_metrics) = FormsMetrics::register(&metrics);
+        let (journal, writer) = Journal::open(
+            &forms_dir,
+            config.store.max_batch,
+            config.store.queue_depth,
+            journal_metrics,
+        )?;
         let readiness = Readiness::new(vec![forms_dir.clone()]);
         let writer_check = Arc::clone(&journal);
         readiness.register("journal-writer", move || writer_check.writer_alive());
@@ -47,18 +55,19 @@ impl Application {
         let state = web::Data::new(AppState {
             journal: Arc::clone(&journal),
             limits: config.limits.clone(),
+            metrics: forms_metrics,
         });
         tracing::info!(forms_dir = %forms_dir.display(), "journal open");
-        let server = inlet_http::serve(
-            "inlet-forms",
-            &config.http,
-            listener,
-            Arc::clone(&readiness),
-            move |cfg: &mut web::ServiceConfig| {
-                cfg.app_data(state.clone());
-                routes::configure(cfg);
-            },
-        )?;
+        let service = inlet_http::Service {
+            name: "inlet-forms",
+            settings: &config.http,
+            readiness: Arc::clone(&readiness),
+            metrics,
+        };
+        let server = inlet_http::serve(service, listener, move |cfg: &mut web::ServiceConfig| {
+            cfg.app_data(state.clone());
+            routes::configure(cfg);
+        })?;
         Ok(Self {
             port,
             server,

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::config::Limits;
+use crate::metrics::FormsMetrics;
 use crate::store::Journal;
 
 /// What every request handler can reach.
@@ -12,4 +13,6 @@ pub struct AppState {
     pub journal: Arc<Journal>,
     /// Size and count limits.
     pub limits: Limits,
+    /// What is stored and refused, for `/metrics`.
+    pub metrics: FormsMetrics,
 }

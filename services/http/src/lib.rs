@@ -3,13 +3,15 @@
 //!
 //! # Layout
 //! - [`serve`]: the one way to build a service's `HttpServer` (middleware
-//!   order, settings, health routes, 404 fallback, the "listening" line).
+//!   order, settings, health and metrics routes, 404 fallback, the
+//!   "listening" line).
 //! - [`settings`]: the `[http]` config table.
 //! - [`body`]: content type, declared length, capped and timed body reads.
 //! - [`early_close`]: an answer that leaves the body unread closes the connection, never drains it.
 //! - [`errors`]: the one mapping from failures to HTTP answers.
 //! - [`routes`]: GET-or-HEAD routes, 405 with `Allow`, 404.
 //! - [`health`]: `GET /healthz` and `GET /readyz`.
+//! - [`metrics`]: HTTP request metrics and `GET /metrics`.
 //! - [`access_log`]: one log line per request.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -19,8 +21,9 @@ pub mod body;
 pub mod early_close;
 pub mod errors;
 pub mod health;
+pub mod metrics;
 pub mod routes;
 pub mod serve;
 pub mod settings;
 
-pub use serve::serve;
+pub use serve::{serve, Service};

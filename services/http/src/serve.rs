@@ -7,6 +7,7 @@ use actix_web::dev::Server;
 use actix_web::http::KeepAlive;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
+use inlet_common::metrics::Metrics;
 use inlet_common::readiness::Readiness;
 use opentelemetry_instrumentation_actix_web::RequestTracing;
 
@@ -14,42 +15,63 @@ use crate::access_log::log_requests;
 use crate::body::BodyTimeout;
 use crate::early_close::close_on_unread_body;
 use crate::errors::render_errors;
-use crate::health;
+use crate::metrics::{self, HttpMetrics};
 use crate::routes::not_found;
 use crate::settings::HttpSettings;
+use crate::{health, metrics::record};
+
+/// What a service hands to [`serve`] besides its routes.
+pub struct Service<'a> {
+    /// The binary's name, for the "listening" line.
+    pub name: &'a str,
+    /// The `[http]` settings.
+    pub settings: &'a HttpSettings,
+    /// What `/readyz` reports.
+    pub readiness: Arc<Readiness>,
+    /// The service's registry: `/metrics` shows it, and HTTP metrics go into it.
+    pub metrics: Arc<Metrics>,
+}
 
 /// Builds the server for `listener`: `configure` adds the service's routes and
 /// app data; everything around them is the same for every service.
 ///
-/// Middleware, outermost first: error rendering (so even a failing layer
-/// answers in the client's format), closing instead of draining when an
-/// answer leaves the body unread (see [`crate::early_close`]), the access
-/// log, then the request span
-/// (so log lines carry its trace id). Every handler's body reads are bound
-/// by `http.body_timeout_ms` (see [`crate::body`]). `/healthz` and `/readyz` come from
-/// `readiness`; any path no route serves is 404. The returned server is not
-/// yet polled; signals are left to the caller. Logs one "listening" line with
-/// the bound port, which test kits and operators read.
+/// Middleware, outermost first: the request span (so log lines carry its
+/// trace id), request metrics, the access log, closing instead of draining
+/// when an answer leaves the body unread (see [`crate::early_close`]), then
+/// error rendering (every error body in the client's format). Every
+/// handler's body reads are bound by `http.body_timeout_ms` (see
+/// [`crate::body`]). `/healthz`, `/readyz` and `/metrics` are served for the
+/// service; any path no route serves is 404. The returned server is not yet
+/// polled; signals are left to the caller. Logs one "listening" line with the
+/// bound port, which test kits and operators read.
 pub fn serve<F>(
-    name: &str,
-    settings: &HttpSettings,
+    service: Service<'_>,
     listener: TcpListener,
-    readiness: Arc<Readiness>,
     configure: F,
 ) -> std::io::Result<Server>
 where
     F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
 {
+    let Service {
+        name,
+        settings,
+        readiness,
+        metrics,
+    } = service;
     let local_addr = listener.local_addr()?;
     let body_timeout = BodyTimeout(settings.body_timeout());
+    let http_metrics = HttpMetrics::register(&metrics);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(body_timeout)
+            .app_data(http_metrics.clone())
             .wrap(from_fn(render_errors))
             .wrap(from_fn(close_on_unread_body))
             .wrap(from_fn(log_requests))
+            .wrap(from_fn(record))
             .wrap(RequestTracing::new())
             .configure(health::configure(Arc::clone(&readiness)))
+            .configure(metrics::configure(Arc::clone(&metrics)))
             .configure(configure.clone())
             .default_service(web::to(not_found))
     })

@@ -1,9 +1,10 @@
 //! `POST /`: accept a urlencoded or JSON submission, store it, echo it.
 
 use actix_web::http::header;
+use actix_web::web::BytesMut;
 use actix_web::{web, HttpRequest, HttpResponse};
 use inlet_http::body;
-use inlet_http::errors::prefers_json;
+use inlet_http::errors::{prefers_json, PublicError};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tracing::Instrument;
@@ -11,6 +12,7 @@ use uuid::Uuid;
 
 use crate::error::FormsError;
 use crate::json_body;
+use crate::metrics::{ContentType, Reason};
 use crate::state::AppState;
 use crate::urlencoded::{self, UrlencodedError};
 
@@ -42,48 +44,110 @@ impl FormKind {
     }
 }
 
-/// Handles `POST /`.
+/// A submission read and checked, not yet stored.
+struct Submission {
+    kind: FormKind,
+    /// The fields as compact, single-line JSON: what is stored.
+    fields: String,
+    /// Top-level fields (or array items) in it.
+    field_count: usize,
+    /// The body as posted; a JSON body is echoed exactly as sent.
+    body: BytesMut,
+}
+
+impl Submission {
+    /// What the answer shows: a JSON body as posted, a form as its fields.
+    fn echo(&self) -> &str {
+        match self.kind {
+            // Checked to be UTF-8 while parsing.
+            FormKind::Json => std::str::from_utf8(&self.body).unwrap_or(&self.fields),
+            FormKind::Urlencoded => &self.fields,
+        }
+    }
+}
+
+/// Handles `POST /`: parse, store, reply; counts what it stored and refused.
 pub async fn submit(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, FormsError> {
-    let kind = FormKind::of(&req)?;
-    let body = body::read_capped(&req, payload, state.limits.max_body_bytes).await?;
+    let stored = match parse(&req, payload, &state).await {
+        Ok(submission) => store(&state, submission).await,
+        Err(err) => Err(err),
+    };
+    match stored {
+        Ok(submission) => {
+            let content_type = submission.kind.media_type();
+            state
+                .metrics
+                .stored
+                .get_or_create(&ContentType { content_type })
+                .inc();
+            Ok(reply(&req, &submission))
+        }
+        Err(err) => {
+            let reason = err.code().name();
+            state
+                .metrics
+                .refused
+                .get_or_create(&Reason { reason })
+                .inc();
+            Err(err)
+        }
+    }
+}
 
-    // `fields` is compact, single-line JSON; a JSON body is echoed as posted.
-    let (fields, field_count, posted_json) = match kind {
+/// Reads the body under the configured limits and checks it is a form or JSON.
+async fn parse(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<Submission, FormsError> {
+    let kind = FormKind::of(req)?;
+    let body = body::read_capped(req, payload, state.limits.max_body_bytes).await?;
+    let (fields, field_count) = match kind {
         FormKind::Urlencoded => {
             let map = urlencoded::parse(&body, state.limits.max_fields).map_err(|e| match e {
                 UrlencodedError::InvalidUtf8 => FormsError::InvalidUtf8,
                 UrlencodedError::TooManyFields(limit) => FormsError::TooManyFields { limit },
             })?;
-            let fields = serde_json::Value::Object(map);
-            let count = fields.as_object().map_or(0, |m| m.len());
-            (fields.to_string(), count, None)
+            let count = map.len();
+            (serde_json::Value::Object(map).to_string(), count)
         }
         FormKind::Json => {
             let text = std::str::from_utf8(&body).map_err(|_| FormsError::InvalidUtf8)?;
             let count =
                 json_body::validate(text).map_err(|e| FormsError::InvalidJson(e.to_string()))?;
-            (json_body::single_line(text), count, Some(text))
+            (json_body::single_line(text), count)
         }
     };
+    Ok(Submission {
+        kind,
+        fields,
+        field_count,
+        body,
+    })
+}
 
+/// Makes the submission durable as one journal line, in its own span.
+async fn store(state: &AppState, submission: Submission) -> Result<Submission, FormsError> {
     let id = Uuid::now_v7();
     let received_at = OffsetDateTime::now_utc()
         .format(&Rfc3339)
         .expect("UTC timestamps always format");
+    let content_type = submission.kind.media_type();
     // Every interpolated part is either fixed text or already valid JSON.
     let line = format!(
-        r#"{{"id":"{id}","received_at":"{received_at}","content_type":"{}","fields":{fields}}}"#,
-        kind.media_type()
+        r#"{{"id":"{id}","received_at":"{received_at}","content_type":"{content_type}","fields":{}}}"#,
+        submission.fields
     );
-    let bytes = body.len();
+    let bytes = submission.body.len();
+    let field_count = submission.field_count;
     let span = tracing::info_span!(
         "forms.submission.stored",
         forms.submission.id = %id,
-        forms.submission.content_type = kind.media_type(),
+        forms.submission.content_type = content_type,
         // i64, because the OpenTelemetry layer exports u64 fields as strings.
         forms.submission.field_count = field_count as i64,
         forms.submission.bytes = bytes as i64,
@@ -99,14 +163,18 @@ pub async fn submit(
             seq,
             field_count,
             bytes,
-            content_type = kind.media_type(),
+            content_type,
             "submission stored"
         );
     });
+    Ok(submission)
+}
 
-    let echo = posted_json.unwrap_or(&fields);
-    let answer_json = kind == FormKind::Json || prefers_json(req.headers());
-    let response = if answer_json {
+/// The seed's answer (`You Posted: ...`), or JSON for a JSON post or a client
+/// that prefers it.
+fn reply(req: &HttpRequest, submission: &Submission) -> HttpResponse {
+    let echo = submission.echo();
+    if submission.kind == FormKind::Json || prefers_json(req.headers()) {
         HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, "application/json"))
             .body(format!(r#"{{"data": {echo}}}"#))
@@ -114,6 +182,5 @@ pub async fn submit(
         HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, "text/plain; charset=utf-8"))
             .body(format!("You Posted: {echo}"))
-    };
-    Ok(response)
+    }
 }

@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{recovery, Entry, StoreError, JOURNAL_FILE};
+use crate::metrics::JournalMetrics;
 
 /// One line waiting for the writer, and where to say it is durable.
 struct Pending {
@@ -59,6 +60,7 @@ impl Journal {
         dir: &Path,
         max_batch: usize,
         queue_depth: usize,
+        metrics: JournalMetrics,
     ) -> Result<(Arc<Journal>, JournalWriter), StoreError> {
         let path = dir.join(JOURNAL_FILE);
         let open_error = |source: std::io::Error| StoreError::Open {
@@ -75,7 +77,16 @@ impl Journal {
         let writer_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("forms-journal".into())
-            .spawn(move || write_loop(recovered.file, recovered.len, rx, &writer_shared, max_batch))
+            .spawn(move || {
+                write_loop(
+                    recovered.file,
+                    recovered.len,
+                    rx,
+                    &writer_shared,
+                    max_batch,
+                    &metrics,
+                )
+            })
             .map_err(open_error)?;
         Ok((
             Arc::new(Journal { queue, shared }),
@@ -155,6 +166,7 @@ fn write_loop(
     mut rx: mpsc::Receiver<Command>,
     shared: &Shared,
     max_batch: usize,
+    metrics: &JournalMetrics,
 ) {
     let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
     let mut buf = Vec::new();
@@ -186,7 +198,13 @@ fn write_loop(
             offset += pending.line.len() as u64;
             buf.extend_from_slice(&pending.line);
         }
+        metrics.queue_depth.set(rx.len() as i64);
+        metrics.batch_size.observe(batch.len() as f64);
+        let started = std::time::Instant::now();
         let written = file.write_all(&buf).and_then(|()| file.sync_data());
+        metrics
+            .fsync_seconds
+            .observe(started.elapsed().as_secs_f64());
         match written {
             Ok(()) => {
                 len = offset;

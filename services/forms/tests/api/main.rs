@@ -8,6 +8,7 @@ mod early_answers;
 mod health;
 mod helpers;
 mod limits;
+mod metrics;
 mod pages;
 mod shutdown;
 mod submit;

@@ -1,0 +1,85 @@
+//! What forms counts, in the service's registry (names in README).
+
+use inlet_common::metrics::Metrics;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+
+/// Which kind of body a stored submission had.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ContentType {
+    /// `application/x-www-form-urlencoded` or `application/json`.
+    pub content_type: &'static str,
+}
+
+/// Why a submission was refused: its error code's name.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Reason {
+    /// The code, e.g. `payload_too_large`.
+    pub reason: &'static str,
+}
+
+/// The request side: what was stored and what was refused.
+#[derive(Debug, Clone)]
+pub struct FormsMetrics {
+    /// Submissions made durable, by content type.
+    pub stored: Family<ContentType, Counter>,
+    /// Submissions refused, by reason.
+    pub refused: Family<Reason, Counter>,
+}
+
+/// The journal writer's side.
+#[derive(Debug, Clone)]
+pub struct JournalMetrics {
+    /// Records per group commit.
+    pub batch_size: Histogram,
+    /// Time to write and fdatasync one group commit.
+    pub fsync_seconds: Histogram,
+    /// Records waiting for the writer.
+    pub queue_depth: Gauge,
+}
+
+impl FormsMetrics {
+    /// Creates forms' metrics and registers them in `metrics`.
+    pub fn register(metrics: &Metrics) -> (Self, JournalMetrics) {
+        let requests = Self {
+            stored: Family::default(),
+            refused: Family::default(),
+        };
+        let journal = JournalMetrics {
+            // 1 to 1024 records.
+            batch_size: Histogram::new(exponential_buckets(1.0, 2.0, 11)),
+            // 50 µs to about 1.6 s.
+            fsync_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 16)),
+            queue_depth: Gauge::default(),
+        };
+        metrics.register(
+            "inlet_forms_submissions_stored",
+            "Submissions made durable, by content type.",
+            requests.stored.clone(),
+        );
+        metrics.register(
+            "inlet_forms_submissions_refused",
+            "Submissions refused, by reason (the error code).",
+            requests.refused.clone(),
+        );
+        metrics.register(
+            "inlet_forms_journal_batch_size",
+            "Records written and fsync'd together in one group commit.",
+            journal.batch_size.clone(),
+        );
+        metrics.register(
+            "inlet_forms_journal_fsync_duration_seconds",
+            "Time to write and fdatasync one group commit.",
+            journal.fsync_seconds.clone(),
+        );
+        metrics.register(
+            "inlet_forms_journal_queue_depth",
+            "Submissions waiting for the journal writer.",
+            journal.queue_depth.clone(),
+        );
+        (requests, journal)
+    }
+}
