@@ -4,6 +4,7 @@
 //!
 //! # Layout
 //! - [`code`]: the one table of error codes (name and HTTP status).
+//! - [`connections`]: cap, stop token and drain for servers that are not actix.
 //! - [`config`]: layered typed configuration (defaults → TOML file → `INLET_*` env).
 //! - [`telemetry`]: tracing and OTLP export; [`log_format`]: text or JSON log lines with trace ids.
 //! - [`metrics`]: the service's one metrics registry (Prometheus text).
@@ -17,6 +18,7 @@
 
 pub mod code;
 pub mod config;
+pub mod connections;
 pub mod healthcheck;
 pub mod log_format;
 pub mod metrics;
