@@ -6,11 +6,17 @@
 //! - [`otlp`]: an OTLP trace receiver speaking the real wire protocol (gRPC and HTTP/protobuf).
 //! - [`browser`]: headless Chromium through chromedriver, via WebDriver.
 //! - [`process`]: a service binary as a child process, with a readiness wait.
+//! - [`raw`]: raw TCP requests, trickled bytes, waiting for a port to close.
+//! - [`http`]: an HTTP client bounded in time.
+//! - [`log`]: `TEST_LOG` switches on logs in in-process tests.
 #![forbid(unsafe_code)]
 
 pub mod browser;
+pub mod http;
+pub mod log;
 pub mod otlp;
 pub mod process;
+pub mod raw;
 
 use std::time::Duration;
 

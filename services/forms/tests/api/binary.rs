@@ -117,7 +117,7 @@ async fn post(
     body: &'static str,
     headers: &[(&str, &str)],
 ) -> u16 {
-    let mut req = reqwest::Client::new()
+    let mut req = inlet_testkit::http::client()
         .post(forms.url())
         .header("content-type", content_type)
         .body(body);
@@ -246,7 +246,9 @@ async fn sigterm_lets_stored_records_stay_and_exits_zero() {
     assert!(forms.terminate().await.success());
 
     let forms = start_forms(&dir, &[]).await;
-    let page: serde_json::Value = reqwest::get(format!("{}/submissions", forms.url()))
+    let page: serde_json::Value = inlet_testkit::http::client()
+        .get(format!("{}/submissions", forms.url()))
+        .send()
         .await
         .unwrap()
         .json()
@@ -355,7 +357,9 @@ async fn healthcheck_probes_are_not_traced() {
     let (code, stderr) = run_healthcheck(&[("INLET_LISTEN", &listen)]).await;
     assert_eq!(code, Some(0), "{stderr}");
     // A request made by anyone else is traced, as the control.
-    let res = reqwest::get(format!("{}/readyz", forms.url()))
+    let res = inlet_testkit::http::client()
+        .get(format!("{}/readyz", forms.url()))
+        .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);

@@ -10,6 +10,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::helpers::{spawn_app, TestApp, DEFAULT_CAP};
+use inlet_testkit::raw::read_reply;
 use inlet_testkit::WAIT;
 
 /// How soon after its early answer the server must have closed the socket.
@@ -87,16 +88,10 @@ async fn early_answer(app: &TestApp, prefix: &[u8], frame: Option<Vec<u8>>, end:
         });
     }
 
-    let closed_in_time = loop {
-        match tokio::time::timeout_at(answered + CLOSE_WITHIN, reader.read(&mut buf)).await {
-            Err(_) => break false,
-            Ok(Ok(0)) | Ok(Err(_)) => break true,
-            Ok(Ok(n)) => received.extend_from_slice(&buf[..n]),
-        }
-    };
+    let rest = read_reply(&mut reader, CLOSE_WITHIN.saturating_sub(answered.elapsed())).await;
     Outcome {
-        text: String::from_utf8_lossy(&received).into_owned(),
-        closed_in_time,
+        text: String::from_utf8_lossy(&received).into_owned() + &rest.text,
+        closed_in_time: rest.closed,
     }
 }
 

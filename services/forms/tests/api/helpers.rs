@@ -8,10 +8,9 @@ use inlet_common::config::{load, ConfigSource};
 use inlet_forms::config::FormsConfig;
 use inlet_forms::startup::{Application, StartupError};
 use inlet_forms::store::{Journal, JOURNAL_FILE};
+use inlet_testkit::raw::{self, RawReply};
 use inlet_testkit::WAIT;
 use tempfile::TempDir;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -42,6 +41,7 @@ pub async fn spawn_in(data_dir: TempDir, extra: &[(&str, &str)]) -> TestApp {
         ("INLET_DATA_DIR".to_string(), dir),
     ];
     pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    inlet_testkit::log::init();
     let config: FormsConfig = load(&ConfigSource::from_pairs(pairs)).expect("test config is valid");
     let app = Application::build(config).expect("app builds");
     let port = app.port();
@@ -53,7 +53,7 @@ pub async fn spawn_in(data_dir: TempDir, extra: &[(&str, &str)]) -> TestApp {
     TestApp {
         port,
         data_dir,
-        client: reqwest::Client::builder().timeout(WAIT).build().unwrap(),
+        client: inlet_testkit::http::client(),
         journal,
         stop: Some(stop),
         task: Some(task),
@@ -113,29 +113,18 @@ impl TestApp {
         assert_eq!(res.status(), 200, "the service still takes posts");
     }
 
-    /// Asks the service to stop (as SIGTERM would) without waiting for it.
+    /// Asks the service to stop (as SIGTERM would) without waiting for it;
+    /// [`TestApp::stop`] then waits.
     pub fn begin_stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
     }
 
-    /// Waits until a stop that was begun has finished.
-    pub async fn finish_stop(mut self) -> TempDir {
-        self.shutdown().await;
-        self.data_dir
-    }
-
-    /// Stops the service gracefully and hands back its data dir.
+    /// Stops the service gracefully (if not begun already), waits until it
+    /// has, and hands back its data dir.
     pub async fn stop(mut self) -> TempDir {
-        self.shutdown().await;
-        self.data_dir
-    }
-
-    async fn shutdown(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.begin_stop();
         if let Some(task) = self.task.take() {
             tokio::time::timeout(WAIT, task)
                 .await
@@ -143,50 +132,12 @@ impl TestApp {
                 .expect("server task joins")
                 .expect("server stops cleanly");
         }
+        self.data_dir
     }
 
     /// Sends raw bytes, optionally closes the write side, and reads until the
     /// server closes the connection (bounded by `limit`).
     pub async fn raw(&self, request: &[u8], close_write: bool, limit: Duration) -> RawReply {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
-        stream.write_all(request).await.unwrap();
-        if close_write {
-            stream.shutdown().await.unwrap();
-        }
-        read_reply(&mut stream, limit).await
-    }
-}
-
-/// What came back on a raw connection.
-#[derive(Debug)]
-pub struct RawReply {
-    pub text: String,
-    /// The server closed the connection (EOF or reset) within the limit.
-    pub closed: bool,
-}
-
-impl RawReply {
-    pub fn status(&self) -> Option<u16> {
-        self.text
-            .strip_prefix("HTTP/1.1 ")
-            .and_then(|rest| rest.get(..3))
-            .and_then(|code| code.parse().ok())
-    }
-}
-
-pub async fn read_reply<R: AsyncRead + Unpin>(stream: &mut R, limit: Duration) -> RawReply {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let deadline = tokio::time::Instant::now() + limit;
-    let closed = loop {
-        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
-            Err(_) => break false,
-            Ok(Ok(0)) | Ok(Err(_)) => break true,
-            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
-        }
-    };
-    RawReply {
-        text: String::from_utf8_lossy(&buf).into_owned(),
-        closed,
+        raw::send(self.port, request, close_write, limit).await
     }
 }

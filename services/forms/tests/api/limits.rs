@@ -4,7 +4,8 @@ use futures_util::stream;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::helpers::{read_reply, spawn_app, DEFAULT_CAP};
+use crate::helpers::{spawn_app, DEFAULT_CAP};
+use inlet_testkit::raw::read_reply;
 use inlet_testkit::WAIT;
 
 /// A urlencoded body of exactly `len` bytes.

@@ -1,11 +1,10 @@
 //! Graceful shutdown: stop accepting, let in-flight requests finish.
 
-use std::time::Duration;
-
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{read_reply, spawn_app};
+use crate::helpers::spawn_app;
+use inlet_testkit::raw::{read_reply, wait_until_refused};
 use inlet_testkit::WAIT;
 
 #[tokio::test]
@@ -47,22 +46,7 @@ async fn in_flight_requests_finish_and_new_connections_are_refused() {
         .text
         .ends_with(r#"You Posted: {"userinput1":"late","userinput2":"arrival"}"#));
 
-    let dir = app.finish_stop().await;
+    let dir = app.stop().await;
     let journal = std::fs::read_to_string(dir.path().join("forms/submissions.jsonl")).unwrap();
     assert_eq!(journal.lines().count(), 1);
-}
-
-/// Waits (bounded) until the listener is closed.
-async fn wait_until_refused(port: u16) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "listener still open"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

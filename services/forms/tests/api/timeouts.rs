@@ -4,28 +4,14 @@
 use std::time::{Duration, Instant};
 
 use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
-use tokio::task::JoinHandle;
 
-use crate::helpers::{read_reply, spawn_app};
+use crate::helpers::spawn_app;
+use inlet_testkit::raw::{read_reply, trickle};
 use inlet_testkit::WAIT;
 
 /// How often the slow client sends its next byte: well inside any idle timer.
 const TRICKLE_EVERY: Duration = Duration::from_millis(100);
-
-/// Writes `bytes` one at a time, pacing like a slowloris client, until the
-/// server closes the connection or the bytes run out.
-fn trickle(mut writer: OwnedWriteHalf, bytes: Vec<u8>) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        for byte in bytes {
-            if writer.write_all(&[byte]).await.is_err() {
-                return;
-            }
-            tokio::time::sleep(TRICKLE_EVERY).await;
-        }
-    })
-}
 
 #[tokio::test]
 async fn trickled_headers_are_disconnected() {
@@ -36,7 +22,7 @@ async fn trickled_headers_are_disconnected() {
     let mut head = b"POST / HTTP/1.1\r\nHost: x\r\nX-Slow: ".to_vec();
     head.extend(std::iter::repeat_n(b'a', 200));
     let started = Instant::now();
-    let sender = trickle(writer, head);
+    let sender = trickle(writer, head, TRICKLE_EVERY);
     let reply = read_reply(&mut reader, WAIT).await;
     assert!(reply.closed, "server closed the connection: {reply:?}");
     assert!(
@@ -61,7 +47,7 @@ async fn trickled_bodies_get_408_and_are_disconnected() {
         .unwrap();
     let (mut reader, writer) = stream.into_split();
     let started = Instant::now();
-    let sender = trickle(writer, vec![b'a'; 100]);
+    let sender = trickle(writer, vec![b'a'; 100], TRICKLE_EVERY);
     let reply = read_reply(&mut reader, WAIT).await;
     assert_eq!(reply.status(), Some(408), "{reply:?}");
     assert!(reply.closed, "{reply:?}");
