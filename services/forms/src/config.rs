@@ -39,6 +39,8 @@ pub struct Limits {
     pub max_fields: usize,
     /// Largest page `GET /submissions?limit=` may ask for.
     pub max_list_limit: usize,
+    /// Page size of `GET /submissions` without `?limit=` (at most `max_list_limit`).
+    pub default_list_limit: usize,
 }
 
 /// The `[store]` table.
@@ -71,6 +73,7 @@ impl Default for Limits {
             max_body_bytes: 2 * 1024 * 1024,
             max_fields: 1000,
             max_list_limit: 1000,
+            default_list_limit: 50,
         }
     }
 }
@@ -99,6 +102,10 @@ impl Validate for FormsConfig {
                 ("limits.max_body_bytes", self.limits.max_body_bytes),
                 ("limits.max_fields", self.limits.max_fields as u64),
                 ("limits.max_list_limit", self.limits.max_list_limit as u64),
+                (
+                    "limits.default_list_limit",
+                    self.limits.default_list_limit as u64,
+                ),
                 ("store.max_batch", self.store.max_batch as u64),
                 ("store.queue_depth", self.store.queue_depth as u64),
             ],

@@ -6,9 +6,10 @@ use serde_json::value::RawValue;
 
 use crate::error::FormsError;
 use crate::state::AppState;
+use crate::urlencoded;
 
-/// Page size when `?limit=` is not given.
-const DEFAULT_LIMIT: usize = 50;
+/// Most `key=value` pairs a `/submissions` query may have; it takes two.
+const MAX_QUERY_PAIRS: usize = 8;
 
 #[derive(Serialize)]
 struct Page {
@@ -22,9 +23,19 @@ pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, FormsError> {
-    let mut limit = DEFAULT_LIMIT.min(state.limits.max_list_limit);
+    let query = urlencoded::parse(req.query_string().as_bytes(), MAX_QUERY_PAIRS)
+        .map_err(|e| FormsError::BadQuery(format!("the query cannot be read: {e}")))?;
+    let mut limit = state
+        .limits
+        .default_list_limit
+        .min(state.limits.max_list_limit);
     let mut cursor = None;
-    for (key, value) in url_pairs(req.query_string()) {
+    for (key, value) in &query {
+        let Some(value) = value.as_str() else {
+            return Err(FormsError::BadQuery(format!(
+                "{key} is given more than once"
+            )));
+        };
         match key.as_str() {
             "limit" => {
                 limit = value
@@ -54,14 +65,4 @@ pub async fn list(
         submissions,
         next_cursor: next.map(|n| n.to_string()),
     }))
-}
-
-fn url_pairs(query: &str) -> Vec<(String, String)> {
-    crate::urlencoded::parse(query.as_bytes(), 64)
-        .map(|map| {
-            map.into_iter()
-                .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_owned()))
-                .collect()
-        })
-        .unwrap_or_default()
 }

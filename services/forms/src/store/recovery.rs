@@ -15,8 +15,10 @@ pub(super) struct Recovered {
 
 /// Opens (or creates) the journal and indexes it.
 ///
-/// A last line without its newline, or one that is not JSON, is what a crash
-/// mid-write leaves; it was never acknowledged, so it is cut off.
+/// A last line without its newline is what a crash mid-write leaves; it was
+/// never acknowledged, so it is cut off. A complete line that is not JSON
+/// (damage, or an edit by hand) is not a crash artifact: it stays in the file
+/// for a person to inspect, is left out of the index, and is reported.
 pub(super) fn open(dir: &Path, path: &Path) -> std::io::Result<Recovered> {
     let created = !path.exists();
     std::fs::create_dir_all(dir)?;

@@ -83,9 +83,29 @@ async fn pages_follow_the_cursor_to_the_end() {
 }
 
 #[tokio::test]
+async fn the_default_page_size_comes_from_config() {
+    let app = spawn_app(&[("INLET_LIMITS__DEFAULT_LIST_LIMIT", "2")]).await;
+    for n in 0..3 {
+        app.post("application/json", format!(r#"{{"n":{n}}}"#))
+            .await;
+    }
+    let page = app.get_json("/submissions").await;
+    assert_eq!(page["submissions"].as_array().unwrap().len(), 2);
+    assert!(page["next_cursor"].is_string());
+}
+
+#[tokio::test]
 async fn bad_list_parameters_are_400() {
     let app = spawn_app(&[("INLET_LIMITS__MAX_LIST_LIMIT", "10")]).await;
-    for query in ["limit=0", "limit=11", "limit=abc", "cursor=xyz"] {
+    for query in [
+        "limit=0",
+        "limit=11",
+        "limit=abc",
+        "cursor=xyz",
+        "limit=abc&x=%FF",
+        "x=%FF",
+        "limit=5&limit=6",
+    ] {
         let res = app
             .client
             .get(app.url(&format!("/submissions?{query}")))
@@ -123,4 +143,40 @@ async fn a_torn_last_line_is_cut_off_at_start_up() {
     let stored = app.stored();
     assert_eq!(stored.len(), 2);
     assert_eq!(stored[1]["fields"]["after"], true);
+}
+
+#[tokio::test]
+async fn a_complete_line_that_is_not_json_is_kept_in_the_file_but_not_served() {
+    let app = spawn_app(&[]).await;
+    app.post("application/json", r#"{"n":1}"#).await;
+    let journal = app.journal_path();
+    let dir = app.stop().await;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap()
+        .write_all(b"edited by hand\n")
+        .unwrap();
+
+    let app = spawn_in(dir, &[]).await;
+    app.post("application/json", r#"{"n":2}"#).await;
+    let text = std::fs::read_to_string(&journal).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(
+        lines[1], "edited by hand",
+        "the bad line stays for inspection"
+    );
+    let page = app.get_json("/submissions").await;
+    let served: Vec<&serde_json::Value> = page["submissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["fields"]["n"])
+        .collect();
+    assert_eq!(
+        served,
+        [2, 1],
+        "only the JSON records are served, newest first"
+    );
 }
