@@ -88,7 +88,7 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight
-    /// requests finish (up to `http.shutdown_timeout_secs`) and flushes the journal.
+    /// requests finish (up to `http.shutdown_timeout_ms`) and flushes the journal.
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()>,

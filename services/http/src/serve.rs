@@ -58,6 +58,12 @@ where
         readiness,
         metrics,
     } = service;
+    for key in settings.deprecated_keys() {
+        tracing::warn!(
+            key,
+            "deprecated config key: use its _ms twin (milliseconds)"
+        );
+    }
     let local_addr = listener.local_addr()?;
     let body_timeout = BodyTimeout(settings.body_timeout());
     let http_metrics = HttpMetrics::register(&metrics);
@@ -80,7 +86,8 @@ where
     .client_request_timeout(settings.request_head_timeout())
     .client_disconnect_timeout(settings.client_disconnect_timeout())
     .keep_alive(KeepAlive::Timeout(settings.keep_alive()))
-    .shutdown_timeout(settings.shutdown_timeout_secs)
+    // actix counts whole seconds; round up so the deadline is never shorter.
+    .shutdown_timeout(settings.shutdown_timeout().as_millis().div_ceil(1000) as u64)
     .disable_signals()
     .listen(listener)?
     .run();

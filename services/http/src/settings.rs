@@ -1,10 +1,14 @@
 //! Connection, timeout and shutdown settings for an actix-web server.
+//!
+//! Every duration key is in milliseconds (`…_ms`). The two keys that were in
+//! seconds, `keep_alive_secs` and `shutdown_timeout_secs`, are still read so
+//! old config files keep working; they are deprecated, win over their `_ms`
+//! twin when set, and a warning names them at start-up.
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use inlet_common::config::{check, check_nonzero, ConfigProblem};
+use serde::{Deserialize, Serialize};
 
 /// The `[http]` config table shared by HTTP services.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,17 +19,23 @@ pub struct HttpSettings {
     /// Time a client has to send a whole request body (slow bodies → 408).
     pub body_timeout_ms: u64,
     /// How long an idle keep-alive connection stays open.
-    pub keep_alive_secs: u64,
+    pub keep_alive_ms: u64,
     /// After an answer that closes the connection, how long the client has to
     /// read it (what it still sends meanwhile is read and discarded) before
     /// the socket is closed.
     pub client_disconnect_timeout_ms: u64,
     /// On SIGTERM, how long in-flight requests may take before they are cut.
-    pub shutdown_timeout_secs: u64,
+    pub shutdown_timeout_ms: u64,
     /// Worker threads; 0 means one per CPU core.
     pub workers: usize,
     /// Open connections per worker; more wait in the listen backlog.
     pub max_connections_per_worker: usize,
+    /// Deprecated: `keep_alive_ms`, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keep_alive_secs: Option<u64>,
+    /// Deprecated: `shutdown_timeout_ms`, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shutdown_timeout_secs: Option<u64>,
 }
 
 impl Default for HttpSettings {
@@ -33,11 +43,13 @@ impl Default for HttpSettings {
         Self {
             request_head_timeout_ms: 5_000,
             body_timeout_ms: 30_000,
-            keep_alive_secs: 5,
+            keep_alive_ms: 5_000,
             client_disconnect_timeout_ms: 500,
-            shutdown_timeout_secs: 30,
+            shutdown_timeout_ms: 30_000,
             workers: 0,
             max_connections_per_worker: 25_000,
+            keep_alive_secs: None,
+            shutdown_timeout_secs: None,
         }
     }
 }
@@ -55,12 +67,35 @@ impl HttpSettings {
 
     /// How long an idle keep-alive connection stays open.
     pub fn keep_alive(&self) -> Duration {
-        Duration::from_secs(self.keep_alive_secs)
+        self.keep_alive_secs.map_or(
+            Duration::from_millis(self.keep_alive_ms),
+            Duration::from_secs,
+        )
     }
 
     /// How long a client has to read a closing answer.
     pub fn client_disconnect_timeout(&self) -> Duration {
         Duration::from_millis(self.client_disconnect_timeout_ms)
+    }
+
+    /// How long in-flight requests may take once a stop is asked for.
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.shutdown_timeout_secs.map_or(
+            Duration::from_millis(self.shutdown_timeout_ms),
+            Duration::from_secs,
+        )
+    }
+
+    /// The deprecated keys this config sets, as `http.<key>`.
+    pub fn deprecated_keys(&self) -> Vec<&'static str> {
+        let mut keys = Vec::new();
+        if self.keep_alive_secs.is_some() {
+            keys.push("http.keep_alive_secs");
+        }
+        if self.shutdown_timeout_secs.is_some() {
+            keys.push("http.shutdown_timeout_secs");
+        }
+        keys
     }
 
     /// Worker count with 0 resolved to the number of cores.
@@ -91,5 +126,63 @@ impl HttpSettings {
             "http.workers",
             "must be at most 1024",
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use inlet_common::config::{load, ConfigSource, Validate};
+
+    use super::*;
+
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(default)]
+    struct WithHttp {
+        http: HttpSettings,
+    }
+
+    impl Validate for WithHttp {
+        fn validate(&self, problems: &mut Vec<ConfigProblem>) {
+            self.http.validate(problems);
+        }
+    }
+
+    fn loaded(pairs: &[(&str, &str)]) -> HttpSettings {
+        load::<WithHttp>(&ConfigSource::from_pairs(pairs.iter().copied()))
+            .unwrap()
+            .http
+    }
+
+    #[test]
+    fn durations_are_in_milliseconds() {
+        let http = loaded(&[
+            ("INLET_HTTP__KEEP_ALIVE_MS", "1500"),
+            ("INLET_HTTP__SHUTDOWN_TIMEOUT_MS", "2500"),
+        ]);
+        assert_eq!(http.keep_alive(), Duration::from_millis(1500));
+        assert_eq!(http.shutdown_timeout(), Duration::from_millis(2500));
+        assert!(http.deprecated_keys().is_empty());
+    }
+
+    #[test]
+    fn the_old_seconds_keys_still_work_and_are_named() {
+        let http = loaded(&[
+            ("INLET_HTTP__KEEP_ALIVE_SECS", "7"),
+            ("INLET_HTTP__SHUTDOWN_TIMEOUT_SECS", "9"),
+        ]);
+        assert_eq!(http.keep_alive(), Duration::from_secs(7));
+        assert_eq!(http.shutdown_timeout(), Duration::from_secs(9));
+        assert_eq!(
+            http.deprecated_keys(),
+            ["http.keep_alive_secs", "http.shutdown_timeout_secs"]
+        );
+    }
+
+    #[test]
+    fn defaults() {
+        let http = loaded(&[]);
+        assert_eq!(http.keep_alive(), Duration::from_secs(5));
+        assert_eq!(http.shutdown_timeout(), Duration::from_secs(30));
+        assert_eq!(http.client_disconnect_timeout(), Duration::from_millis(500));
     }
 }
