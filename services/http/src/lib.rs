@@ -12,6 +12,7 @@
 //! - [`routes`]: GET-or-HEAD routes, 405 with `Allow`, 404.
 //! - [`health`]: `GET /healthz` and `GET /readyz`.
 //! - [`metrics`]: HTTP request metrics and `GET /metrics`.
+//! - [`page`]: one look for every page (shared stylesheet, header and nav).
 //! - [`access_log`]: one log line per request.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -22,6 +23,7 @@ pub mod early_close;
 pub mod errors;
 pub mod health;
 pub mod metrics;
+pub mod page;
 pub mod routes;
 pub mod serve;
 pub mod settings;

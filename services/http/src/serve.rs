@@ -18,7 +18,7 @@ use crate::errors::render_errors;
 use crate::metrics::{self, HttpMetrics};
 use crate::routes::not_found;
 use crate::settings::HttpSettings;
-use crate::{health, metrics::record};
+use crate::{health, metrics::record, page};
 
 /// What a service hands to [`serve`] besides its routes.
 pub struct Service<'a> {
@@ -40,8 +40,8 @@ pub struct Service<'a> {
 /// when an answer leaves the body unread (see [`crate::early_close`]), then
 /// error rendering (every error body in the client's format). Every
 /// handler's body reads are bound by `http.body_timeout_ms` (see
-/// [`crate::body`]). `/healthz`, `/readyz` and `/metrics` are served for the
-/// service; any path no route serves is 404. The returned server is not yet
+/// [`crate::body`]). `/healthz`, `/readyz`, `/metrics` and the shared
+/// stylesheet are served for the service; any path no route serves is 404. The returned server is not yet
 /// polled; signals are left to the caller. Logs one "listening" line with the
 /// bound port, which test kits and operators read.
 pub fn serve<F>(
@@ -78,6 +78,7 @@ where
             .wrap(RequestTracing::new())
             .configure(health::configure(Arc::clone(&readiness)))
             .configure(metrics::configure(Arc::clone(&metrics)))
+            .configure(page::configure_assets)
             .configure(configure.clone())
             .default_service(web::to(not_found))
     })

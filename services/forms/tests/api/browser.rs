@@ -78,3 +78,48 @@ async fn the_json_page_shows_the_answer_without_a_page_load() {
     assert_eq!(stored[0]["content_type"], "application/json");
     browser.close().await;
 }
+
+/// Every page forms serves to people.
+const PAGES: [&str; 4] = ["/", "/json", "/about", "/contact"];
+
+#[tokio::test]
+async fn every_input_on_every_page_has_an_accessible_name() {
+    let app = spawn_app(&[]).await;
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    for path in PAGES {
+        c.goto(&app.url(path)).await.unwrap();
+        let unnamed = c
+            .execute(
+                "return [...document.querySelectorAll('input, select, textarea')]
+                    .filter(i => i.type !== 'hidden')
+                    .filter(i => !(i.labels && i.labels.length) && !i.getAttribute('aria-label'))
+                    .map(i => i.outerHTML);",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            unnamed,
+            serde_json::json!([]),
+            "{path}: inputs without a name"
+        );
+        let look = c
+            .execute(
+                "return {
+                    viewport: !!document.querySelector('meta[name=viewport]'),
+                    styled: [...document.styleSheets].some(s => s.cssRules.length > 0),
+                    current: document.querySelector('nav a[aria-current=page]')?.getAttribute('href'),
+                };",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            look,
+            serde_json::json!({"viewport": true, "styled": true, "current": path}),
+            "{path}"
+        );
+    }
+    browser.close().await;
+}
