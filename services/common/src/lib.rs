@@ -12,6 +12,7 @@
 //! - [`healthcheck`]: `--healthcheck`, the binary probing its own `/readyz` for a container.
 //! - [`shutdown`]: the SIGTERM/SIGINT future.
 //! - [`service`]: the `main` of a service binary, with exit codes and flushing.
+//! - [`record`]: the id (UUIDv7) and time (RFC 3339, UTC) everything stored carries.
 //! - [`report`]: an error with its chain of causes, as text.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -23,6 +24,7 @@ pub mod healthcheck;
 pub mod log_format;
 pub mod metrics;
 pub mod readiness;
+pub mod record;
 pub mod report;
 pub mod service;
 pub mod shutdown;

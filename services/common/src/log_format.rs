@@ -5,7 +5,6 @@ use std::fmt;
 use opentelemetry::trace::TraceContextExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -76,9 +75,7 @@ where
             LogFormat::Json => {
                 let meta = event.metadata();
                 let mut obj = Map::new();
-                let now = OffsetDateTime::now_utc()
-                    .format(&Rfc3339)
-                    .unwrap_or_default();
+                let now = crate::record::rfc3339(OffsetDateTime::now_utc());
                 obj.insert("timestamp".into(), now.into());
                 obj.insert("level".into(), meta.level().as_str().into());
                 obj.insert("target".into(), meta.target().into());

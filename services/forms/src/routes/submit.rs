@@ -3,17 +3,16 @@
 use actix_web::http::header;
 use actix_web::web::BytesMut;
 use actix_web::{web, HttpRequest, HttpResponse};
+use inlet_common::record::Stamp;
 use inlet_http::body;
 use inlet_http::errors::{prefers_json, PublicError};
-use time::format_description::well_known::Rfc3339;
-use time::OffsetDateTime;
 use tracing::Instrument;
-use uuid::Uuid;
 
 use crate::error::FormsError;
 use crate::json_body;
 use crate::metrics::{ContentType, Reason};
 use crate::state::AppState;
+use crate::store::Record;
 use crate::urlencoded::{self, UrlencodedError};
 
 /// The two kinds of body the form endpoint takes.
@@ -132,16 +131,15 @@ async fn parse(
 
 /// Makes the submission durable as one journal line, in its own span.
 async fn store(state: &AppState, submission: Submission) -> Result<Submission, FormsError> {
-    let id = Uuid::now_v7();
-    let received_at = OffsetDateTime::now_utc()
-        .format(&Rfc3339)
-        .expect("UTC timestamps always format");
+    let stamp = Stamp::now();
+    let id = stamp.id;
     let content_type = submission.kind.media_type();
-    // Every interpolated part is either fixed text or already valid JSON.
-    let line = format!(
-        r#"{{"id":"{id}","received_at":"{received_at}","content_type":"{content_type}","fields":{}}}"#,
-        submission.fields
-    );
+    let line = Record {
+        stamp: &stamp,
+        content_type,
+        fields: &submission.fields,
+    }
+    .to_line();
     let bytes = submission.body.len();
     let field_count = submission.field_count;
     let span = tracing::info_span!(
@@ -152,11 +150,7 @@ async fn store(state: &AppState, submission: Submission) -> Result<Submission, F
         forms.submission.field_count = field_count as i64,
         forms.submission.bytes = bytes as i64,
     );
-    let seq = state
-        .journal
-        .append(line.into_bytes())
-        .instrument(span.clone())
-        .await?;
+    let seq = state.journal.append(line).instrument(span.clone()).await?;
     span.in_scope(|| {
         tracing::info!(
             submission_id = %id,

@@ -5,11 +5,13 @@
 //! An index of line offsets, rebuilt at start-up, serves newest-first pages.
 
 mod journal;
+mod record;
 mod recovery;
 
 use std::sync::Arc;
 
 pub use journal::{Journal, JournalWriter};
+pub use record::Record;
 
 /// File name of the journal inside the forms folder.
 pub const JOURNAL_FILE: &str = "submissions.jsonl";
