@@ -63,6 +63,7 @@ impl Application {
             settings: &config.http,
             readiness: Arc::clone(&readiness),
             metrics,
+            max_declared_body: config.limits.max_body_bytes,
         };
         let server = inlet_http::serve(service, listener, move |cfg: &mut web::ServiceConfig| {
             cfg.app_data(state.clone());

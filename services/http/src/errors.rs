@@ -24,6 +24,21 @@ pub struct ErrorReply {
     pub message: String,
 }
 
+impl ErrorReply {
+    /// The body and its content type: `{"error": {"code", "message"}}` when
+    /// the client prefers JSON, the message as plain text otherwise.
+    pub fn into_body(self, json: bool) -> (String, &'static str) {
+        if json {
+            let body = serde_json::json!({
+                "error": { "code": self.code, "message": self.message }
+            });
+            (body.to_string(), "application/json")
+        } else {
+            (self.message, "text/plain; charset=utf-8")
+        }
+    }
+}
+
 /// Marks an error response whose body is already what the client should get
 /// (for example `/readyz` reporting its checks); [`render_errors`] leaves it alone.
 #[derive(Debug, Clone, Copy)]
@@ -144,15 +159,7 @@ pub async fn render_errors(
         .get::<ErrorReply>()
         .cloned()
         .unwrap_or_else(|| generic_reply(status));
-    let json = accept_prefers_json(&accept);
-    let (body, content_type) = if json {
-        let body = serde_json::json!({
-            "error": { "code": reply.code, "message": reply.message }
-        });
-        (body.to_string(), "application/json")
-    } else {
-        (reply.message, "text/plain; charset=utf-8")
-    };
+    let (body, content_type) = reply.into_body(accept_prefers_json(&accept));
     Ok(res.map_body(|head, _old| {
         head.headers_mut()
             .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -9,6 +9,7 @@
 //! - [`body`]: content type, declared length, capped and timed body reads.
 //! - [`early_close`]: an answer that leaves the body unread closes the connection, never drains it.
 //! - [`errors`]: the one mapping from failures to HTTP answers.
+//! - [`expect`]: `Expect: 100-continue` answered 413 when the declared body is too large.
 //! - [`routes`]: GET-or-HEAD routes, 405 with `Allow`, 404.
 //! - [`health`]: `GET /healthz` and `GET /readyz`.
 //! - [`metrics`]: HTTP request metrics and `GET /metrics`.
@@ -21,6 +22,7 @@ pub mod access_log;
 pub mod body;
 pub mod early_close;
 pub mod errors;
+pub mod expect;
 pub mod health;
 pub mod metrics;
 pub mod page;

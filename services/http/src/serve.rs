@@ -3,10 +3,11 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::dev::Server;
-use actix_web::http::KeepAlive;
+use actix_http::{HttpService, KeepAlive};
+use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
+use actix_web::dev::{AppConfig, Server};
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use inlet_common::metrics::Metrics;
 use inlet_common::readiness::Readiness;
 use opentelemetry_instrumentation_actix_web::RequestTracing;
@@ -15,6 +16,7 @@ use crate::access_log::log_requests;
 use crate::body::BodyTimeout;
 use crate::early_close::close_on_unread_body;
 use crate::errors::render_errors;
+use crate::expect;
 use crate::metrics::{self, HttpMetrics};
 use crate::routes::not_found;
 use crate::settings::HttpSettings;
@@ -30,6 +32,9 @@ pub struct Service<'a> {
     pub readiness: Arc<Readiness>,
     /// The service's registry: `/metrics` shows it, and HTTP metrics go into it.
     pub metrics: Arc<Metrics>,
+    /// A request that asks `Expect: 100-continue` with a longer declared body
+    /// is answered 413 instead of 100 (the largest body any route takes).
+    pub max_declared_body: u64,
 }
 
 /// Builds the server for `listener`: `configure` adds the service's routes and
@@ -57,6 +62,7 @@ where
         settings,
         readiness,
         metrics,
+        max_declared_body,
     } = service;
     for key in settings.deprecated_keys() {
         tracing::warn!(
@@ -67,7 +73,7 @@ where
     let local_addr = listener.local_addr()?;
     let body_timeout = BodyTimeout(settings.body_timeout());
     let http_metrics = HttpMetrics::register(&metrics);
-    let server = HttpServer::new(move || {
+    let app = move || {
         App::new()
             .app_data(body_timeout)
             .app_data(http_metrics.clone())
@@ -81,17 +87,45 @@ where
             .configure(page::configure_assets)
             .configure(configure.clone())
             .default_service(web::to(not_found))
-    })
-    .workers(settings.worker_count())
-    .max_connections(settings.max_connections_per_worker)
-    .client_request_timeout(settings.request_head_timeout())
-    .client_disconnect_timeout(settings.client_disconnect_timeout())
-    .keep_alive(KeepAlive::Timeout(settings.keep_alive()))
-    // actix counts whole seconds; round up so the deadline is never shorter.
-    .shutdown_timeout(settings.shutdown_timeout().as_millis().div_ceil(1000) as u64)
-    .disable_signals()
-    .listen(listener)?
-    .run();
+    };
+    // Built from actix's parts rather than with HttpServer, which offers no
+    // way to answer `Expect: 100-continue` (see crate::expect); the settings
+    // map one to one onto what HttpServer would set.
+    let builder = actix_server::Server::build();
+    let draining = builder.graceful_shutdown_signal();
+    let (keep_alive, head_timeout, disconnect_timeout) = (
+        KeepAlive::Timeout(settings.keep_alive()),
+        settings.request_head_timeout(),
+        settings.client_disconnect_timeout(),
+    );
+    let server = builder
+        .workers(settings.worker_count())
+        .max_concurrent_connections(settings.max_connections_per_worker)
+        // actix counts whole seconds; round up so the deadline is never shorter.
+        .shutdown_timeout(settings.shutdown_timeout().as_millis().div_ceil(1000) as u64)
+        .disable_signals()
+        .listen(format!("{name}-http"), listener, move || {
+            let draining = draining.clone();
+            let app = app()
+                .into_factory()
+                .map_err(|err: actix_web::Error| err.error_response());
+            HttpService::build()
+                // Tells kept-alive connections to finish once a graceful stop begins.
+                .graceful_shutdown_signal(move || {
+                    let draining = draining.clone();
+                    async move { draining.notified().await }
+                })
+                .keep_alive(keep_alive)
+                .client_request_timeout(head_timeout)
+                .client_disconnect_timeout(disconnect_timeout)
+                .local_addr(local_addr)
+                .expect(fn_service(move |req| {
+                    expect::continue_unless_too_large(req, max_declared_body)
+                }))
+                .finish(map_config(app, |_| AppConfig::default()))
+                .tcp()
+        })?
+        .run();
     tracing::info!(service = name, addr = %local_addr, port = local_addr.port(), "{name} listening");
     Ok(server)
 }

@@ -1,7 +1,9 @@
 //! The body cap (declared and actual), field cap, and lying or missing lengths.
 
 use futures_util::stream;
-use tokio::io::AsyncWriteExt;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::helpers::{spawn_app, DEFAULT_CAP};
@@ -182,5 +184,54 @@ async fn default_field_cap_is_1000() {
             .await
             .status(),
         413
+    );
+}
+
+/// A head that asks `Expect: 100-continue` for a body of `length` bytes.
+fn expecting(length: usize) -> String {
+    format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {length}\r\n\r\n"
+    )
+}
+
+#[tokio::test]
+async fn expect_continue_over_the_cap_gets_413_never_100() {
+    let app = spawn_app(&[]).await;
+    let reply = app
+        .raw(expecting(DEFAULT_CAP + 1).as_bytes(), false, WAIT)
+        .await;
+    assert_eq!(reply.status(), Some(413), "{reply:?}");
+    assert!(!reply.text.contains("100 Continue"), "{reply:?}");
+    assert!(reply.text.contains("2097152-byte limit"), "{reply:?}");
+    assert!(reply.closed, "{reply:?}");
+    assert!(app.stored().is_empty());
+}
+
+#[tokio::test]
+async fn expect_continue_within_the_cap_gets_100_then_the_answer() {
+    let app = spawn_app(&[("INLET_LIMITS__MAX_BODY_BYTES", "16")]).await;
+    let mut stream = TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
+    stream.write_all(expecting(16).as_bytes()).await.unwrap();
+    let mut continued = [0u8; 25];
+    tokio::time::timeout(WAIT, stream.read_exact(&mut continued))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&continued, b"HTTP/1.1 100 Continue\r\n\r\n");
+    stream.write_all(b"userinput1=abcde").await.unwrap();
+    let reply = read_reply(&mut stream, Duration::from_secs(1)).await;
+    assert_eq!(reply.status(), Some(200), "{reply:?}");
+    assert_eq!(app.stored().len(), 1);
+}
+
+#[tokio::test]
+async fn expect_continue_over_the_cap_answers_json_when_asked() {
+    let app = spawn_app(&[]).await;
+    let head = expecting(DEFAULT_CAP + 1).replace("Expect:", "Accept: application/json\r\nExpect:");
+    let reply = app.raw(head.as_bytes(), false, WAIT).await;
+    assert_eq!(reply.status(), Some(413), "{reply:?}");
+    assert!(
+        reply.text.contains(r#""code":"payload_too_large""#),
+        "{reply:?}"
     );
 }

@@ -1,0 +1,45 @@
+//! `Expect: 100-continue`: a client asks before it sends its body. A declared
+//! length over the cap is answered 413 at once, never `100 Continue` first —
+//! actix's own handler says 100 to everyone before any handler can look.
+
+use actix_http::body::BoxBody;
+use actix_http::header::{self, HeaderValue};
+use actix_http::{ConnectionType, HttpMessage, Request, Response, StatusCode};
+use inlet_common::code::Code;
+
+use crate::body::{declared_length, BodyError};
+use crate::errors::{prefers_json, ErrorReply, PublicError};
+
+/// Lets the request go on (actix then sends `100 Continue`), or refuses it.
+pub async fn continue_unless_too_large(
+    req: Request,
+    max_declared: u64,
+) -> Result<Request, Response<BoxBody>> {
+    // A bad or missing length is for the handler to refuse, with its own answer.
+    let Ok(Some(declared)) = declared_length(req.headers()) else {
+        return Ok(req);
+    };
+    if declared <= max_declared {
+        return Ok(req);
+    }
+    let err = BodyError::TooLarge {
+        limit: max_declared,
+    };
+    tracing::info!(
+        http.request.method = %req.method(),
+        url.path = req.path(),
+        declared,
+        limit = max_declared,
+        "refused before 100 Continue: declared body over the limit"
+    );
+    let reply = ErrorReply {
+        code: Code::PayloadTooLarge.name(),
+        message: err.public_message(),
+    };
+    let (body, content_type) = reply.into_body(prefers_json(req.headers()));
+    let mut res = Response::with_body(StatusCode::PAYLOAD_TOO_LARGE, BoxBody::new(body));
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res.head_mut().set_connection_type(ConnectionType::Close);
+    Err(res)
+}
