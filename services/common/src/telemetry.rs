@@ -158,11 +158,30 @@ pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, TelemetryErr
         .with_ansi(false)
         .event_format(TraceAwareFormat::new(settings.log_format));
     tracing_subscriber::registry()
-        .with(EnvFilter::try_new(&settings.log_filter)?)
+        .with(log_filter(&settings.log_filter)?)
         .with(otel_layer)
         .with(fmt_layer)
         .try_init()?;
     Ok(TelemetryGuard { provider })
+}
+
+/// actix-http logs every malformed request a client sends at ERROR, without
+/// the client's address; inlet-http logs those itself, once, at WARN
+/// (`inlet_http::refusals`). So that line is off unless the filter names
+/// actix_http itself.
+const QUIET_UNLESS_ASKED: &str = "actix_http::h1::dispatcher=off";
+
+/// The `RUST_LOG`-style filter, with [`QUIET_UNLESS_ASKED`] added.
+fn log_filter(filter: &str) -> Result<EnvFilter, TelemetryError> {
+    let parsed = EnvFilter::try_new(filter)?;
+    if filter.contains("actix_http") {
+        return Ok(parsed);
+    }
+    Ok(parsed.add_directive(
+        QUIET_UNLESS_ASKED
+            .parse()
+            .expect("a fixed, valid directive"),
+    ))
 }
 
 /// Builds the provider (with an OTLP exporter when an endpoint is set) and

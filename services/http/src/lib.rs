@@ -13,6 +13,7 @@
 //! - [`routes`]: GET-or-HEAD routes, 405 with `Allow`, 404.
 //! - [`health`]: `GET /healthz` and `GET /readyz`.
 //! - [`metrics`]: HTTP request metrics and `GET /metrics`.
+//! - [`refusals`]: actix's own 400/431 answers get a readable body and a WARN line.
 //! - [`page`]: one look for every page (shared stylesheet, header and nav).
 //! - [`access_log`]: one log line per request.
 #![forbid(unsafe_code)]
@@ -26,6 +27,7 @@ pub mod expect;
 pub mod health;
 pub mod metrics;
 pub mod page;
+pub mod refusals;
 pub mod routes;
 pub mod serve;
 pub mod settings;

@@ -3,10 +3,12 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_http::{HttpService, KeepAlive};
+use actix_http::error::DispatchError;
+use actix_http::{HttpService, KeepAlive, Protocol};
 use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
 use actix_web::dev::{AppConfig, Server};
 use actix_web::middleware::from_fn;
+use actix_web::rt::net::TcpStream;
 use actix_web::{web, App};
 use inlet_common::metrics::Metrics;
 use inlet_common::readiness::Readiness;
@@ -18,6 +20,7 @@ use crate::early_close::close_on_unread_body;
 use crate::errors::render_errors;
 use crate::expect;
 use crate::metrics::{self, HttpMetrics};
+use crate::refusals::Watched;
 use crate::routes::not_found;
 use crate::settings::HttpSettings;
 use crate::{health, metrics::record, page};
@@ -109,7 +112,7 @@ where
             let app = app()
                 .into_factory()
                 .map_err(|err: actix_web::Error| err.error_response());
-            HttpService::build()
+            let http = HttpService::build()
                 // Tells kept-alive connections to finish once a graceful stop begins.
                 .graceful_shutdown_signal(move || {
                     let draining = draining.clone();
@@ -122,8 +125,14 @@ where
                 .expect(fn_service(move |req| {
                     expect::continue_unless_too_large(req, max_declared_body)
                 }))
-                .finish(map_config(app, |_| AppConfig::default()))
-                .tcp()
+                .finish(map_config(app, |_| AppConfig::default()));
+            // As actix's own `.tcp()`, but with the socket watched for the
+            // answers actix makes by itself (see crate::refusals).
+            fn_service(|io: TcpStream| async move {
+                let peer = io.peer_addr().ok();
+                Ok::<_, DispatchError>((Watched::new(io, peer), Protocol::Http1, peer))
+            })
+            .and_then(http)
         })?
         .run();
     tracing::info!(service = name, addr = %local_addr, port = local_addr.port(), "{name} listening");

@@ -422,3 +422,45 @@ async fn a_serve_error_is_logged_as_json_and_exits_1() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn malformed_requests_get_a_readable_answer_and_one_warn_line_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut forms = start_forms(&dir, &[]).await;
+    let garbage = inlet_testkit::raw::send(forms.port, b"GARBAGE \x01\r\n\r\n", false, WAIT).await;
+    assert_eq!(garbage.status(), Some(400), "{garbage:?}");
+    assert!(
+        garbage
+            .text
+            .ends_with("\r\n\r\nthe request could not be read as HTTP/1.1"),
+        "{garbage:?}"
+    );
+    assert!(garbage.closed);
+    let mut huge = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+    huge.extend(std::iter::repeat_n(b'a', 300_000));
+    huge.extend_from_slice(b"\r\n\r\n");
+    let too_large = inlet_testkit::raw::send(forms.port, &huge, false, WAIT).await;
+    assert_eq!(too_large.status(), Some(431), "{too_large:?}");
+    assert!(
+        too_large.text.contains("content-type: text/plain"),
+        "{too_large:?}"
+    );
+    assert!(forms.terminate().await.success());
+
+    let logs: Vec<serde_json::Value> = forms
+        .logs()
+        .iter()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let errors: Vec<&serde_json::Value> = logs.iter().filter(|l| l["level"] == "ERROR").collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let refusals: Vec<&serde_json::Value> = logs
+        .iter()
+        .filter(|l| l["target"] == "inlet_http::refusals")
+        .collect();
+    assert_eq!(refusals.len(), 2, "{refusals:?}");
+    for line in refusals {
+        assert_eq!(line["level"], "WARN");
+        assert_eq!(line["fields"]["client.address"], "127.0.0.1");
+    }
+}
