@@ -1,0 +1,241 @@
+//! A file being received: written under a temporary name in the uploads
+//! folder (so the final rename stays on one filesystem), fsync'd, then linked
+//! to its final name, which never replaces a file already there. Dropped
+//! before it is committed — a client gone mid-file, a refused body, a full
+//! disk — it leaves nothing behind.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use tokio::fs::{self, File, OpenOptions};
+use tokio::io::AsyncWriteExt;
+
+/// Temporary files start with this, so listings and start-up cleaning know them.
+pub const INCOMING_PREFIX: &str = ".incoming-";
+
+/// How many `-2`, `-3`, … suffixes are tried when a name is taken.
+const MAX_NAME_ATTEMPTS: u32 = 1000;
+
+/// A file being received.
+#[derive(Debug)]
+pub struct Incoming {
+    /// The folder it will be committed into.
+    dir: PathBuf,
+    /// Where its bytes are until then.
+    temp: PathBuf,
+    /// Open for writing; `None` once committed.
+    file: Option<File>,
+    /// Bytes written so far.
+    len: u64,
+}
+
+impl Incoming {
+    /// Starts a new file in `dir`.
+    pub async fn create(dir: &Path) -> io::Result<Self> {
+        let temp = dir.join(format!(
+            "{INCOMING_PREFIX}{}",
+            uuid::Uuid::now_v7().simple()
+        ));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .await?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            temp,
+            file: Some(file),
+            len: 0,
+        })
+    }
+
+    /// Appends `bytes`.
+    pub async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let file = self.file.as_mut().ok_or_else(committed)?;
+        file.write_all(bytes).await?;
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Bytes written so far.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether nothing has been written.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Makes the file durable and gives it `name`, or `name-2`, `name-3`, …
+    /// when that is taken (never replacing a file); returns the name given.
+    pub async fn commit(mut self, name: &str) -> io::Result<String> {
+        let mut file = self.file.take().ok_or_else(committed)?;
+        file.flush().await?;
+        file.sync_all().await?;
+        drop(file);
+        for attempt in 1..=MAX_NAME_ATTEMPTS {
+            let candidate = numbered(name, attempt);
+            // A hard link fails if the name exists: no file is ever replaced.
+            match fs::hard_link(&self.temp, self.dir.join(&candidate)).await {
+                Ok(()) => {
+                    fs::remove_file(&self.temp).await?;
+                    sync_dir(&self.dir).await?;
+                    return Ok(candidate);
+                }
+                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(err) => return Err(err),
+            }
+        }
+        Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{MAX_NAME_ATTEMPTS} files are already named like {name}"),
+        ))
+    }
+}
+
+impl Drop for Incoming {
+    fn drop(&mut self) {
+        // Committed files removed their temporary name already; a missing
+        // file here is fine.
+        let _ = std::fs::remove_file(&self.temp);
+    }
+}
+
+/// `name` for the first attempt; `stem-N.ext` after that.
+fn numbered(name: &str, attempt: u32) -> String {
+    if attempt == 1 {
+        return name.to_owned();
+    }
+    match name.rfind('.').filter(|at| *at > 0) {
+        Some(at) => format!("{}-{attempt}{}", &name[..at], &name[at..]),
+        None => format!("{name}-{attempt}"),
+    }
+}
+
+fn committed() -> io::Error {
+    io::Error::other("the file was already committed")
+}
+
+/// Makes a new directory entry durable.
+async fn sync_dir(dir: &Path) -> io::Result<()> {
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
+        .await
+        .map_err(io::Error::other)?
+}
+
+/// Removes temporary files a crash left behind; returns how many.
+pub async fn remove_leftovers(dir: &Path) -> io::Result<usize> {
+    let mut removed = 0;
+    let mut entries = fs::read_dir(dir).await?;
+    while let Some(entry) = entries.next_entry().await? {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(INCOMING_PREFIX)
+        {
+            fs::remove_file(entry.path()).await?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names_in(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn a_committed_file_appears_whole_under_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut incoming = Incoming::create(dir.path()).await.unwrap();
+        incoming.write(b"hello ").await.unwrap();
+        assert_eq!(names_in(dir.path()).len(), 1, "only the temporary file");
+        assert!(names_in(dir.path())[0].starts_with(INCOMING_PREFIX));
+        incoming.write(b"world").await.unwrap();
+        assert_eq!(incoming.len(), 11);
+        let name = incoming.commit("greeting.txt").await.unwrap();
+        assert_eq!(name, "greeting.txt");
+        assert_eq!(names_in(dir.path()), ["greeting.txt"]);
+        assert_eq!(
+            std::fs::read(dir.path().join(name)).unwrap(),
+            b"hello world"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dropped_file_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut incoming = Incoming::create(dir.path()).await.unwrap();
+        incoming.write(&[7; 4096]).await.unwrap();
+        drop(incoming);
+        assert!(names_in(dir.path()).is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_taken_name_is_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut names = Vec::new();
+        for content in [b"one", b"two", b"six"] {
+            let mut incoming = Incoming::create(dir.path()).await.unwrap();
+            incoming.write(content).await.unwrap();
+            names.push(incoming.commit("same.txt").await.unwrap());
+        }
+        assert_eq!(names, ["same.txt", "same-2.txt", "same-3.txt"]);
+        assert_eq!(std::fs::read(dir.path().join("same.txt")).unwrap(), b"one");
+        assert_eq!(
+            std::fs::read(dir.path().join("same-3.txt")).unwrap(),
+            b"six"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_commits_of_one_name_all_survive() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut commits = tokio::task::JoinSet::new();
+        for i in 0..50u8 {
+            let dir = dir.path().to_owned();
+            commits.spawn(async move {
+                let mut incoming = Incoming::create(&dir).await.unwrap();
+                incoming.write(&[i; 100]).await.unwrap();
+                (i, incoming.commit("race").await.unwrap())
+            });
+        }
+        let results = commits.join_all().await;
+        let mut names: Vec<&String> = results.iter().map(|(_, n)| n).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 50, "every upload kept its own file");
+        for (i, name) in &results {
+            assert_eq!(std::fs::read(dir.path().join(name)).unwrap(), vec![*i; 100]);
+        }
+        assert_eq!(names_in(dir.path()).len(), 50, "no temporary file left");
+    }
+
+    #[tokio::test]
+    async fn leftovers_of_a_crash_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(format!("{INCOMING_PREFIX}abc")), b"half").unwrap();
+        std::fs::write(dir.path().join("kept.txt"), b"whole").unwrap();
+        assert_eq!(remove_leftovers(dir.path()).await.unwrap(), 1);
+        assert_eq!(names_in(dir.path()), ["kept.txt"]);
+    }
+
+    #[test]
+    fn numbered_names_keep_the_extension() {
+        assert_eq!(numbered("a.tar.gz", 2), "a.tar-2.gz");
+        assert_eq!(numbered("README", 3), "README-3");
+        assert_eq!(numbered(".x", 2), ".x-2");
+        assert_eq!(numbered("f-1-x.txt", 1), "f-1-x.txt");
+    }
+}

@@ -1,0 +1,9 @@
+//! Files under `<data_dir>/uploads/`: named from what the client sent but
+//! never a path it chose, written under a temporary name, fsync'd, and only
+//! then given their name, which is never taken from a file already there.
+
+mod incoming;
+mod names;
+
+pub use incoming::{remove_leftovers, Incoming, INCOMING_PREFIX};
+pub use names::{plain_name, stored_name, MAX_FIELD_BYTES, MAX_NAME_BYTES};
