@@ -101,25 +101,7 @@ impl Application {
             writer,
             ..
         } = self;
-        let handle = server.handle();
-        readiness.mark_listening();
-        let mut served = tokio::spawn(server);
-        // Stop on the signal, or when the server ends by itself.
-        let ended = tokio::select! {
-            () = shutdown => None,
-            ended = &mut served => Some(ended),
-        };
-        let result = match ended {
-            Some(ended) => {
-                tracing::warn!("the HTTP server stopped by itself");
-                ended.map_err(std::io::Error::other)?
-            }
-            None => {
-                tracing::info!("stopping: no new connections, finishing in-flight requests");
-                handle.stop(true).await;
-                served.await.map_err(std::io::Error::other)?
-            }
-        };
+        let result = inlet_http::run_until_stopped(server, &readiness, shutdown).await;
         journal.close().await;
         drop(journal);
         tokio::task::spawn_blocking(move || writer.join())

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use actix_web::http::header::{self, HeaderMap};
-use actix_web::web::{self, BytesMut};
+use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{HttpMessage, HttpRequest};
 use futures_util::StreamExt;
 use inlet_common::code::Code;
@@ -118,53 +118,97 @@ pub fn declared_length(headers: &HeaderMap) -> Result<Option<u64>, BodyError> {
     }
 }
 
-/// Reads the whole body of `req`, refusing it as soon as it passes `cap`
-/// bytes or the app's [`BodyTimeout`].
-///
-/// The declared length is checked before anything is read; actual bytes are
-/// counted as they arrive, whatever the headers claimed.
-pub async fn read_capped(
-    req: &HttpRequest,
+/// A request body read chunk by chunk under a byte cap and a deadline: the
+/// declared length is checked before anything is read, actual bytes are
+/// counted as they arrive whatever the headers claimed, and a body shorter
+/// than declared is refused.
+pub struct BodyReader {
     payload: web::Payload,
-    cap: u64,
-) -> Result<BytesMut, BodyError> {
-    let declared = declared_length(req.headers())?;
-    let timeout = req
-        .app_data::<BodyTimeout>()
-        .map(|t| t.0)
-        .expect("inlet_http::serve registers the body timeout");
-    read_capped_by(payload, declared, cap, Instant::now() + timeout).await
-}
-
-/// [`read_capped`] with the declared length and deadline given.
-pub async fn read_capped_by(
-    mut payload: web::Payload,
     declared: Option<u64>,
     cap: u64,
     deadline: Instant,
-) -> Result<BytesMut, BodyError> {
-    if declared.is_some_and(|n| n > cap) {
-        return Err(BodyError::TooLarge { limit: cap });
+    read: u64,
+}
+
+impl BodyReader {
+    /// Starts reading `req`'s body under `cap` bytes and the app's [`BodyTimeout`].
+    pub fn new(req: &HttpRequest, payload: web::Payload, cap: u64) -> Result<Self, BodyError> {
+        let declared = declared_length(req.headers())?;
+        let timeout = req
+            .app_data::<BodyTimeout>()
+            .map(|t| t.0)
+            .expect("inlet_http::serve registers the body timeout");
+        Self::with(payload, declared, cap, Instant::now() + timeout)
     }
-    let reserve = declared.unwrap_or(0).min(MAX_RESERVE) as usize;
-    let mut body = BytesMut::with_capacity(reserve);
-    loop {
-        let chunk = match timeout_at(deadline, payload.next()).await {
+
+    /// [`BodyReader::new`] with the declared length and deadline given.
+    pub fn with(
+        payload: web::Payload,
+        declared: Option<u64>,
+        cap: u64,
+        deadline: Instant,
+    ) -> Result<Self, BodyError> {
+        if declared.is_some_and(|n| n > cap) {
+            return Err(BodyError::TooLarge { limit: cap });
+        }
+        Ok(Self {
+            payload,
+            declared,
+            cap,
+            deadline,
+            read: 0,
+        })
+    }
+
+    /// The declared length, if the body has one.
+    pub fn declared(&self) -> Option<u64> {
+        self.declared
+    }
+
+    /// Bytes read so far.
+    pub fn read(&self) -> u64 {
+        self.read
+    }
+
+    /// The next chunk, or `None` once the whole body has been read.
+    pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, BodyError> {
+        let chunk = match timeout_at(self.deadline, self.payload.next()).await {
             Err(_elapsed) => return Err(BodyError::Timeout),
-            Ok(None) => break,
+            Ok(None) => {
+                return match self.declared {
+                    Some(n) if n != self.read => Err(BodyError::Incomplete),
+                    _ => Ok(None),
+                };
+            }
             Ok(Some(Err(err))) => {
                 tracing::debug!(error = %err, "request body ended early");
                 return Err(BodyError::Incomplete);
             }
             Ok(Some(Ok(chunk))) => chunk,
         };
-        if body.len() as u64 + chunk.len() as u64 > cap {
-            return Err(BodyError::TooLarge { limit: cap });
+        self.read += chunk.len() as u64;
+        if self.read > self.cap {
+            return Err(BodyError::TooLarge { limit: self.cap });
         }
-        body.extend_from_slice(&chunk);
+        Ok(Some(chunk))
     }
-    if declared.is_some_and(|n| n != body.len() as u64) {
-        return Err(BodyError::Incomplete);
+}
+
+/// Reads the whole body of `req` into memory, refusing it as soon as it
+/// passes `cap` bytes or the app's [`BodyTimeout`] (see [`BodyReader`]).
+pub async fn read_capped(
+    req: &HttpRequest,
+    payload: web::Payload,
+    cap: u64,
+) -> Result<BytesMut, BodyError> {
+    collect(BodyReader::new(req, payload, cap)?).await
+}
+
+async fn collect(mut reader: BodyReader) -> Result<BytesMut, BodyError> {
+    let reserve = reader.declared().unwrap_or(0).min(MAX_RESERVE) as usize;
+    let mut body = BytesMut::with_capacity(reserve);
+    while let Some(chunk) = reader.next_chunk().await? {
+        body.extend_from_slice(&chunk);
     }
     Ok(body)
 }

@@ -1,5 +1,6 @@
 //! The one way an Inlet service builds its actix-web server.
 
+use std::future::Future;
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -137,4 +138,32 @@ where
         .run();
     tracing::info!(service = name, addr = %local_addr, port = local_addr.port(), "{name} listening");
     Ok(server)
+}
+
+/// Marks the service ready and serves until `shutdown` resolves (or the
+/// server ends by itself), then stops accepting and lets in-flight requests
+/// finish, up to the shutdown deadline.
+pub async fn run_until_stopped(
+    server: Server,
+    readiness: &Readiness,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let handle = server.handle();
+    readiness.mark_listening();
+    let mut served = tokio::spawn(server);
+    let ended = tokio::select! {
+        () = shutdown => None,
+        ended = &mut served => Some(ended),
+    };
+    match ended {
+        Some(ended) => {
+            tracing::warn!("the HTTP server stopped by itself");
+            ended.map_err(std::io::Error::other)?
+        }
+        None => {
+            tracing::info!("stopping: no new connections, finishing in-flight requests");
+            handle.stop(true).await;
+            served.await.map_err(std::io::Error::other)?
+        }
+    }
 }
