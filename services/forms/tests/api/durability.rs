@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::io::Write;
 
-use crate::helpers::{spawn_app, spawn_in};
+use crate::helpers::{spawn_app, spawn_in, TestApp};
 
 #[tokio::test]
 async fn concurrent_posts_each_become_exactly_one_valid_line() {
@@ -127,17 +127,8 @@ async fn bad_list_parameters_are_400() {
 async fn a_torn_last_line_is_cut_off_at_start_up() {
     let app = spawn_app(&[]).await;
     app.post("application/json", r#"{"kept":true}"#).await;
-    let journal = app.journal_path();
-    let dir = app.stop().await;
     // What a crash in the middle of a write leaves behind.
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&journal)
-        .unwrap()
-        .write_all(br#"{"id":"torn","fields":{"a""#)
-        .unwrap();
-
-    let app = spawn_in(dir, &[]).await;
+    let app = restart_after_appending(app, br#"{"id":"torn","fields":{"a""#).await;
     assert_eq!(app.stored().len(), 1, "torn record removed from the file");
     app.post("application/json", r#"{"after":true}"#).await;
     let stored = app.stored();
@@ -150,15 +141,7 @@ async fn a_complete_line_that_is_not_json_is_kept_in_the_file_but_not_served() {
     let app = spawn_app(&[]).await;
     app.post("application/json", r#"{"n":1}"#).await;
     let journal = app.journal_path();
-    let dir = app.stop().await;
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&journal)
-        .unwrap()
-        .write_all(b"edited by hand\n")
-        .unwrap();
-
-    let app = spawn_in(dir, &[]).await;
+    let app = restart_after_appending(app, b"edited by hand\n").await;
     app.post("application/json", r#"{"n":2}"#).await;
     let text = std::fs::read_to_string(&journal).unwrap();
     let lines: Vec<&str> = text.lines().collect();
@@ -179,4 +162,18 @@ async fn a_complete_line_that_is_not_json_is_kept_in_the_file_but_not_served() {
         [2, 1],
         "only the JSON records are served, newest first"
     );
+}
+
+/// Stops `app`, appends `bytes` to its journal as a crash or a person might,
+/// and starts it again on the same data.
+async fn restart_after_appending(app: TestApp, bytes: &[u8]) -> TestApp {
+    let journal = app.journal_path();
+    let dir = app.stop().await;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap()
+        .write_all(bytes)
+        .unwrap();
+    spawn_in(dir, &[]).await
 }

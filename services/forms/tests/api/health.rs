@@ -29,13 +29,7 @@ async fn readyz_fails_when_the_data_dir_is_not_writable() {
     assert_eq!(res.status(), 503);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["status"], "not ready");
-    let failing: Vec<&str> = body["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["ok"] == false)
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let failing = failing_checks(&body);
     assert_eq!(failing.len(), 1);
     assert!(failing[0].starts_with("writable:"), "{failing:?}");
 
@@ -62,13 +56,7 @@ async fn readyz_fails_when_the_journal_writer_has_stopped() {
         assert!(tokio::time::Instant::now() < deadline, "/readyz stayed 200");
         tokio::task::yield_now().await;
     };
-    let failing: Vec<&str> = body["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["ok"] == false)
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
+    let failing = failing_checks(&body);
     assert_eq!(failing, ["journal-writer"]);
 
     let res = app.post("application/x-www-form-urlencoded", "a=1").await;
@@ -78,4 +66,15 @@ async fn readyz_fails_when_the_journal_writer_has_stopped() {
         "internal error; the failure has been logged"
     );
     assert!(app.stored().is_empty());
+}
+
+/// The names of the checks a `/readyz` body reports as failing.
+fn failing_checks(body: &serde_json::Value) -> Vec<&str> {
+    body["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect()
 }
