@@ -48,6 +48,8 @@ error_codes! {
     InvalidJson => 400, "invalid_json";
     /// A query parameter that is not valid.
     BadQuery => 400, "bad_query";
+    /// A header the request needs is missing or unreadable.
+    MissingHeader => 400, "missing_header";
     /// No such path.
     NotFound => 404, "not_found";
     /// The path exists but does not serve this method.
@@ -72,6 +74,8 @@ error_codes! {
     Internal => 500, "internal";
     /// Storing what was sent failed; nothing was kept.
     StoreFailed => 500, "store_failed";
+    /// The disk is full; nothing was kept.
+    InsufficientStorage => 507, "insufficient_storage";
     /// The service cannot serve now (not ready, shutting down, out of room).
     Unavailable => 503, "unavailable";
 }

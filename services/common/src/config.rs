@@ -139,6 +139,26 @@ pub fn check_nonzero(problems: &mut Vec<ConfigProblem>, keys: &[(&str, u64)]) {
     }
 }
 
+/// The HTTP address every service listens on by default (`INLET_LISTEN`).
+pub fn default_listen() -> std::net::SocketAddr {
+    std::net::SocketAddr::from(([0, 0, 0, 0], 8080))
+}
+
+/// The shared volume's mount point by default (`INLET_DATA_DIR`).
+pub fn default_data_dir() -> PathBuf {
+    PathBuf::from("/data")
+}
+
+/// Helper for [`Validate`] impls: the `data_dir` key must name a folder.
+pub fn check_data_dir(problems: &mut Vec<ConfigProblem>, data_dir: &std::path::Path) {
+    check(
+        problems,
+        !data_dir.as_os_str().is_empty(),
+        "data_dir",
+        "must not be empty",
+    );
+}
+
 /// Loads `T` from its defaults, the optional file and the `INLET_` variables.
 ///
 /// A value that does not fit its type is reported and replaced by its default so

@@ -3,7 +3,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use inlet_common::config::{check, check_nonzero, ConfigProblem, Validate};
+use inlet_common::config::{
+    check_data_dir, check_nonzero, default_data_dir, default_listen, ConfigProblem, Validate,
+};
 use inlet_common::log_format::LogFormat;
 use inlet_common::service::ServiceConfig;
 use inlet_http::settings::HttpSettings;
@@ -56,8 +58,8 @@ pub struct StoreSettings {
 impl Default for FormsConfig {
     fn default() -> Self {
         Self {
-            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
-            data_dir: PathBuf::from("/data"),
+            listen: default_listen(),
+            data_dir: default_data_dir(),
             service_name: None,
             log_format: LogFormat::Text,
             limits: Limits::default(),
@@ -110,12 +112,7 @@ impl Validate for FormsConfig {
                 ("store.queue_depth", self.store.queue_depth as u64),
             ],
         );
-        check(
-            problems,
-            !self.data_dir.as_os_str().is_empty(),
-            "data_dir",
-            "must not be empty",
-        );
+        check_data_dir(problems, &self.data_dir);
         self.http.validate(problems);
     }
 }

@@ -65,10 +65,11 @@ impl Application {
             metrics,
             max_declared_body: config.limits.max_body_bytes,
         };
-        let server = inlet_http::serve(service, listener, move |cfg: &mut web::ServiceConfig| {
-            cfg.app_data(state.clone());
-            routes::configure(cfg);
-        })?;
+        let server = inlet_http::serve(
+            service,
+            listener,
+            inlet_http::with_state(state, routes::configure),
+        )?;
         Ok(Self {
             port,
             server,

@@ -32,4 +32,4 @@ pub mod routes;
 pub mod serve;
 pub mod settings;
 
-pub use serve::{run_until_stopped, serve, Service};
+pub use serve::{run_until_stopped, serve, with_state, Service};

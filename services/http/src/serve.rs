@@ -140,6 +140,17 @@ where
     Ok(server)
 }
 
+/// A `configure` for [`serve`]: `state` as app data, then `routes`.
+pub fn with_state<T: Send + Sync + 'static>(
+    state: web::Data<T>,
+    routes: fn(&mut web::ServiceConfig),
+) -> impl Fn(&mut web::ServiceConfig) + Clone + Send + 'static {
+    move |cfg| {
+        cfg.app_data(state.clone());
+        routes(cfg);
+    }
+}
+
 /// Marks the service ready and serves until `shutdown` resolves (or the
 /// server ends by itself), then stops accepting and lets in-flight requests
 /// finish, up to the shutdown deadline.

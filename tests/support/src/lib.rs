@@ -9,6 +9,7 @@
 //! - [`raw`]: raw TCP requests, trickled bytes, waiting for a port to close.
 //! - [`http`]: an HTTP client bounded in time.
 //! - [`log`]: `TEST_LOG` switches on logs in in-process tests.
+//! - [`server`]: a service running in the test's process, stopped on demand.
 #![forbid(unsafe_code)]
 
 pub mod browser;
@@ -17,6 +18,7 @@ pub mod log;
 pub mod otlp;
 pub mod process;
 pub mod raw;
+pub mod server;
 
 use std::time::Duration;
 

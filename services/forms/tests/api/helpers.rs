@@ -9,10 +9,8 @@ use inlet_forms::config::FormsConfig;
 use inlet_forms::startup::{Application, StartupError};
 use inlet_forms::store::{Journal, JOURNAL_FILE};
 use inlet_testkit::raw::{self, RawReply};
-use inlet_testkit::WAIT;
+use inlet_testkit::server::Running;
 use tempfile::TempDir;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// The default body cap (2 MiB), as the issue and README state it.
 pub const DEFAULT_CAP: usize = 2 * 1024 * 1024;
@@ -24,8 +22,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The service's journal, to stop its writer from outside.
     pub journal: Arc<Journal>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), StartupError>>>,
+    server: Running<StartupError>,
 }
 
 /// Starts the service with default config (plus `extra` `INLET_*` pairs) in a fresh data dir.
@@ -46,17 +43,13 @@ pub async fn spawn_in(data_dir: TempDir, extra: &[(&str, &str)]) -> TestApp {
     let app = Application::build(config).expect("app builds");
     let port = app.port();
     let journal = app.journal();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(app.run_until_stopped(async {
-        let _ = stopped.await;
-    }));
+    let server = Running::spawn(|stopped| app.run_until_stopped(stopped.wait()));
     TestApp {
         port,
         data_dir,
         client: inlet_testkit::http::client(),
         journal,
-        stop: Some(stop),
-        task: Some(task),
+        server,
     }
 }
 
@@ -116,22 +109,13 @@ impl TestApp {
     /// Asks the service to stop (as SIGTERM would) without waiting for it;
     /// [`TestApp::stop`] then waits.
     pub fn begin_stop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.server.begin_stop();
     }
 
     /// Stops the service gracefully (if not begun already), waits until it
     /// has, and hands back its data dir.
     pub async fn stop(mut self) -> TempDir {
-        self.begin_stop();
-        if let Some(task) = self.task.take() {
-            tokio::time::timeout(WAIT, task)
-                .await
-                .expect("server stops in time")
-                .expect("server task joins")
-                .expect("server stops cleanly");
-        }
+        self.server.stop().await;
         self.data_dir
     }
 
