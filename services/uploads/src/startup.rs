@@ -1,0 +1,83 @@
+//! Building the server (listeners bound, so the port is known) and running it.
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::web;
+use inlet_common::metrics::Metrics;
+use inlet_common::readiness::Readiness;
+
+use crate::config::UploadsConfig;
+use crate::routes;
+use crate::state::AppState;
+use crate::store::remove_leftovers;
+
+/// Why the service could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The uploads folder could not be made ready, or binding or serving failed.
+    #[error("server I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A built uploads service: listening, not yet serving.
+pub struct Application {
+    port: u16,
+    server: Server,
+    readiness: Arc<Readiness>,
+}
+
+impl Application {
+    /// Prepares the uploads folder (removing what a crash left half-written)
+    /// and binds the listener from `config`.
+    pub async fn build(config: UploadsConfig) -> Result<Self, StartupError> {
+        let uploads_dir = config.uploads_dir();
+        tokio::fs::create_dir_all(&uploads_dir).await?;
+        let leftovers = remove_leftovers(&uploads_dir).await?;
+        if leftovers > 0 {
+            tracing::warn!(leftovers, "removed files a crash left half-written");
+        }
+        let readiness = Readiness::new(vec![uploads_dir.clone()]);
+        let listener = TcpListener::bind(config.listen)?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            uploads_dir,
+            limits: config.limits.clone(),
+        });
+        let service = inlet_http::Service {
+            name: "inlet-uploads",
+            settings: &config.http,
+            readiness: Arc::clone(&readiness),
+            metrics: Arc::new(Metrics::new()),
+            max_declared_body: config.limits.max_file_bytes,
+        };
+        let server = inlet_http::serve(
+            service,
+            listener,
+            inlet_http::with_state(state, routes::configure),
+        )?;
+        Ok(Self {
+            port,
+            server,
+            readiness,
+        })
+    }
+
+    /// The bound port (useful when `listen` asked for port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight uploads finish
+    /// (up to `http.shutdown_timeout_ms`).
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), StartupError> {
+        inlet_http::run_until_stopped(self.server, &self.readiness, shutdown).await?;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
