@@ -1,0 +1,61 @@
+//! The PUT page in a real headless Chromium.
+
+use fantoccini::Locator;
+use inlet_testkit::browser::Browser;
+use inlet_testkit::WAIT;
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn the_put_page_uploads_the_chosen_file_and_shows_the_answer() {
+    let app = spawn_app(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("picked.txt");
+    std::fs::write(&file, b"chosen in a browser").unwrap();
+
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app.url("/put")).await.unwrap();
+    let unnamed = c
+        .execute(
+            "return [...document.querySelectorAll('input')]
+                .filter(i => !(i.labels && i.labels.length) && !i.getAttribute('aria-label'))
+                .map(i => i.outerHTML);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(unnamed, serde_json::json!([]), "inputs without a name");
+    c.find(Locator::Css("input[type=file]"))
+        .await
+        .unwrap()
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let status = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(
+            "//pre[@id='status' and contains(text(), 'successfully saved')]",
+        ))
+        .await
+        .expect("the answer appears in the page");
+    assert_eq!(
+        status.text().await.unwrap(),
+        "picked.txt successfully saved!"
+    );
+    let stored = app.stored();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert!(stored[0].starts_with("userfile1-") && stored[0].ends_with("-picked.txt"));
+    assert_eq!(
+        std::fs::read(app.uploads_dir().join(&stored[0])).unwrap(),
+        b"chosen in a browser"
+    );
+    browser.close().await;
+}
