@@ -78,6 +78,23 @@ impl Browser {
         }
     }
 
+    /// The inputs of the current page that have no accessible name (no
+    /// label and no `aria-label`), as HTML; empty when every input has one.
+    pub async fn inputs_without_a_name(&self) -> Vec<String> {
+        let unnamed = self
+            .client
+            .execute(
+                "return [...document.querySelectorAll('input, select, textarea')]
+                    .filter(i => i.type !== 'hidden')
+                    .filter(i => !(i.labels && i.labels.length) && !i.getAttribute('aria-label'))
+                    .map(i => i.outerHTML);",
+                vec![],
+            )
+            .await
+            .expect("the page runs the check");
+        serde_json::from_value(unnamed).expect("a list of strings")
+    }
+
     /// Ends the browser session.
     pub async fn close(self) {
         let _ = self.client.close().await;

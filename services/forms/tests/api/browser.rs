@@ -89,20 +89,10 @@ async fn every_input_on_every_page_has_an_accessible_name() {
     let c = &browser.client;
     for path in PAGES {
         c.goto(&app.url(path)).await.unwrap();
-        let unnamed = c
-            .execute(
-                "return [...document.querySelectorAll('input, select, textarea')]
-                    .filter(i => i.type !== 'hidden')
-                    .filter(i => !(i.labels && i.labels.length) && !i.getAttribute('aria-label'))
-                    .map(i => i.outerHTML);",
-                vec![],
-            )
-            .await
-            .unwrap();
-        assert_eq!(
-            unnamed,
-            serde_json::json!([]),
-            "{path}: inputs without a name"
+        let unnamed = browser.inputs_without_a_name().await;
+        assert!(
+            unnamed.is_empty(),
+            "{path}: inputs without a name: {unnamed:?}"
         );
         let look = c
             .execute(
