@@ -80,16 +80,14 @@ pub fn media_type(
     req: &HttpRequest,
     accepted: &'static [&'static str],
 ) -> Result<&'static str, BodyError> {
-    let refused = BodyError::UnsupportedMediaType { accepted };
-    let mime = req.mime_type().ok().flatten().ok_or(refused)?;
-    let essence = mime.essence_str();
-    let Some(found) = accepted.iter().find(|a| a.eq_ignore_ascii_case(essence)) else {
-        return Err(BodyError::UnsupportedMediaType { accepted });
-    };
+    let refused = || BodyError::UnsupportedMediaType { accepted };
+    let mime = req.mime_type().ok().flatten().ok_or_else(refused)?;
+    let found = accepted
+        .iter()
+        .find(|a| a.eq_ignore_ascii_case(mime.essence_str()))
+        .ok_or_else(refused)?;
     match mime.get_param(mime::CHARSET) {
-        Some(charset) if !charset.as_str().eq_ignore_ascii_case("utf-8") => {
-            Err(BodyError::UnsupportedMediaType { accepted })
-        }
+        Some(charset) if !charset.as_str().eq_ignore_ascii_case("utf-8") => Err(refused()),
         _ => Ok(found),
     }
 }
@@ -131,31 +129,22 @@ pub struct BodyReader {
 }
 
 impl BodyReader {
-    /// Starts reading `req`'s body under `cap` bytes and the app's [`BodyTimeout`].
+    /// Starts reading `req`'s body under `cap` bytes and the app's
+    /// [`BodyTimeout`]; a declared length over `cap` is refused at once.
     pub fn new(req: &HttpRequest, payload: web::Payload, cap: u64) -> Result<Self, BodyError> {
         let declared = declared_length(req.headers())?;
+        if declared.is_some_and(|n| n > cap) {
+            return Err(BodyError::TooLarge { limit: cap });
+        }
         let timeout = req
             .app_data::<BodyTimeout>()
             .map(|t| t.0)
             .expect("inlet_http::serve registers the body timeout");
-        Self::with(payload, declared, cap, Instant::now() + timeout)
-    }
-
-    /// [`BodyReader::new`] with the declared length and deadline given.
-    pub fn with(
-        payload: web::Payload,
-        declared: Option<u64>,
-        cap: u64,
-        deadline: Instant,
-    ) -> Result<Self, BodyError> {
-        if declared.is_some_and(|n| n > cap) {
-            return Err(BodyError::TooLarge { limit: cap });
-        }
         Ok(Self {
             payload,
             declared,
             cap,
-            deadline,
+            deadline: Instant::now() + timeout,
             read: 0,
         })
     }
@@ -163,11 +152,6 @@ impl BodyReader {
     /// The declared length, if the body has one.
     pub fn declared(&self) -> Option<u64> {
         self.declared
-    }
-
-    /// Bytes read so far.
-    pub fn read(&self) -> u64 {
-        self.read
     }
 
     /// The next chunk, or `None` once the whole body has been read.

@@ -25,6 +25,25 @@ pub struct ErrorReply {
 }
 
 impl ErrorReply {
+    /// What the client is told about `err`: its code and public message, or
+    /// for a server-side failure a fixed sentence (the failure itself is
+    /// logged here, once, with its causes).
+    pub fn for_error<E: PublicError>(err: &E) -> Self {
+        let code = err.code();
+        if status_of(code).is_server_error() {
+            tracing::error!(error = %err, causes = %inlet_common::report::causes(err), code = code.name(), "request failed");
+            Self {
+                code: code.name(),
+                message: "internal error; the failure has been logged".into(),
+            }
+        } else {
+            Self {
+                code: code.name(),
+                message: err.public_message(),
+            }
+        }
+    }
+
     /// The body and its content type: `{"error": {"code", "message"}}` when
     /// the client prefers JSON, the message as plain text otherwise.
     pub fn into_body(self, json: bool) -> (String, &'static str) {
@@ -66,20 +85,8 @@ pub fn status_of(code: Code) -> StatusCode {
 
 /// Builds the response for `err`, logging server-side failures with their causes.
 pub fn error_response<E: PublicError>(err: &E) -> HttpResponse {
-    let code = err.code();
-    let status = status_of(code);
-    let reply = if status.is_server_error() {
-        tracing::error!(error = %err, causes = %inlet_common::report::causes(err), code = code.name(), "request failed");
-        ErrorReply {
-            code: code.name(),
-            message: "internal error; the failure has been logged".into(),
-        }
-    } else {
-        ErrorReply {
-            code: code.name(),
-            message: err.public_message(),
-        }
-    };
+    let status = status_of(err.code());
+    let reply = ErrorReply::for_error(err);
     let mut res = HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/plain; charset=utf-8"))
         .body(reply.message.clone());

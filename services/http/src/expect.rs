@@ -4,11 +4,10 @@
 
 use actix_http::body::BoxBody;
 use actix_http::header::{self, HeaderValue};
-use actix_http::{ConnectionType, HttpMessage, Request, Response, StatusCode};
-use inlet_common::code::Code;
+use actix_http::{ConnectionType, HttpMessage, Request, Response};
 
 use crate::body::{declared_length, BodyError};
-use crate::errors::{prefers_json, ErrorReply, PublicError};
+use crate::errors::{prefers_json, status_of, ErrorReply, PublicError};
 
 /// Lets the request go on (actix then sends `100 Continue`), or refuses it.
 pub async fn continue_unless_too_large(
@@ -32,14 +31,12 @@ pub async fn continue_unless_too_large(
         limit = max_declared,
         "refused before 100 Continue: declared body over the limit"
     );
-    let reply = ErrorReply {
-        code: Code::PayloadTooLarge.name(),
-        message: err.public_message(),
-    };
-    let (body, content_type) = reply.into_body(prefers_json(req.headers()));
-    let mut res = Response::with_body(StatusCode::PAYLOAD_TOO_LARGE, BoxBody::new(body));
+    let (body, content_type) = ErrorReply::for_error(&err).into_body(prefers_json(req.headers()));
+    let mut res = Response::with_body(status_of(err.code()), BoxBody::new(body));
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    res.head_mut().set_connection_type(ConnectionType::Close);
+    if err.closes_connection() {
+        res.head_mut().set_connection_type(ConnectionType::Close);
+    }
     Err(res)
 }
