@@ -100,9 +100,9 @@ where
     }
 }
 
-/// `--healthcheck`: one line on stdout (ready) or stderr (why not), for
-/// `docker inspect` to show.
-fn healthcheck(name: &str, listen: SocketAddr) -> ExitCode {
+/// `--healthcheck`: probes `/readyz` at `listen`; one line on stdout (ready)
+/// or stderr (why not), for `docker inspect` to show; exit 0 or 1.
+pub fn healthcheck(name: &str, listen: SocketAddr) -> ExitCode {
     match probe::probe(listen, PROBE_TIMEOUT) {
         Ok(()) => {
             println!("{name}: ready");

@@ -47,7 +47,7 @@ impl Application {
             config.store.queue_depth,
             journal_metrics,
         )?;
-        let readiness = Readiness::new(vec![forms_dir.clone()]);
+        let readiness = Readiness::new(vec![forms_dir]);
         let writer_check = Arc::clone(&journal);
         readiness.register("journal-writer", move || writer_check.writer_alive());
         let listener = TcpListener::bind(config.listen)?;
@@ -57,7 +57,6 @@ impl Application {
             limits: config.limits.clone(),
             metrics: forms_metrics,
         });
-        tracing::info!(forms_dir = %forms_dir.display(), "journal open");
         let service = inlet_http::Service {
             name: "inlet-forms",
             settings: &config.http,

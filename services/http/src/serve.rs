@@ -50,9 +50,10 @@ pub struct Service<'a> {
 /// error rendering (every error body in the client's format). Every
 /// handler's body reads are bound by `http.body_timeout_ms` (see
 /// [`crate::body`]). `/healthz`, `/readyz`, `/metrics` and the shared
-/// stylesheet are served for the service; any path no route serves is 404. The returned server is not yet
-/// polled; signals are left to the caller. Logs one "listening" line with the
-/// bound port, which test kits and operators read.
+/// stylesheet are served for the service; any path no route serves is 404.
+/// The returned server is not yet polled; signals are left to the caller.
+/// Logs one "listening" line with the bound port, which test kits and
+/// operators read.
 pub fn serve<F>(
     service: Service<'_>,
     listener: TcpListener,

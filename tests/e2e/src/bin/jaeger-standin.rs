@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::Parser;
-use inlet_common::healthcheck::{probe, PROBE_TIMEOUT};
+use inlet_common::service::healthcheck;
 use inlet_e2e::standin::{Addresses, Standin};
 
 /// A Jaeger stand-in for tests: receives OTLP, answers Jaeger's query API.
@@ -29,13 +29,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     if args.healthcheck {
-        return match probe(args.query, PROBE_TIMEOUT) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("jaeger-standin: not ready: {err}");
-                ExitCode::FAILURE
-            }
-        };
+        return healthcheck("jaeger-standin", args.query);
     }
     match serve(args) {
         Ok(()) => ExitCode::SUCCESS,
