@@ -47,8 +47,11 @@ pub enum BodyError {
     #[error("the body ended before its declared length")]
     Incomplete,
     /// The body did not arrive within `http.body_timeout_ms`.
-    #[error("the body was not received in time")]
+    #[error("the body was not received in time (http.body_timeout_ms)")]
     Timeout,
+    /// The body stalled for longer than `http.body_idle_timeout_ms`.
+    #[error("the body stalled: nothing arrived for too long (http.body_idle_timeout_ms)")]
+    Stalled,
 }
 
 impl PublicError for BodyError {
@@ -59,7 +62,7 @@ impl PublicError for BodyError {
             BodyError::BadContentLength => Code::BadContentLength,
             BodyError::TooLarge { .. } => Code::PayloadTooLarge,
             BodyError::Incomplete => Code::IncompleteBody,
-            BodyError::Timeout => Code::BodyTimeout,
+            BodyError::Timeout | BodyError::Stalled => Code::BodyTimeout,
         }
     }
 
@@ -68,11 +71,16 @@ impl PublicError for BodyError {
     }
 }
 
-/// The time a whole body may take (`http.body_timeout_ms`); [`crate::serve`]
-/// puts it in every app, so every handler that reads through this module is
-/// bound by it.
+/// The time a whole body may take (`http.body_timeout_ms`) and the longest
+/// pause within it (`http.body_idle_timeout_ms`); [`crate::serve`] puts it in
+/// every app, so every handler that reads through this module is bound by it.
 #[derive(Debug, Clone, Copy)]
-pub struct BodyTimeout(pub Duration);
+pub struct BodyTimeout {
+    /// The whole body's deadline, from the first read.
+    pub total: Duration,
+    /// The longest wait for the next piece.
+    pub idle: Duration,
+}
 
 /// Which of `accepted` the request's Content-Type is; any charset but UTF-8
 /// is refused.
@@ -125,6 +133,7 @@ pub struct BodyReader {
     declared: Option<u64>,
     cap: u64,
     deadline: Instant,
+    idle: Duration,
     read: u64,
 }
 
@@ -136,15 +145,15 @@ impl BodyReader {
         if declared.is_some_and(|n| n > cap) {
             return Err(BodyError::TooLarge { limit: cap });
         }
-        let timeout = req
+        let timeout = *req
             .app_data::<BodyTimeout>()
-            .map(|t| t.0)
             .expect("inlet_http::serve registers the body timeout");
         Ok(Self {
             payload,
             declared,
             cap,
-            deadline: Instant::now() + timeout,
+            deadline: Instant::now() + timeout.total,
+            idle: timeout.idle,
             read: 0,
         })
     }
@@ -156,7 +165,9 @@ impl BodyReader {
 
     /// The next chunk, or `None` once the whole body has been read.
     pub async fn next_chunk(&mut self) -> Result<Option<Bytes>, BodyError> {
-        let chunk = match timeout_at(self.deadline, self.payload.next()).await {
+        let stall = Instant::now() + self.idle;
+        let chunk = match timeout_at(self.deadline.min(stall), self.payload.next()).await {
+            Err(_elapsed) if stall < self.deadline => return Err(BodyError::Stalled),
             Err(_elapsed) => return Err(BodyError::Timeout),
             Ok(None) => {
                 return match self.declared {
@@ -175,6 +186,11 @@ impl BodyReader {
             return Err(BodyError::TooLarge { limit: self.cap });
         }
         Ok(Some(chunk))
+    }
+
+    /// Bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.read
     }
 }
 

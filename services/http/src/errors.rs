@@ -26,21 +26,21 @@ pub struct ErrorReply {
 
 impl ErrorReply {
     /// What the client is told about `err`: its code and public message, or
-    /// for a server-side failure a fixed sentence (the failure itself is
-    /// logged here, once, with its causes).
+    /// for an internal failure a fixed sentence. Server-side failures are
+    /// logged here, once, with their causes (which are never sent).
     pub fn for_error<E: PublicError>(err: &E) -> Self {
         let code = err.code();
         if status_of(code).is_server_error() {
             tracing::error!(error = %err, causes = %inlet_common::report::causes(err), code = code.name(), "request failed");
-            Self {
-                code: code.name(),
-                message: "internal error; the failure has been logged".into(),
-            }
+        }
+        let message = if code == Code::Internal {
+            "internal error; the failure has been logged".into()
         } else {
-            Self {
-                code: code.name(),
-                message: err.public_message(),
-            }
+            err.public_message()
+        };
+        Self {
+            code: code.name(),
+            message,
         }
     }
 
@@ -67,7 +67,9 @@ pub struct OwnBody;
 pub trait PublicError: std::error::Error {
     /// Which code this is; the status comes with it.
     fn code(&self) -> Code;
-    /// What the client is told; the `Display` text unless overridden.
+    /// What the client is told; the `Display` text unless overridden. It
+    /// must say what failed in the client's terms, never why inside the
+    /// server (that belongs in `source`, which is only logged).
     fn public_message(&self) -> String {
         self.to_string()
     }

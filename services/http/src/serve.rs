@@ -76,7 +76,10 @@ where
         );
     }
     let local_addr = listener.local_addr()?;
-    let body_timeout = BodyTimeout(settings.body_timeout());
+    let body_timeout = BodyTimeout {
+        total: settings.body_timeout(),
+        idle: settings.body_idle_timeout(),
+    };
     let http_metrics = HttpMetrics::register(&metrics);
     let app = move || {
         App::new()

@@ -18,6 +18,8 @@ pub struct HttpSettings {
     pub request_head_timeout_ms: u64,
     /// Time a client has to send a whole request body (slow bodies → 408).
     pub body_timeout_ms: u64,
+    /// Longest pause between two pieces of a request body (a stalled body → 408).
+    pub body_idle_timeout_ms: u64,
     /// How long an idle keep-alive connection stays open.
     pub keep_alive_ms: u64,
     /// After an answer that closes the connection, how long the client has to
@@ -43,6 +45,7 @@ impl Default for HttpSettings {
         Self {
             request_head_timeout_ms: 5_000,
             body_timeout_ms: 30_000,
+            body_idle_timeout_ms: 10_000,
             keep_alive_ms: 5_000,
             client_disconnect_timeout_ms: 500,
             shutdown_timeout_ms: 30_000,
@@ -63,6 +66,11 @@ impl HttpSettings {
     /// Time allowed for the request body.
     pub fn body_timeout(&self) -> Duration {
         Duration::from_millis(self.body_timeout_ms)
+    }
+
+    /// Longest pause allowed within a request body.
+    pub fn body_idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.body_idle_timeout_ms)
     }
 
     /// How long an idle keep-alive connection stays open.
@@ -114,6 +122,7 @@ impl HttpSettings {
             &[
                 ("http.request_head_timeout_ms", self.request_head_timeout_ms),
                 ("http.body_timeout_ms", self.body_timeout_ms),
+                ("http.body_idle_timeout_ms", self.body_idle_timeout_ms),
                 (
                     "http.max_connections_per_worker",
                     self.max_connections_per_worker as u64,

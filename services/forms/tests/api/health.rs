@@ -61,10 +61,7 @@ async fn readyz_fails_when_the_journal_writer_has_stopped() {
 
     let res = app.post("application/x-www-form-urlencoded", "a=1").await;
     assert_eq!(res.status(), 500);
-    assert_eq!(
-        res.text().await.unwrap(),
-        "internal error; the failure has been logged"
-    );
+    assert_eq!(res.text().await.unwrap(), "storing the submission failed");
     assert!(app.stored().is_empty());
 }
 
