@@ -50,6 +50,8 @@ error_codes! {
     BadQuery => 400, "bad_query";
     /// A header the request needs is missing or unreadable.
     MissingHeader => 400, "missing_header";
+    /// A multipart body that does not follow its own syntax.
+    MalformedMultipart => 400, "malformed_multipart";
     /// No such path.
     NotFound => 404, "not_found";
     /// The path exists but does not serve this method.
@@ -64,6 +66,14 @@ error_codes! {
     PayloadTooLarge => 413, "payload_too_large";
     /// More fields than the configured limit.
     TooManyFields => 413, "too_many_fields";
+    /// A file larger than the configured limit.
+    FileTooLarge => 413, "file_too_large";
+    /// A text field larger than the configured limit.
+    FieldTooLarge => 413, "field_too_large";
+    /// More multipart parts than the configured limit.
+    TooManyParts => 413, "too_many_parts";
+    /// A multipart part's header block larger than the configured limit.
+    PartHeadersTooLarge => 413, "part_headers_too_large";
     /// A request target over the server's limit.
     UriTooLong => 414, "uri_too_long";
     /// A content type (or charset) the endpoint does not take.
