@@ -26,7 +26,14 @@ impl ServiceProcess {
     /// `INLET_LOG_FORMAT`) and waits for its "listening" log line, which names
     /// the bound port.
     pub async fn start(bin: &str, env: &[(&str, &str)]) -> Self {
+        Self::start_with_args(bin, &[], env).await
+    }
+
+    /// Like [`ServiceProcess::start`], with arguments (for a wrapper such as
+    /// `unshare` that runs the service).
+    pub async fn start_with_args(bin: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut cmd = command(bin, env);
+        cmd.args(args);
         if !env.iter().any(|(k, _)| *k == "INLET_LOG_FORMAT") {
             cmd.env("INLET_LOG_FORMAT", "json");
         }
@@ -69,6 +76,11 @@ impl ServiceProcess {
             });
         process.port = port_in(&listening).expect("the listening line names its port");
         process
+    }
+
+    /// The process id (to read its `/proc/<pid>/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("process is running")
     }
 
     /// `http://127.0.0.1:PORT`.
