@@ -29,12 +29,25 @@ pub struct UploadsConfig {
     pub http: HttpSettings,
 }
 
-/// The `[limits]` table.
+/// The `[limits]` table. Crossing any limit is refused with 413 naming it,
+/// and nothing of that request is kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Limits {
-    /// Largest file kept, in bytes; one byte more is 413 and nothing is kept.
+    /// Largest file kept, in bytes (a multipart file part, or a PUT body).
     pub max_file_bytes: u64,
+    /// Largest multipart request body, in bytes, all parts together.
+    pub max_request_bytes: u64,
+    /// Most parts (files and text fields) in one multipart request.
+    pub max_parts: usize,
+    /// Largest text field, in bytes.
+    pub max_field_bytes: usize,
+    /// Largest header block of one multipart part, in bytes.
+    pub max_part_header_bytes: usize,
+    /// Files listed by `GET /files` when no `limit` is given.
+    pub default_list_limit: usize,
+    /// Most files one `GET /files` page may list.
+    pub max_list_limit: usize,
 }
 
 impl Default for UploadsConfig {
@@ -45,7 +58,12 @@ impl Default for UploadsConfig {
             service_name: None,
             log_format: LogFormat::Text,
             limits: Limits::default(),
-            http: HttpSettings::default(),
+            http: HttpSettings {
+                // Large files take time: a whole upload may take 10 minutes,
+                // as long as it never stalls for longer than the idle timeout.
+                body_timeout_ms: 600_000,
+                ..HttpSettings::default()
+            },
         }
     }
 }
@@ -54,6 +72,12 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_file_bytes: 100 * 1024 * 1024,
+            max_request_bytes: 512 * 1024 * 1024,
+            max_parts: 100,
+            max_field_bytes: 64 * 1024,
+            max_part_header_bytes: 8 * 1024,
+            default_list_limit: 50,
+            max_list_limit: 1000,
         }
     }
 }
@@ -67,9 +91,24 @@ impl UploadsConfig {
 
 impl Validate for UploadsConfig {
     fn validate(&self, problems: &mut Vec<ConfigProblem>) {
+        let limits = &self.limits;
         check_nonzero(
             problems,
-            &[("limits.max_file_bytes", self.limits.max_file_bytes)],
+            &[
+                ("limits.max_file_bytes", limits.max_file_bytes),
+                ("limits.max_request_bytes", limits.max_request_bytes),
+                ("limits.max_parts", limits.max_parts as u64),
+                ("limits.max_field_bytes", limits.max_field_bytes as u64),
+                (
+                    "limits.max_part_header_bytes",
+                    limits.max_part_header_bytes as u64,
+                ),
+                (
+                    "limits.default_list_limit",
+                    limits.default_list_limit as u64,
+                ),
+                ("limits.max_list_limit", limits.max_list_limit as u64),
+            ],
         );
         check_data_dir(problems, &self.data_dir);
         self.http.validate(problems);

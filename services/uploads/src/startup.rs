@@ -10,6 +10,7 @@ use inlet_common::metrics::Metrics;
 use inlet_common::readiness::Readiness;
 
 use crate::config::UploadsConfig;
+use crate::metrics::UploadsMetrics;
 use crate::routes;
 use crate::state::AppState;
 use crate::store::remove_leftovers;
@@ -42,16 +43,22 @@ impl Application {
         let readiness = Readiness::new(vec![uploads_dir.clone()]);
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
+        let metrics = Arc::new(Metrics::new());
         let state = web::Data::new(AppState {
             uploads_dir,
             limits: config.limits.clone(),
+            metrics: UploadsMetrics::register(&metrics),
         });
         let service = inlet_http::Service {
             name: "inlet-uploads",
             settings: &config.http,
             readiness: Arc::clone(&readiness),
-            metrics: Arc::new(Metrics::new()),
-            max_declared_body: config.limits.max_file_bytes,
+            metrics,
+            // `Expect: 100-continue` is refused above the larger of the two caps.
+            max_declared_body: config
+                .limits
+                .max_file_bytes
+                .max(config.limits.max_request_bytes),
         };
         let server = inlet_http::serve(
             service,

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::config::Limits;
+use crate::metrics::UploadsMetrics;
 
 /// Shared by all handlers.
 pub struct AppState {
@@ -10,4 +11,6 @@ pub struct AppState {
     pub uploads_dir: PathBuf,
     /// Size limits.
     pub limits: Limits,
+    /// Uploads' own metrics.
+    pub metrics: UploadsMetrics,
 }

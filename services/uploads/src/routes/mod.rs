@@ -1,21 +1,42 @@
 //! The route table.
 
+mod files;
 mod pages;
+mod post;
 mod put;
 
-use actix_web::web;
+use actix_web::{web, HttpRequest};
 use inlet_http::routes::{get_or_head, method_not_allowed};
 
 /// Registers every uploads route; other methods on a known path get 405 with `Allow`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/")
+            .route(get_or_head().to(pages::upload_page))
+            .route(web::post().to(post::post))
             .route(web::put().to(put::put))
-            .default_service(method_not_allowed("PUT")),
+            .default_service(method_not_allowed("GET, HEAD, POST, PUT")),
     )
     .service(
         web::resource("/put")
             .route(get_or_head().to(pages::put_page))
             .default_service(method_not_allowed("GET, HEAD")),
+    )
+    .service(
+        web::resource("/files")
+            .route(get_or_head().to(files::list_files))
+            .default_service(method_not_allowed("GET, HEAD")),
+    )
+    .service(
+        web::resource("/files/{name}")
+            .route(get_or_head().to(files::download))
+            .default_service(method_not_allowed("GET, HEAD")),
     );
+}
+
+/// The client's address as logs name it: the socket peer's IP.
+fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|addr| addr.ip().to_string())
+        .unwrap_or_default()
 }

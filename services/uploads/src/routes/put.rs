@@ -1,35 +1,20 @@
 //! `PUT /`: the raw body is the file; its name and field come in
-//! `x-filename` and `x-field`. Streamed to disk, counted against the cap
-//! whatever Content-Length says, and kept only once whole and durable.
+//! `x-filename` and `x-field`. Streamed to disk, counted against
+//! `limits.max_file_bytes` whatever Content-Length says, and kept only once
+//! whole and durable.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Instant;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use inlet_http::body::BodyReader;
 use inlet_http::errors::prefers_json;
-use serde::Serialize;
-use sha2::{Digest, Sha256};
-use tracing::Instrument;
 
-use crate::error::UploadsError;
+use crate::error::{Cap, UploadsError};
+use crate::receive::{commit_all, FileSink, StoredFile};
+use crate::routes::client_address;
+use crate::routes::post::printable;
 use crate::state::AppState;
-use crate::store::{stored_name, Incoming};
-
-/// What the client is told about a stored file.
-#[derive(Debug, Serialize)]
-pub struct StoredFile {
-    /// The name it is stored under.
-    pub name: String,
-    /// The name the client sent.
-    pub original_name: String,
-    /// The form field it came from.
-    pub field: String,
-    /// Its size in bytes.
-    pub size: u64,
-    /// Its SHA-256, hex, computed while it streamed in.
-    pub sha256: String,
-}
 
 /// Handles `PUT /`.
 pub async fn put(
@@ -37,74 +22,53 @@ pub async fn put(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UploadsError> {
-    let original_name = header_text(&req, "x-filename")?;
-    let field = header_text(&req, "x-field")?;
-    let reader = BodyReader::new(&req, payload, state.limits.max_file_bytes)?;
-    let span = tracing::info_span!(
-        "uploads.file.stored",
-        uploads.file.name = tracing::field::Empty,
-        uploads.file.size = tracing::field::Empty,
-        uploads.file.sha256 = tracing::field::Empty,
-        uploads.file.duration_ms = tracing::field::Empty,
-    );
-    let stored = receive(&state, reader, field, original_name)
-        .instrument(span.clone())
-        .await?;
-    span.in_scope(|| {
-        tracing::info!(
-            stored_name = %stored.name,
-            size = stored.size,
-            client.address = %req.peer_addr().map(|a| a.ip().to_string()).unwrap_or_default(),
-            "file stored"
-        );
-    });
+    let started = Instant::now();
+    let client = client_address(&req);
+    let stored = match receive(&req, payload, &state, &client).await {
+        Ok(stored) => stored,
+        Err(err) => {
+            state.metrics.refused(err.reason());
+            tracing::info!(reason = err.reason(), client.address = %client, "PUT upload refused; nothing kept");
+            return Err(err);
+        }
+    };
+    state.metrics.stored("put", 1, started.elapsed());
     Ok(if prefers_json(req.headers()) {
         HttpResponse::Ok().json(serde_json::json!({ "stored": [stored] }))
     } else {
         HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, "text/plain; charset=utf-8"))
-            .body(format!("{} successfully saved!\n", stored.original_name))
+            .body(format!(
+                "{} successfully saved!\n",
+                printable(&stored.original_name)
+            ))
     })
 }
 
-/// Streams the body into a new file, hashing it, and commits it.
+/// Streams the body into a new file and names it.
 async fn receive(
+    req: &HttpRequest,
+    payload: web::Payload,
     state: &AppState,
-    mut reader: BodyReader,
-    field: String,
-    original_name: String,
+    client: &str,
 ) -> Result<StoredFile, UploadsError> {
-    let started = Instant::now();
-    let mut incoming = Incoming::create(&state.uploads_dir).await?;
-    let mut hasher = Sha256::new();
-    while let Some(chunk) = reader.next_chunk().await? {
-        hasher.update(&chunk);
-        incoming.write(&chunk).await?;
+    let original_name = header_text(req, "x-filename")?;
+    let field = header_text(req, "x-field")?;
+    let mut reader = BodyReader::new(req, payload, state.limits.max_file_bytes)
+        .map_err(|err| UploadsError::from_body(err, Cap::File))?;
+    let saving = |err: UploadsError| err.saving(&original_name);
+    let mut sink = FileSink::start(state).await.map_err(saving)?;
+    while let Some(chunk) = reader
+        .next_chunk()
+        .await
+        .map_err(|err| UploadsError::from_body(err, Cap::File))?
+    {
+        state.metrics.bytes_received.inc_by(chunk.len() as u64);
+        sink.write(&chunk).await.map_err(saving)?;
     }
-    let size = incoming.len();
-    let millis = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_millis();
-    let name = incoming
-        .commit(&stored_name(&field, millis, &original_name))
-        .await?;
-    let sha256 = format!("{:x}", hasher.finalize());
-    let span = tracing::Span::current();
-    span.record("uploads.file.name", name.as_str());
-    span.record("uploads.file.size", size as i64);
-    span.record("uploads.file.sha256", sha256.as_str());
-    span.record(
-        "uploads.file.duration_ms",
-        started.elapsed().as_millis() as i64,
-    );
-    Ok(StoredFile {
-        name,
-        original_name,
-        field,
-        size,
-        sha256,
-    })
+    let sealed = sink.seal(&field, &original_name).await.map_err(saving)?;
+    let mut stored = commit_all(&state.uploads_dir, vec![sealed], client).await?;
+    Ok(stored.remove(0))
 }
 
 /// A required header as text (UTF-8, invalid bytes replaced).

@@ -1,14 +1,17 @@
 //! A file being received: written under a temporary name in the uploads
-//! folder (so the final rename stays on one filesystem), fsync'd, then linked
-//! to its final name, which never replaces a file already there. Dropped
-//! before it is committed — a client gone mid-file, a refused body, a full
-//! disk — it leaves nothing behind.
+//! folder (so the final rename stays on one filesystem), sealed (metadata
+//! attached, fsync'd), then linked to its final name, which never replaces a
+//! file already there. Dropped before it is linked — a client gone mid-file,
+//! a refused body, a full disk — it leaves nothing behind.
 
 use std::io;
 use std::path::{Path, PathBuf};
 
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::fs::{self, File, OpenOptions};
 use tokio::io::AsyncWriteExt;
+
+use super::meta::{self, FileMeta};
 
 /// Temporary files start with this, so listings and start-up cleaning know them.
 pub const INCOMING_PREFIX: &str = ".incoming-";
@@ -23,15 +26,17 @@ pub struct Incoming {
     dir: PathBuf,
     /// Where its bytes are until then.
     temp: PathBuf,
-    /// Open for writing; `None` once committed.
+    /// Open for writing; `None` once sealed.
     file: Option<File>,
     /// Bytes written so far.
     len: u64,
+    /// Temporary files in flight, one of which this is until dropped.
+    in_flight: Gauge,
 }
 
 impl Incoming {
-    /// Starts a new file in `dir`.
-    pub async fn create(dir: &Path) -> io::Result<Self> {
+    /// Starts a new file in `dir`, counted in `in_flight` until dropped.
+    pub async fn create(dir: &Path, in_flight: &Gauge) -> io::Result<Self> {
         let temp = dir.join(format!(
             "{INCOMING_PREFIX}{}",
             uuid::Uuid::now_v7().simple()
@@ -46,12 +51,16 @@ impl Incoming {
             temp,
             file: Some(file),
             len: 0,
+            in_flight: {
+                in_flight.inc();
+                in_flight.clone()
+            },
         })
     }
 
     /// Appends `bytes`.
     pub async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let file = self.file.as_mut().ok_or_else(committed)?;
+        let file = self.file.as_mut().ok_or_else(sealed)?;
         file.write_all(bytes).await?;
         self.len += bytes.len() as u64;
         Ok(())
@@ -67,38 +76,75 @@ impl Incoming {
         self.len == 0
     }
 
-    /// Makes the file durable and gives it `name`, or `name-2`, `name-3`, …
-    /// when that is taken (never replacing a file); returns the name given.
-    pub async fn commit(mut self, name: &str) -> io::Result<String> {
-        let mut file = self.file.take().ok_or_else(committed)?;
+    /// Attaches `meta` and makes bytes and metadata durable; after this no
+    /// more bytes can be written. Returns `false` if the filesystem keeps no
+    /// metadata (the file is still kept).
+    pub async fn seal(&mut self, meta: &FileMeta) -> io::Result<bool> {
+        let mut file = self.file.take().ok_or_else(sealed)?;
         file.flush().await?;
-        file.sync_all().await?;
-        drop(file);
-        for attempt in 1..=MAX_NAME_ATTEMPTS {
-            let candidate = numbered(name, attempt);
-            // A hard link fails if the name exists: no file is ever replaced.
-            match fs::hard_link(&self.temp, self.dir.join(&candidate)).await {
-                Ok(()) => {
-                    fs::remove_file(&self.temp).await?;
-                    sync_dir(&self.dir).await?;
-                    return Ok(candidate);
-                }
-                Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(err) => return Err(err),
-            }
-        }
-        Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            format!("{MAX_NAME_ATTEMPTS} files are already named like {name}"),
-        ))
+        let file = file.into_std().await;
+        let meta = meta.clone();
+        tokio::task::spawn_blocking(move || {
+            let kept = meta::write(&file, &meta)?;
+            file.sync_all()?;
+            Ok(kept)
+        })
+        .await
+        .map_err(io::Error::other)?
     }
+
+    /// Gives the sealed file `name`, or `name-2`, `name-3`, … when that is
+    /// taken (never replacing a file); returns the name given. The new name
+    /// is durable once [`sync_dir`] has run on the folder.
+    pub async fn link(self, name: &str) -> io::Result<String> {
+        if self.file.is_some() {
+            return Err(io::Error::other(
+                "the file must be sealed before it is linked",
+            ));
+        }
+        let (dir, temp, name) = (self.dir.clone(), self.temp.clone(), name.to_owned());
+        let linked = tokio::task::spawn_blocking(move || link_unused(&dir, &temp, &name))
+            .await
+            .map_err(io::Error::other)??;
+        // Dropping removes the temporary name, which is now a second link.
+        drop(self);
+        Ok(linked)
+    }
+
+    /// Seals, links and syncs the folder: the file is durable under the
+    /// returned name.
+    pub async fn commit(mut self, name: &str, meta: &FileMeta) -> io::Result<String> {
+        self.seal(meta).await?;
+        let dir = self.dir.clone();
+        let name = self.link(name).await?;
+        sync_dir(&dir).await?;
+        Ok(name)
+    }
+}
+
+/// Hard-links `temp` to `name` or the first free numbered variant of it.
+fn link_unused(dir: &Path, temp: &Path, name: &str) -> io::Result<String> {
+    for attempt in 1..=MAX_NAME_ATTEMPTS {
+        let candidate = numbered(name, attempt);
+        // A hard link fails if the name exists: no file is ever replaced.
+        match std::fs::hard_link(temp, dir.join(&candidate)) {
+            Ok(()) => return Ok(candidate),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(err) => return Err(err),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!("{MAX_NAME_ATTEMPTS} files are already named like {name}"),
+    ))
 }
 
 impl Drop for Incoming {
     fn drop(&mut self) {
-        // Committed files removed their temporary name already; a missing
-        // file here is fine.
+        // Unlinking is one quick metadata operation; a linked file keeps its
+        // bytes under its final name.
         let _ = std::fs::remove_file(&self.temp);
+        self.in_flight.dec();
     }
 }
 
@@ -113,12 +159,12 @@ fn numbered(name: &str, attempt: u32) -> String {
     }
 }
 
-fn committed() -> io::Error {
-    io::Error::other("the file was already committed")
+fn sealed() -> io::Error {
+    io::Error::other("the file was already sealed")
 }
 
-/// Makes a new directory entry durable.
-async fn sync_dir(dir: &Path) -> io::Result<()> {
+/// Makes new directory entries in `dir` durable.
+pub async fn sync_dir(dir: &Path) -> io::Result<()> {
     let dir = dir.to_owned();
     tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
         .await
@@ -146,6 +192,10 @@ pub async fn remove_leftovers(dir: &Path) -> io::Result<usize> {
 mod tests {
     use super::*;
 
+    fn meta() -> FileMeta {
+        FileMeta::new("orig", "field", "00".repeat(32), "now".into())
+    }
+
     fn names_in(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
@@ -158,13 +208,15 @@ mod tests {
     #[tokio::test]
     async fn a_committed_file_appears_whole_under_its_name() {
         let dir = tempfile::tempdir().unwrap();
-        let mut incoming = Incoming::create(dir.path()).await.unwrap();
+        let mut incoming = Incoming::create(dir.path(), &Gauge::default())
+            .await
+            .unwrap();
         incoming.write(b"hello ").await.unwrap();
         assert_eq!(names_in(dir.path()).len(), 1, "only the temporary file");
         assert!(names_in(dir.path())[0].starts_with(INCOMING_PREFIX));
         incoming.write(b"world").await.unwrap();
         assert_eq!(incoming.len(), 11);
-        let name = incoming.commit("greeting.txt").await.unwrap();
+        let name = incoming.commit("greeting.txt", &meta()).await.unwrap();
         assert_eq!(name, "greeting.txt");
         assert_eq!(names_in(dir.path()), ["greeting.txt"]);
         assert_eq!(
@@ -174,12 +226,30 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_dropped_file_leaves_nothing() {
+    async fn a_dropped_file_leaves_nothing_and_is_no_longer_in_flight() {
         let dir = tempfile::tempdir().unwrap();
-        let mut incoming = Incoming::create(dir.path()).await.unwrap();
+        let in_flight = Gauge::default();
+        let mut incoming = Incoming::create(dir.path(), &in_flight).await.unwrap();
+        let mut sealed = Incoming::create(dir.path(), &in_flight).await.unwrap();
+        assert_eq!(in_flight.get(), 2);
         incoming.write(&[7; 4096]).await.unwrap();
+        sealed.write(&[8; 4096]).await.unwrap();
+        sealed.seal(&meta()).await.unwrap();
         drop(incoming);
+        drop(sealed);
         assert!(names_in(dir.path()).is_empty());
+        assert_eq!(in_flight.get(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_committed_file_carries_its_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut incoming = Incoming::create(dir.path(), &Gauge::default())
+            .await
+            .unwrap();
+        incoming.write(b"x").await.unwrap();
+        let name = incoming.commit("m.bin", &meta()).await.unwrap();
+        assert_eq!(meta::read(&dir.path().join(name)), Some(meta()));
     }
 
     #[tokio::test]
@@ -187,9 +257,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut names = Vec::new();
         for content in [b"one", b"two", b"six"] {
-            let mut incoming = Incoming::create(dir.path()).await.unwrap();
+            let mut incoming = Incoming::create(dir.path(), &Gauge::default())
+                .await
+                .unwrap();
             incoming.write(content).await.unwrap();
-            names.push(incoming.commit("same.txt").await.unwrap());
+            names.push(incoming.commit("same.txt", &meta()).await.unwrap());
         }
         assert_eq!(names, ["same.txt", "same-2.txt", "same-3.txt"]);
         assert_eq!(std::fs::read(dir.path().join("same.txt")).unwrap(), b"one");
@@ -206,9 +278,9 @@ mod tests {
         for i in 0..50u8 {
             let dir = dir.path().to_owned();
             commits.spawn(async move {
-                let mut incoming = Incoming::create(&dir).await.unwrap();
+                let mut incoming = Incoming::create(&dir, &Gauge::default()).await.unwrap();
                 incoming.write(&[i; 100]).await.unwrap();
-                (i, incoming.commit("race").await.unwrap())
+                (i, incoming.commit("race", &meta()).await.unwrap())
             });
         }
         let results = commits.join_all().await;

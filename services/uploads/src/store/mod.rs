@@ -3,7 +3,10 @@
 //! then given their name, which is never taken from a file already there.
 
 mod incoming;
+mod listing;
+pub mod meta;
 mod names;
 
-pub use incoming::{remove_leftovers, Incoming, INCOMING_PREFIX};
+pub use incoming::{remove_leftovers, sync_dir, Incoming, INCOMING_PREFIX};
+pub use listing::{is_stored_name, list, Cursor, Listed};
 pub use names::{plain_name, stored_name, MAX_FIELD_BYTES, MAX_NAME_BYTES};

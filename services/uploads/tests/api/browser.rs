@@ -53,3 +53,58 @@ async fn the_put_page_uploads_the_chosen_file_and_shows_the_answer() {
     );
     browser.close().await;
 }
+
+#[tokio::test]
+async fn the_multipart_page_stores_the_chosen_files_and_shows_the_answer() {
+    let app = spawn_app(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.txt");
+    std::fs::write(&first, b"first file").unwrap();
+
+    let browser = Browser::start().await;
+    let c = &browser.client;
+    c.goto(&app.url("/")).await.unwrap();
+    assert!(
+        browser.inputs_without_a_name().await.is_empty(),
+        "every input has a name"
+    );
+    c.find(Locator::Css("input[name=userinput1]"))
+        .await
+        .unwrap()
+        .send_keys("typed text")
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=userfile1]"))
+        .await
+        .unwrap()
+        .send_keys(first.to_str().unwrap())
+        .await
+        .unwrap();
+    // The second file input stays empty: the browser sends it without a file.
+    c.find(Locator::Css("input[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let answer = c
+        .wait()
+        .at_most(WAIT)
+        .for_element(Locator::XPath(
+            "//*[contains(text(), 'All files processed!')]",
+        ))
+        .await
+        .expect("the answer page appears");
+    assert_eq!(
+        answer.text().await.unwrap(),
+        "processed \"userinput1\" input.\nfirst.txt successfully saved!\nAll files processed!"
+    );
+    let stored = app.stored();
+    assert_eq!(stored.len(), 1, "the empty input is skipped: {stored:?}");
+    assert!(stored[0].starts_with("userfile1-") && stored[0].ends_with("-first.txt"));
+    assert_eq!(
+        std::fs::read(app.uploads_dir().join(&stored[0])).unwrap(),
+        b"first file"
+    );
+    browser.close().await;
+}

@@ -16,6 +16,16 @@ pub struct TestApp {
     server: Running<StartupError>,
 }
 
+/// A multipart file part.
+pub fn file_part(name: &str, bytes: Vec<u8>) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned())
+}
+
+/// Deterministic, non-repeating-looking test bytes.
+pub fn bytes(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 31 % 251) as u8).collect()
+}
+
 /// Starts the service with default config plus `extra` `INLET_*` pairs.
 pub async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
     inlet_testkit::log::init();
@@ -76,6 +86,55 @@ impl TestApp {
             .send()
             .await
             .expect("request completes")
+    }
+
+    /// POSTs `form` as multipart, asking for JSON.
+    pub async fn post_form(&self, form: reqwest::multipart::Form) -> reqwest::Response {
+        self.client
+            .post(self.url("/"))
+            .header("accept", "application/json")
+            .multipart(form)
+            .send()
+            .await
+            .expect("request completes")
+    }
+
+    /// The value of the unlabelled metric `name` (`_total` included for counters).
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|line| {
+                let (key, value) = line.split_once(' ')?;
+                (key == name).then(|| value.parse().unwrap())
+            })
+            .unwrap_or(0.0)
+    }
+
+    /// Waits until no temporary file is being written and the uploads
+    /// folder holds no temporary file (a cut upload is cleaned up when the
+    /// server notices the cut).
+    pub async fn wait_until_no_incoming(&self) {
+        let deadline = tokio::time::Instant::now() + inlet_testkit::WAIT;
+        loop {
+            let temp_left = self.stored().iter().any(|n| n.starts_with(".incoming-"));
+            if !temp_left && self.metric("inlet_uploads_incoming_files").await == 0.0 {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "temporary files stayed: {:?}",
+                self.stored()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     }
 
     /// Stops the service gracefully.

@@ -1,6 +1,9 @@
 //! Integration tests for inlet-uploads: a real server on a free port, real
-//! HTTP clients.
+//! HTTP clients, and raw TCP for what a good client won't send.
 
 mod browser;
+mod files;
 mod helpers;
+mod multipart;
+mod process;
 mod put;

@@ -147,3 +147,30 @@ async fn concurrent_puts_of_one_name_each_keep_their_file() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_body_longer_than_its_content_length_is_cut_at_the_declared_length() {
+    let app = spawn_app(&[]).await;
+    let mut request =
+        b"PUT / HTTP/1.1\r\nHost: t\r\nx-field: f\r\nx-filename: lie.bin\r\nContent-Length: 100\r\n\r\n"
+            .to_vec();
+    request.extend_from_slice(&bytes(100_000));
+    let reply = inlet_testkit::raw::send(
+        app.port,
+        &request,
+        false,
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(reply.status(), Some(200), "{}", reply.text);
+    assert!(reply.text.contains("lie.bin successfully saved!"));
+    // The extra bytes are no request: the server says so and closes.
+    assert!(reply.text.contains("HTTP/1.1 400"), "{}", reply.text);
+    assert!(reply.closed);
+    let stored = app.stored();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(
+        std::fs::read(app.uploads_dir().join(&stored[0])).unwrap(),
+        bytes(100)
+    );
+}

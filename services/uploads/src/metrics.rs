@@ -1,0 +1,92 @@
+//! What uploads counts, in the service's registry (names in README).
+
+use std::time::Duration;
+
+use inlet_common::metrics::Metrics;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+
+/// How a file arrived.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Method {
+    /// `multipart` or `put`.
+    pub method: &'static str,
+}
+
+/// Why an upload was refused: its error code's name.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Reason {
+    /// The code, e.g. `file_too_large`.
+    pub reason: &'static str,
+}
+
+/// Uploads' own metrics.
+#[derive(Debug, Clone)]
+pub struct UploadsMetrics {
+    /// Body bytes received by upload endpoints, whether kept or not.
+    pub bytes_received: Counter,
+    /// Files made durable, by how they arrived.
+    pub stored: Family<Method, Counter>,
+    /// Upload requests refused, by reason.
+    pub refused: Family<Reason, Counter>,
+    /// Time from the first body byte to the answer of a stored upload.
+    pub duration: Histogram,
+    /// Temporary files being written now.
+    pub in_flight: Gauge,
+}
+
+impl UploadsMetrics {
+    /// Creates uploads' metrics and registers them in `metrics`.
+    pub fn register(metrics: &Metrics) -> Self {
+        let this = Self {
+            bytes_received: Counter::default(),
+            stored: Family::default(),
+            refused: Family::default(),
+            // 1 ms to about 9 minutes.
+            duration: Histogram::new(exponential_buckets(0.001, 2.0, 20)),
+            in_flight: Gauge::default(),
+        };
+        metrics.register(
+            "inlet_uploads_received_bytes",
+            "Body bytes received by the upload endpoints, kept or not.",
+            this.bytes_received.clone(),
+        );
+        metrics.register(
+            "inlet_uploads_files_stored",
+            "Files made durable, by how they arrived (multipart or put).",
+            this.stored.clone(),
+        );
+        metrics.register(
+            "inlet_uploads_requests_refused",
+            "Upload requests refused (nothing kept), by reason (the error code).",
+            this.refused.clone(),
+        );
+        metrics.register(
+            "inlet_uploads_upload_duration_seconds",
+            "Time to receive and store one upload request that was kept.",
+            this.duration.clone(),
+        );
+        metrics.register(
+            "inlet_uploads_incoming_files",
+            "Temporary files being written now.",
+            this.in_flight.clone(),
+        );
+        this
+    }
+
+    /// Counts a stored request's files and time.
+    pub fn stored(&self, method: &'static str, files: usize, took: Duration) {
+        self.stored
+            .get_or_create(&Method { method })
+            .inc_by(files as u64);
+        self.duration.observe(took.as_secs_f64());
+    }
+
+    /// Counts a refused request.
+    pub fn refused(&self, reason: &'static str) {
+        self.refused.get_or_create(&Reason { reason }).inc();
+    }
+}

@@ -1,0 +1,180 @@
+//! One file's way in, the same for multipart parts and PUT bodies: bytes
+//! counted against `limits.max_file_bytes`, hashed and written as they come,
+//! sealed (durable, with its metadata) when the part ends, and given its
+//! stored name only when the whole request has succeeded.
+
+use std::path::Path;
+use std::time::{Instant, SystemTime};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::UploadsError;
+use crate::state::AppState;
+use crate::store::meta::FileMeta;
+use crate::store::{stored_name, sync_dir, Incoming};
+
+/// What the client is told about a stored file.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredFile {
+    /// The name it is stored under (`GET /files/<name>` downloads it).
+    pub name: String,
+    /// The name the client sent.
+    pub original_name: String,
+    /// The form field it came from.
+    pub field: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its SHA-256, hex, computed while it streamed in.
+    pub sha256: String,
+}
+
+/// A file being received; its `uploads.file.stored` span lasts until the
+/// file is named or dropped.
+pub struct FileSink {
+    incoming: Incoming,
+    hasher: Sha256,
+    cap: u64,
+    span: tracing::Span,
+    started: Instant,
+}
+
+impl FileSink {
+    /// Starts a temporary file in the uploads folder.
+    pub async fn start(state: &AppState) -> Result<Self, UploadsError> {
+        Ok(Self {
+            incoming: Incoming::create(&state.uploads_dir, &state.metrics.in_flight).await?,
+            hasher: Sha256::new(),
+            cap: state.limits.max_file_bytes,
+            span: tracing::info_span!(
+                "uploads.file.stored",
+                uploads.file.field = tracing::field::Empty,
+                uploads.file.name = tracing::field::Empty,
+                uploads.file.size = tracing::field::Empty,
+                uploads.file.sha256 = tracing::field::Empty,
+                uploads.file.duration_ms = tracing::field::Empty,
+            ),
+            started: Instant::now(),
+        })
+    }
+
+    /// Appends `chunk`; refused, with nothing written, if the file would
+    /// pass `limits.max_file_bytes`.
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), UploadsError> {
+        if self.incoming.len() + chunk.len() as u64 > self.cap {
+            return Err(UploadsError::FileTooLarge { limit: self.cap });
+        }
+        self.hasher.update(chunk);
+        self.incoming.write(chunk).await?;
+        Ok(())
+    }
+
+    /// Ends the file: bytes and metadata made durable under the temporary
+    /// name, its stored name chosen (taken only by [`commit_all`]).
+    pub async fn seal(self, field: &str, original_name: &str) -> Result<Sealed, UploadsError> {
+        let Self {
+            mut incoming,
+            hasher,
+            span,
+            started,
+            ..
+        } = self;
+        let now = SystemTime::now();
+        let millis = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let meta = FileMeta::new(
+            original_name,
+            field,
+            format!("{:x}", hasher.finalize()),
+            inlet_common::record::rfc3339(now.into()),
+        );
+        span.record("uploads.file.field", field);
+        span.record("uploads.file.size", incoming.len());
+        span.record("uploads.file.sha256", meta.sha256.as_str());
+        let kept = {
+            let _entered = span.enter();
+            incoming.seal(&meta).await?
+        };
+        if !kept {
+            tracing::warn!(
+                "the uploads filesystem keeps no extended attributes: file metadata is not stored"
+            );
+        }
+        Ok(Sealed {
+            name: stored_name(field, millis, original_name),
+            size: incoming.len(),
+            incoming,
+            meta,
+            span,
+            started,
+        })
+    }
+}
+
+/// A whole, durable file waiting for its name.
+pub struct Sealed {
+    incoming: Incoming,
+    name: String,
+    size: u64,
+    meta: FileMeta,
+    span: tracing::Span,
+    started: Instant,
+}
+
+/// Names every sealed file (never replacing one) and makes the names
+/// durable; on any failure no file of the batch is kept. Logs each stored
+/// file with the client's address.
+pub async fn commit_all(
+    dir: &Path,
+    sealed: Vec<Sealed>,
+    client: &str,
+) -> Result<Vec<StoredFile>, UploadsError> {
+    let mut stored = Vec::with_capacity(sealed.len());
+    for file in sealed {
+        match file.incoming.link(&file.name).await {
+            Ok(name) => {
+                let span = file.span;
+                span.record("uploads.file.name", name.as_str());
+                span.record(
+                    "uploads.file.duration_ms",
+                    file.started.elapsed().as_millis() as u64,
+                );
+                span.in_scope(|| {
+                    tracing::info!(
+                        stored_name = %name,
+                        size = file.size,
+                        client.address = client,
+                        "file stored"
+                    );
+                });
+                stored.push(StoredFile {
+                    name,
+                    original_name: file.meta.original_name,
+                    field: file.meta.field,
+                    size: file.size,
+                    sha256: file.meta.sha256,
+                });
+            }
+            Err(err) => {
+                remove_all(dir, &stored).await;
+                return Err(UploadsError::from(err).saving(&file.meta.original_name));
+            }
+        }
+    }
+    if !stored.is_empty() {
+        if let Err(err) = sync_dir(dir).await {
+            remove_all(dir, &stored).await;
+            return Err(err.into());
+        }
+    }
+    Ok(stored)
+}
+
+async fn remove_all(dir: &Path, stored: &[StoredFile]) {
+    for file in stored {
+        if let Err(err) = tokio::fs::remove_file(dir.join(&file.name)).await {
+            tracing::error!(name = %file.name, error = %err, "could not remove a file of a failed upload");
+        }
+    }
+}

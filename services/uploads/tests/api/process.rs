@@ -1,0 +1,154 @@
+//! The `inlet-uploads` binary as its own process: memory while a 1 GiB
+//! upload streams through, and a disk that fills up.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use inlet_testkit::process::ServiceProcess;
+use reqwest::multipart::{Form, Part};
+use sha2::{Digest, Sha256};
+
+const BIN: &str = env!("CARGO_BIN_EXE_inlet-uploads");
+
+/// The resident set size of `pid`, in bytes.
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS is in /proc/<pid>/status");
+    kib * 1024
+}
+
+/// `total` bytes in 256 KiB chunks of a repeating pattern, made as they are
+/// sent (the test holds no more than one chunk either).
+fn generated(total: u64) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    const CHUNK: u64 = 256 * 1024;
+    let chunk: Vec<u8> = (0..CHUNK).map(|i| (i % 251) as u8).collect();
+    futures_util::stream::iter((0..total.div_ceil(CHUNK)).map(move |i| {
+        let len = CHUNK.min(total - i * CHUNK) as usize;
+        Ok(chunk[..len].to_vec())
+    }))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_gib_upload_streams_through_in_flat_memory() {
+    const GIB: u64 = 1024 * 1024 * 1024;
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    let server = ServiceProcess::start(
+        BIN,
+        &[
+            ("INLET_LISTEN", "127.0.0.1:0"),
+            ("INLET_DATA_DIR", &data_dir),
+            ("INLET_LIMITS__MAX_FILE_BYTES", "2147483648"),
+            ("INLET_LIMITS__MAX_REQUEST_BYTES", "2147483648"),
+        ],
+    )
+    .await;
+    let client = inlet_testkit::http::client();
+    let url = format!("{}/", server.url());
+    // Warm up so start-up allocations are in the baseline.
+    let warm = Form::new().part("w", Part::bytes(vec![1; 1 << 20]).file_name("warm"));
+    let res = client.post(&url).multipart(warm).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let baseline = rss_bytes(server.pid());
+
+    let pid = server.pid();
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let sampler = tokio::spawn(async move {
+        let mut peak = 0;
+        loop {
+            peak = peak.max(rss_bytes(pid));
+            tokio::select! {
+                _ = &mut stopped => return peak,
+                _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+            }
+        }
+    });
+    let expected = {
+        let mut hasher = Sha256::new();
+        let mut stream = std::pin::pin!(generated(GIB));
+        while let Some(chunk) = stream.next().await {
+            hasher.update(chunk.unwrap());
+        }
+        format!("{:x}", hasher.finalize())
+    };
+    let part = Part::stream_with_length(reqwest::Body::wrap_stream(generated(GIB)), GIB)
+        .file_name("big.bin");
+    let res = client
+        .post(&url)
+        .header("accept", "application/json")
+        .multipart(Form::new().part("userfile1", part))
+        .timeout(Duration::from_secs(100))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let answer: serde_json::Value = res.json().await.unwrap();
+    stop.send(()).unwrap();
+    let peak = sampler.await.unwrap();
+    assert_eq!(answer["stored"][0]["size"], GIB);
+    assert_eq!(answer["stored"][0]["sha256"], expected);
+    let name = answer["stored"][0]["name"].as_str().unwrap();
+    let on_disk = std::fs::metadata(data.path().join("uploads").join(name)).unwrap();
+    assert_eq!(on_disk.len(), GIB);
+    let growth = peak.saturating_sub(baseline);
+    eprintln!("RSS baseline {baseline} B, peak {peak} B, growth {growth} B");
+    assert!(growth < 64 * 1024 * 1024, "RSS grew by {growth} bytes");
+}
+
+#[tokio::test]
+async fn a_full_disk_is_507_and_leaves_no_file_and_no_temp() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    // The service runs in its own mount namespace with a 1 MiB tmpfs as its
+    // data folder: a real ENOSPC, without touching the machine's disks.
+    let script = r#"mount -t tmpfs -o size=1m inlet-full "$INLET_DATA_DIR" && exec "$0""#;
+    let server = ServiceProcess::start_with_args(
+        "unshare",
+        &[
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            script,
+            BIN,
+        ],
+        &[
+            ("INLET_LISTEN", "127.0.0.1:0"),
+            ("INLET_DATA_DIR", &data_dir),
+        ],
+    )
+    .await;
+    // What the service sees of its folder, through its own mount namespace.
+    let uploads = format!("/proc/{}/root{data_dir}/uploads", server.pid());
+    let client = inlet_testkit::http::client();
+    let res = client
+        .put(format!("{}/", server.url()))
+        .header("x-field", "f")
+        .header("x-filename", "too-big.bin")
+        .body(vec![7u8; 3 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 507);
+    assert_eq!(res.text().await.unwrap(), "no space left to store the file");
+    let left: Vec<_> = std::fs::read_dir(&uploads)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    // Space is free again, so a small file is stored.
+    let res = client
+        .put(format!("{}/", server.url()))
+        .header("x-field", "f")
+        .header("x-filename", "small.txt")
+        .body("fits")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
