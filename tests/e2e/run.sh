@@ -56,11 +56,13 @@ export COMPOSE_PROJECT_NAME="inlet-e2e-$$"
 export COMPOSE_FILE="$root/docker-compose.yml:$root/tests/e2e/docker-compose.standin.yml"
 export INLET_PUBLISH_ADDRESS=127.0.0.1 JAEGER_PUBLISH_ADDRESS=127.0.0.1
 INLET_FORMS_PORT=$(free_port)
+INLET_UPLOADS_PORT=$(free_port)
 JAEGER_UI_PORT=$(free_port)
 JAEGER_OTLP_GRPC_PORT=$(free_port)
 JAEGER_OTLP_HTTP_PORT=$(free_port)
-export INLET_FORMS_PORT JAEGER_UI_PORT JAEGER_OTLP_GRPC_PORT JAEGER_OTLP_HTTP_PORT
+export INLET_FORMS_PORT INLET_UPLOADS_PORT JAEGER_UI_PORT JAEGER_OTLP_GRPC_PORT JAEGER_OTLP_HTTP_PORT
 export INLET_E2E_FORMS_URL="http://127.0.0.1:$INLET_FORMS_PORT"
+export INLET_E2E_UPLOADS_URL="http://127.0.0.1:$INLET_UPLOADS_PORT"
 export INLET_E2E_JAEGER_URL="http://127.0.0.1:$JAEGER_UI_PORT"
 export INLET_E2E_COMPOSE="${compose[*]}"
 
@@ -115,4 +117,5 @@ done
 echo "$states" | sed 's/^/e2e:   /'
 
 step "driving the stack from the host"
-cargo nextest run --locked -p inlet-e2e --run-ignored only --no-fail-fast
+# One test at a time: they restart and stop services the others read through.
+cargo nextest run --locked -p inlet-e2e --run-ignored only --no-fail-fast --test-threads 1

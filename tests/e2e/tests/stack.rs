@@ -2,7 +2,8 @@
 //! `tests/e2e/run.sh`, which builds the images, starts the stack, waits for
 //! every healthcheck and tells this test where everything is:
 //!
-//! - `INLET_E2E_FORMS_URL`, `INLET_E2E_JAEGER_URL`: the published ports;
+//! - `INLET_E2E_FORMS_URL`, `INLET_E2E_UPLOADS_URL`, `INLET_E2E_JAEGER_URL`:
+//!   the published ports;
 //! - `COMPOSE_PROJECT_NAME`, `COMPOSE_FILE`: the stack, for `docker-compose`;
 //! - `INLET_E2E_COMPOSE`: the compose program (default `docker-compose`).
 
@@ -21,6 +22,7 @@ const TRACE_WAIT: Duration = Duration::from_secs(40);
 /// Where the stack is, from the environment `run.sh` sets.
 struct Stack {
     forms: String,
+    uploads: String,
     jaeger: String,
     project: String,
     /// `docker-compose`, or `docker compose`: a program and its first words.
@@ -36,6 +38,7 @@ impl Stack {
         };
         Self {
             forms: var("INLET_E2E_FORMS_URL"),
+            uploads: var("INLET_E2E_UPLOADS_URL"),
             jaeger: var("INLET_E2E_JAEGER_URL"),
             project: var("COMPOSE_PROJECT_NAME"),
             compose: std::env::var("INLET_E2E_COMPOSE")
@@ -70,6 +73,15 @@ impl Stack {
     async fn compose(&self, args: &[&str]) -> String {
         let program: Vec<&str> = self.compose.iter().map(String::as_str).collect();
         self.run(&program, args).await
+    }
+
+    /// Lists `/data/uploads` as the forms container sees it on the volume.
+    async fn uploads_seen_by_forms(&self) -> Vec<String> {
+        self.compose(&["exec", "-T", "forms", "ls", "-A", "/data/uploads"])
+            .await
+            .lines()
+            .map(str::to_owned)
+            .collect()
     }
 
     /// The submissions file as the forms container sees it on the volume.
@@ -292,4 +304,133 @@ async fn forms_stores_on_the_volume_traces_to_jaeger_and_survives_a_restart() {
         .collect();
     assert!(ids.contains(&&form_record[0]["id"]), "{listed}");
     assert!(ids.contains(&&json_record[0]["id"]), "{listed}");
+}
+
+#[tokio::test]
+#[ignore = "needs the compose stack: run tests/e2e/run.sh"]
+async fn uploads_stores_on_the_shared_volume_traces_and_stops_without_a_partial_file() {
+    let stack = Stack::from_env();
+    let nonce = uuid::Uuid::now_v7().simple().to_string();
+
+    // A multipart upload of two files and a text field, in one client trace.
+    let (trace_id, parent) = new_trace();
+    let first = format!("first file {nonce}\n").repeat(1000);
+    let second = format!("second file {nonce}\n");
+    let form = reqwest::multipart::Form::new()
+        .text("userinput1", "hello")
+        .part(
+            "userfile1",
+            reqwest::multipart::Part::text(first.clone()).file_name("first.txt"),
+        )
+        .part(
+            "userfile2",
+            reqwest::multipart::Part::text(second.clone()).file_name("second.txt"),
+        );
+    let res = stack
+        .http
+        .post(&stack.uploads)
+        .header("accept", "application/json")
+        .header("traceparent", format!("00-{trace_id}-{parent}-01"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let answer: serde_json::Value = res.json().await.unwrap();
+    let mut expected = vec![
+        (
+            answer["stored"][0]["name"].as_str().unwrap().to_owned(),
+            first,
+        ),
+        (
+            answer["stored"][1]["name"].as_str().unwrap().to_owned(),
+            second,
+        ),
+    ];
+
+    // And a PUT.
+    let put_body = format!("put body {nonce}");
+    let res = stack
+        .http
+        .put(&stack.uploads)
+        .header("x-field", "userfile1")
+        .header("x-filename", "put.txt")
+        .header("accept", "application/json")
+        .body(put_body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let answer: serde_json::Value = res.json().await.unwrap();
+    expected.push((
+        answer["stored"][0]["name"].as_str().unwrap().to_owned(),
+        put_body,
+    ));
+
+    // Each file is on the shared volume byte for byte, as another service's
+    // container sees it.
+    for (name, content) in &expected {
+        let on_volume = stack
+            .compose(&[
+                "exec",
+                "-T",
+                "forms",
+                "cat",
+                &format!("/data/uploads/{name}"),
+            ])
+            .await;
+        assert_eq!(&on_volume, content, "{name}");
+    }
+
+    // The upload is one trace in Jaeger: a stored-file span per file under
+    // the server span, which continues the client's trace.
+    let trace = stack.wait_for_trace(&trace_id, "uploads.file.stored").await;
+    let stored: Vec<_> = trace
+        .spans
+        .iter()
+        .filter(|s| s.operation_name == "uploads.file.stored")
+        .collect();
+    assert_eq!(stored.len(), 2, "one span per file");
+    for span in &stored {
+        assert_eq!(trace.service_of(span), Some("inlet-uploads"));
+        let server = trace.span(span.parent_span_id().unwrap()).unwrap();
+        assert_eq!(server.tag("http.route"), Some(&serde_json::json!("/")));
+        assert_eq!(server.parent_span_id(), Some(parent.as_str()));
+    }
+
+    // Stopping the service in the middle of a large upload keeps nothing of it.
+    let (sent_enough, mut started) = tokio::sync::mpsc::channel::<()>(1);
+    let chunk = vec![b'z'; 1 << 20];
+    let body = futures_util::stream::unfold(0usize, move |sent| {
+        let (chunk, sent_enough) = (chunk.clone(), sent_enough.clone());
+        async move {
+            if sent == 8 {
+                // Hold the upload open, unfinished, until the stop cuts it.
+                let _ = sent_enough.send(()).await;
+                std::future::pending::<()>().await;
+            }
+            Some((Ok::<_, std::io::Error>(chunk), sent + 1))
+        }
+    });
+    let upload = tokio::spawn(
+        stack
+            .http
+            .put(&stack.uploads)
+            .header("x-field", "f")
+            .header("x-filename", format!("interrupted-{nonce}.bin"))
+            .header("content-length", (64u64 << 20).to_string())
+            .body(reqwest::Body::wrap_stream(body))
+            .send(),
+    );
+    started.recv().await.expect("the upload is under way");
+    stack.compose(&["stop", "uploads"]).await;
+    let left = stack.uploads_seen_by_forms().await;
+    assert!(
+        !left
+            .iter()
+            .any(|n| n.contains("interrupted") || n.starts_with(".incoming-")),
+        "{left:?}"
+    );
+    upload.abort();
+    stack.compose(&["start", "uploads"]).await;
 }

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Side-by-side upload benchmark in one run: inlet-uploads (release build, every
+# file fsync'd before its answer) against the seed's own Node servers
+# (upload-server.js, put-server.js) and the aiohttp peer, none of which fsync.
+# Two layouts: shared (everything floats over both cores) and pinned (server on
+# core 1, load generator on core 0). Also measures the disk's own sequential
+# write with dd. Prints one JSON line per run.
+#
+#   tests/bench/compare-uploads.sh [--layouts "shared pinned"] [--put-files N]
+#
+# Loads (inlet-bench uploads):
+#   big    multipart, 1 file of 1 GiB, 1 connection
+#   small  multipart, 1000 files of 64 KiB (one per request), 8 connections
+#   put    PUT, files of 50 kB, 8 connections
+# Needs node, python3 (the aiohttp venv is made on first use), taskset.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+peers="${PEERS_DIR:-$root/../shared/peers}"
+venv="${PEERS_VENV:-/tmp/inlet-peers-venv}"
+layouts="shared pinned" put_files=2000
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --layouts) layouts="$2"; shift 2 ;;
+    --put-files) put_files="$2"; shift 2 ;;
+    *) echo "unknown option: $1" >&2; exit 64 ;;
+  esac
+done
+
+work="$(mktemp -d "${BENCH_DIR:-/tmp}/inlet-bench.XXXXXX")"
+server_pid=""
+stop_server() { if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; server_pid=""; fi; }
+cleanup() { stop_server; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { # port
+  for _ in $(seq 1 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "nothing listens on $1" >&2; exit 1
+}
+
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q -r "$peers/python/requirements.txt"
+fi
+mkdir -p "$work/node" && tar xzf "$peers/node/node_modules.tgz" -C "$work/node"
+(cd "$root" && cargo build --release -q -p inlet-uploads -p inlet-bench)
+bench="$root/target/release/inlet-bench"
+
+# The disk's own sequential write, on the filesystem the servers write to.
+dd_out=$(dd if=/dev/zero of="$work/dd.bin" bs=1M count=1024 conv=fdatasync 2>&1 | tail -n 1)
+rm -f "$work/dd.bin"
+dd_bytes=$(awk '{print $1}' <<<"$dd_out")
+dd_secs=$(awk '{for (i = 1; i <= NF; i++) if ($i == "s,") print $(i - 1)}' <<<"$dd_out")
+echo "{\"protocol\":\"disk\",\"tool\":\"dd bs=1M count=1024 conv=fdatasync\",\"mb_per_s\":$(awk -v b="$dd_bytes" -v s="$dd_secs" 'BEGIN {printf "%.1f", b / s / 1e6}')}"
+
+# start_server NAME LOAD PIN: starts the server for LOAD (multipart or put).
+start_server() {
+  local name=$1 load=$2 pin=$3 port data
+  port=$(free_port)
+  data="$work/data-$name"
+  rm -rf "$data" && mkdir -p "$data"
+  case "$name" in
+    inlet-uploads)
+      INLET_LISTEN="127.0.0.1:$port" INLET_DATA_DIR="$data" RUST_LOG=warn \
+        INLET_LIMITS__MAX_FILE_BYTES=2147483648 INLET_LIMITS__MAX_REQUEST_BYTES=2147483648 \
+        $pin "$root/target/release/inlet-uploads" 2>"$work/$name.log" & ;;
+    node-seed)
+      local script=upload-server.js
+      [ "$load" = put ] && script=put-server.js
+      (cd "$peers/node" && NODE_PATH="$work/node/node_modules" PORT=$port DATA_DIR="$data" QUIET=1 \
+        exec $pin node "$script") 2>"$work/$name.log" & ;;
+    aiohttp)
+      local recipe=upload
+      [ "$load" = put ] && recipe=put
+      PORT=$port DATA_DIR="$data" QUIET=1 $pin "$venv/bin/python" "$peers/python/http_peer.py" "$recipe" \
+        2>"$work/$name.log" & ;;
+  esac
+  server_pid=$!
+  server_port=$port
+  wait_port "$port"
+}
+
+for layout in $layouts; do
+  server_pin="" load_pin=""
+  if [ "$layout" = pinned ]; then server_pin="taskset -c 1" load_pin="taskset -c 0"; fi
+  for load in big small put; do
+    for name in inlet-uploads node-seed aiohttp; do
+      mode=multipart
+      [ "$load" = put ] && mode=put
+      start_server "$name" "$mode" "$server_pin"
+      case "$load" in
+        big) args=(--mode multipart --file-bytes 1073741824 --files 1 --connections 1) ;;
+        small) args=(--mode multipart --file-bytes 65536 --files 1000 --connections 8) ;;
+        put) args=(--mode put --file-bytes 50000 --files "$put_files" --connections 8) ;;
+      esac
+      line=$($load_pin "$bench" uploads "http://127.0.0.1:$server_port/" "${args[@]}" \
+        --server-pid "$server_pid" --label "$name")
+      echo "${line%\}},\"layout\":\"$layout\",\"load\":\"$load\"}"
+      stop_server
+      rm -rf "$work/data-$name"
+    done
+  done
+done
