@@ -8,6 +8,9 @@ mod put;
 use actix_web::{web, HttpRequest};
 use inlet_http::routes::{get_or_head, method_not_allowed};
 
+use crate::error::UploadsError;
+use crate::state::AppState;
+
 /// Registers every uploads route; other methods on a known path get 405 with `Allow`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -32,6 +35,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(get_or_head().to(files::download))
             .default_service(method_not_allowed("GET, HEAD")),
     );
+}
+
+/// Counts and logs a refused upload, then hands the error on for its answer.
+fn refused(state: &AppState, err: UploadsError, client: &str, method: &str) -> UploadsError {
+    state.metrics.refused(err.reason());
+    tracing::info!(
+        reason = err.reason(),
+        client.address = client,
+        method,
+        "upload refused; nothing kept"
+    );
+    err
 }
 
 /// The client's address as logs name it: the socket peer's IP.

@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::error::UploadsError;
 use crate::multipart::{self, Part, TextField};
 use crate::receive::{commit_all, StoredFile};
-use crate::routes::client_address;
+use crate::routes::{client_address, refused};
 use crate::state::AppState;
 
 /// The JSON answer.
@@ -41,14 +41,8 @@ pub async fn post(
         Ok::<_, UploadsError>((received.parts, received.fields, received.skipped, stored))
     }
     .await;
-    let (parts, fields, skipped, stored) = match outcome {
-        Ok(done) => done,
-        Err(err) => {
-            state.metrics.refused(err.reason());
-            tracing::info!(reason = err.reason(), client.address = %client, "multipart upload refused; nothing kept");
-            return Err(err);
-        }
-    };
+    let (parts, fields, skipped, stored) =
+        outcome.map_err(|err| refused(&state, err, &client, "multipart"))?;
     state
         .metrics
         .stored("multipart", stored.len(), started.elapsed());

@@ -12,8 +12,8 @@ use inlet_http::errors::prefers_json;
 
 use crate::error::{Cap, UploadsError};
 use crate::receive::{commit_all, FileSink, StoredFile};
-use crate::routes::client_address;
 use crate::routes::post::printable;
+use crate::routes::{client_address, refused};
 use crate::state::AppState;
 
 /// Handles `PUT /`.
@@ -24,14 +24,9 @@ pub async fn put(
 ) -> Result<HttpResponse, UploadsError> {
     let started = Instant::now();
     let client = client_address(&req);
-    let stored = match receive(&req, payload, &state, &client).await {
-        Ok(stored) => stored,
-        Err(err) => {
-            state.metrics.refused(err.reason());
-            tracing::info!(reason = err.reason(), client.address = %client, "PUT upload refused; nothing kept");
-            return Err(err);
-        }
-    };
+    let stored = receive(&req, payload, &state, &client)
+        .await
+        .map_err(|err| refused(&state, err, &client, "put"))?;
     state.metrics.stored("put", 1, started.elapsed());
     Ok(if prefers_json(req.headers()) {
         HttpResponse::Ok().json(serde_json::json!({ "stored": [stored] }))

@@ -70,6 +70,48 @@ impl TestApp {
         names
     }
 
+    /// Checks that the folder holds one file, named `<prefix>…<suffix>`,
+    /// holding `content`.
+    pub fn assert_only_file(&self, prefix: &str, suffix: &str, content: &[u8]) {
+        let stored = self.stored();
+        assert_eq!(stored.len(), 1, "{stored:?}");
+        assert!(
+            stored[0].starts_with(prefix) && stored[0].ends_with(suffix),
+            "{stored:?}"
+        );
+        assert_eq!(
+            std::fs::read(self.uploads_dir().join(&stored[0])).unwrap(),
+            content
+        );
+    }
+
+    /// Checks that every stored file lies directly in the uploads folder
+    /// under a plain visible name, and nothing was written beside the folder;
+    /// returns how many files there are.
+    pub fn assert_all_inside_uploads(&self) -> usize {
+        let stored = self.stored();
+        for name in &stored {
+            let path = self.uploads_dir().join(name);
+            assert!(path.is_file(), "{name}");
+            assert_eq!(path.parent().unwrap(), self.uploads_dir(), "{name}");
+            assert!(
+                !name.starts_with('.') && !name.chars().any(char::is_control),
+                "{name:?}"
+            );
+            assert!(name.len() <= 200, "{name}");
+        }
+        let top: Vec<_> = std::fs::read_dir(self.data_dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            top,
+            ["uploads"],
+            "nothing written beside the uploads folder"
+        );
+        stored.len()
+    }
+
     /// PUTs `body` as `name` from field `field`, asking for JSON.
     pub async fn put(
         &self,

@@ -312,27 +312,7 @@ async fn hostile_file_names_stay_inside_the_uploads_folder() {
                 .await;
         assert_eq!(reply.status(), Some(200), "{encoded}: {}", reply.text);
     }
-    let stored = app.stored();
-    assert_eq!(stored.len(), hostile.len() + 3, "{stored:?}");
-    for name in &stored {
-        let path = app.uploads_dir().join(name);
-        assert!(path.is_file(), "{name}");
-        assert_eq!(path.parent().unwrap(), app.uploads_dir(), "{name}");
-        assert!(
-            !name.starts_with('.') && !name.chars().any(char::is_control),
-            "{name:?}"
-        );
-        assert!(name.len() <= 200, "{name}");
-    }
-    let top: Vec<_> = std::fs::read_dir(app.data_dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(
-        top,
-        ["uploads"],
-        "nothing written beside the uploads folder"
-    );
+    assert_eq!(app.assert_all_inside_uploads(), hostile.len() + 3);
 }
 
 #[tokio::test]

@@ -108,21 +108,7 @@ async fn hostile_names_never_leave_the_uploads_folder() {
         let res = app.put("../field", name, "x").await;
         assert_eq!(res.status(), 200, "{name:?}");
     }
-    let stored = app.stored();
-    assert_eq!(stored.len(), hostile.len(), "{stored:?}");
-    for name in &stored {
-        assert!(app.uploads_dir().join(name).is_file(), "{name}");
-        assert!(!name.contains('/') && !name.starts_with('.'), "{name}");
-    }
-    let top: Vec<_> = std::fs::read_dir(app.data_dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(
-        top,
-        ["uploads"],
-        "nothing written beside the uploads folder"
-    );
+    assert_eq!(app.assert_all_inside_uploads(), hostile.len());
 }
 
 #[tokio::test]
