@@ -8,6 +8,7 @@
 #
 #   tests/bench/compare-uploads.sh [--layouts "shared pinned"] [--put-files N]
 #
+# Every run starts on a fresh server and an idle disk (sync between runs).
 # Loads (inlet-bench uploads):
 #   big    multipart, 1 file of 1 GiB, 1 connection
 #   small  multipart, 1000 files of 64 KiB (one per request), 8 connections
@@ -101,6 +102,8 @@ for layout in $layouts; do
       echo "${line%\}},\"layout\":\"$layout\",\"load\":\"$load\"}"
       stop_server
       rm -rf "$work/data-$name"
+      # Peers do not fsync: their writes must not spill into the next run.
+      sync
     done
   done
 done

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use crate::error::UploadsError;
 use crate::state::AppState;
 use crate::store::meta::FileMeta;
-use crate::store::{stored_name, sync_dir, Incoming};
+use crate::store::{stored_name, DirSync, Incoming};
 
 /// What the client is told about a stored file.
 #[derive(Debug, Clone, Serialize)]
@@ -127,6 +127,7 @@ pub struct Sealed {
 /// file with the client's address.
 pub async fn commit_all(
     dir: &Path,
+    dir_sync: &DirSync,
     sealed: Vec<Sealed>,
     client: &str,
 ) -> Result<Vec<StoredFile>, UploadsError> {
@@ -163,7 +164,7 @@ pub async fn commit_all(
         }
     }
     if !stored.is_empty() {
-        if let Err(err) = sync_dir(dir).await {
+        if let Err(err) = dir_sync.sync().await {
             remove_all(dir, &stored).await;
             return Err(err.into());
         }

@@ -13,7 +13,7 @@ use crate::config::UploadsConfig;
 use crate::metrics::UploadsMetrics;
 use crate::routes;
 use crate::state::AppState;
-use crate::store::remove_leftovers;
+use crate::store::{remove_leftovers, DirSync};
 
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +45,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let metrics = Arc::new(Metrics::new());
         let state = web::Data::new(AppState {
+            dir_sync: DirSync::open(&uploads_dir)?,
             uploads_dir,
             limits: config.limits.clone(),
             metrics: UploadsMetrics::register(&metrics),

@@ -4,11 +4,14 @@ use std::path::PathBuf;
 
 use crate::config::Limits;
 use crate::metrics::UploadsMetrics;
+use crate::store::DirSync;
 
 /// Shared by all handlers.
 pub struct AppState {
     /// Where files are stored.
     pub uploads_dir: PathBuf,
+    /// Makes new names in that folder durable, many at a time.
+    pub dir_sync: DirSync,
     /// Size limits.
     pub limits: Limits,
     /// Uploads' own metrics.

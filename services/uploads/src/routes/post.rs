@@ -37,7 +37,8 @@ pub async fn post(
     let client = client_address(&req);
     let outcome = async {
         let received = multipart::read(&req, payload, &state).await?;
-        let stored = commit_all(&state.uploads_dir, received.files, &client).await?;
+        let stored =
+            commit_all(&state.uploads_dir, &state.dir_sync, received.files, &client).await?;
         Ok::<_, UploadsError>((received.parts, received.fields, received.skipped, stored))
     }
     .await;

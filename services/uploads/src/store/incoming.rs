@@ -11,10 +11,16 @@ use prometheus_client::metrics::gauge::Gauge;
 use tokio::fs::{self, File, OpenOptions};
 use tokio::io::AsyncWriteExt;
 
+use super::dir_sync::DirSync;
 use super::meta::{self, FileMeta};
 
 /// Temporary files start with this, so listings and start-up cleaning know them.
 pub const INCOMING_PREFIX: &str = ".incoming-";
+
+/// After this many bytes, what was written is flushed to disk in the
+/// background while more arrives, so a large file's final fsync has little
+/// left to do and the disk is busy from the start.
+const FLUSH_EVERY: u64 = 16 * 1024 * 1024;
 
 /// How many `-2`, `-3`, … suffixes are tried when a name is taken.
 const MAX_NAME_ATTEMPTS: u32 = 1000;
@@ -28,8 +34,14 @@ pub struct Incoming {
     temp: PathBuf,
     /// Open for writing; `None` once sealed.
     file: Option<File>,
+    /// The temporary name is gone (the file was linked).
+    unlinked: bool,
     /// Bytes written so far.
     len: u64,
+    /// Bytes written since the last background flush started.
+    unflushed: u64,
+    /// The running background flush, if any.
+    flushing: Option<tokio::task::JoinHandle<io::Result<()>>>,
     /// Temporary files in flight, one of which this is until dropped.
     in_flight: Gauge,
 }
@@ -50,7 +62,10 @@ impl Incoming {
             dir: dir.to_owned(),
             temp,
             file: Some(file),
+            unlinked: false,
             len: 0,
+            unflushed: 0,
+            flushing: None,
             in_flight: {
                 in_flight.inc();
                 in_flight.clone()
@@ -63,7 +78,33 @@ impl Incoming {
         let file = self.file.as_mut().ok_or_else(sealed)?;
         file.write_all(bytes).await?;
         self.len += bytes.len() as u64;
+        self.unflushed += bytes.len() as u64;
+        if self.unflushed >= FLUSH_EVERY {
+            self.flush_in_background().await?;
+        }
         Ok(())
+    }
+
+    /// Starts an fdatasync of what was written so far, unless one still runs.
+    async fn flush_in_background(&mut self) -> io::Result<()> {
+        if self.flushing.as_ref().is_some_and(|f| !f.is_finished()) {
+            return Ok(());
+        }
+        self.finish_flush().await?;
+        let file = self.file.as_mut().ok_or_else(sealed)?;
+        let handle = file.try_clone().await?.into_std().await;
+        self.flushing = Some(tokio::task::spawn_blocking(move || handle.sync_data()));
+        self.unflushed = 0;
+        Ok(())
+    }
+
+    /// Waits for a background flush and reports its failure (a full disk may
+    /// show here first).
+    async fn finish_flush(&mut self) -> io::Result<()> {
+        match self.flushing.take() {
+            Some(flush) => flush.await.map_err(io::Error::other)?,
+            None => Ok(()),
+        }
     }
 
     /// Bytes written so far.
@@ -80,6 +121,7 @@ impl Incoming {
     /// more bytes can be written. Returns `false` if the filesystem keeps no
     /// metadata (the file is still kept).
     pub async fn seal(&mut self, meta: &FileMeta) -> io::Result<bool> {
+        self.finish_flush().await?;
         let mut file = self.file.take().ok_or_else(sealed)?;
         file.flush().await?;
         let file = file.into_std().await;
@@ -94,30 +136,37 @@ impl Incoming {
     }
 
     /// Gives the sealed file `name`, or `name-2`, `name-3`, … when that is
-    /// taken (never replacing a file); returns the name given. The new name
-    /// is durable once [`sync_dir`] has run on the folder.
-    pub async fn link(self, name: &str) -> io::Result<String> {
+    /// taken (never replacing a file), and drops the temporary name; returns
+    /// the name given. The new name is durable once [`DirSync::sync`] has run.
+    pub async fn link(mut self, name: &str) -> io::Result<String> {
         if self.file.is_some() {
             return Err(io::Error::other(
                 "the file must be sealed before it is linked",
             ));
         }
         let (dir, temp, name) = (self.dir.clone(), self.temp.clone(), name.to_owned());
-        let linked = tokio::task::spawn_blocking(move || link_unused(&dir, &temp, &name))
-            .await
-            .map_err(io::Error::other)??;
-        // Dropping removes the temporary name, which is now a second link.
-        drop(self);
+        let (linked, unlinked) = tokio::task::spawn_blocking(move || {
+            let linked = link_unused(&dir, &temp, &name)?;
+            // Should this fail, dropping tries again.
+            Ok::<_, io::Error>((linked, std::fs::remove_file(&temp).is_ok()))
+        })
+        .await
+        .map_err(io::Error::other)??;
+        self.unlinked = unlinked;
         Ok(linked)
     }
 
     /// Seals, links and syncs the folder: the file is durable under the
     /// returned name.
-    pub async fn commit(mut self, name: &str, meta: &FileMeta) -> io::Result<String> {
+    pub async fn commit(
+        mut self,
+        name: &str,
+        meta: &FileMeta,
+        dir: &DirSync,
+    ) -> io::Result<String> {
         self.seal(meta).await?;
-        let dir = self.dir.clone();
         let name = self.link(name).await?;
-        sync_dir(&dir).await?;
+        dir.sync().await?;
         Ok(name)
     }
 }
@@ -141,9 +190,11 @@ fn link_unused(dir: &Path, temp: &Path, name: &str) -> io::Result<String> {
 
 impl Drop for Incoming {
     fn drop(&mut self) {
-        // Unlinking is one quick metadata operation; a linked file keeps its
-        // bytes under its final name.
-        let _ = std::fs::remove_file(&self.temp);
+        // Unlinking is one quick metadata operation, left only to a file
+        // that was never linked.
+        if !self.unlinked {
+            let _ = std::fs::remove_file(&self.temp);
+        }
         self.in_flight.dec();
     }
 }
@@ -161,14 +212,6 @@ fn numbered(name: &str, attempt: u32) -> String {
 
 fn sealed() -> io::Error {
     io::Error::other("the file was already sealed")
-}
-
-/// Makes new directory entries in `dir` durable.
-pub async fn sync_dir(dir: &Path) -> io::Result<()> {
-    let dir = dir.to_owned();
-    tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
-        .await
-        .map_err(io::Error::other)?
 }
 
 /// Removes temporary files a crash left behind; returns how many.
@@ -216,7 +259,10 @@ mod tests {
         assert!(names_in(dir.path())[0].starts_with(INCOMING_PREFIX));
         incoming.write(b"world").await.unwrap();
         assert_eq!(incoming.len(), 11);
-        let name = incoming.commit("greeting.txt", &meta()).await.unwrap();
+        let name = incoming
+            .commit("greeting.txt", &meta(), &DirSync::open(dir.path()).unwrap())
+            .await
+            .unwrap();
         assert_eq!(name, "greeting.txt");
         assert_eq!(names_in(dir.path()), ["greeting.txt"]);
         assert_eq!(
@@ -248,7 +294,8 @@ mod tests {
             .await
             .unwrap();
         incoming.write(b"x").await.unwrap();
-        let name = incoming.commit("m.bin", &meta()).await.unwrap();
+        let sync = DirSync::open(dir.path()).unwrap();
+        let name = incoming.commit("m.bin", &meta(), &sync).await.unwrap();
         assert_eq!(meta::read(&dir.path().join(name)), Some(meta()));
     }
 
@@ -261,7 +308,8 @@ mod tests {
                 .await
                 .unwrap();
             incoming.write(content).await.unwrap();
-            names.push(incoming.commit("same.txt", &meta()).await.unwrap());
+            let sync = DirSync::open(dir.path()).unwrap();
+            names.push(incoming.commit("same.txt", &meta(), &sync).await.unwrap());
         }
         assert_eq!(names, ["same.txt", "same-2.txt", "same-3.txt"]);
         assert_eq!(std::fs::read(dir.path().join("same.txt")).unwrap(), b"one");
@@ -280,7 +328,8 @@ mod tests {
             commits.spawn(async move {
                 let mut incoming = Incoming::create(&dir, &Gauge::default()).await.unwrap();
                 incoming.write(&[i; 100]).await.unwrap();
-                (i, incoming.commit("race", &meta()).await.unwrap())
+                let sync = DirSync::open(&dir).unwrap();
+                (i, incoming.commit("race", &meta(), &sync).await.unwrap())
             });
         }
         let results = commits.join_all().await;

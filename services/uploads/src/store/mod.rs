@@ -2,11 +2,13 @@
 //! never a path it chose, written under a temporary name, fsync'd, and only
 //! then given their name, which is never taken from a file already there.
 
+mod dir_sync;
 mod incoming;
 mod listing;
 pub mod meta;
 mod names;
 
-pub use incoming::{remove_leftovers, sync_dir, Incoming, INCOMING_PREFIX};
+pub use dir_sync::DirSync;
+pub use incoming::{remove_leftovers, Incoming, INCOMING_PREFIX};
 pub use listing::{is_stored_name, list, Cursor, Listed};
 pub use names::{plain_name, stored_name, MAX_FIELD_BYTES, MAX_NAME_BYTES};
