@@ -6,9 +6,15 @@
 # core 1, load generator on core 0). Also measures the disk's own sequential
 # write with dd. Prints one JSON line per run.
 #
-#   tests/bench/compare-uploads.sh [--layouts "shared pinned"] [--put-files N]
+#   tests/bench/compare-uploads.sh [--layouts "shared pinned"] [--put-files N] [--rounds N]
 #
-# Every run starts on a fresh server and an idle disk (sync between runs).
+# The disk here is a shared virtual one whose fsync latency swings from run to
+# run, so every load runs --rounds times (default 3), the servers taking turns
+# within each round; tests/bench/summarize-uploads.py turns the lines into the
+# table of medians the README shows.
+#
+# Every run starts on a fresh server, a fresh folder and an idle disk (sync
+# between runs).
 # Loads (inlet-bench uploads):
 #   big    multipart, 1 file of 1 GiB, 1 connection
 #   small  multipart, 1000 files of 64 KiB (one per request), 8 connections
@@ -18,11 +24,12 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 peers="${PEERS_DIR:-$root/../shared/peers}"
 venv="${PEERS_VENV:-/tmp/inlet-peers-venv}"
-layouts="shared pinned" put_files=2000
+layouts="shared pinned" put_files=2000 rounds=3
 while [ $# -gt 0 ]; do
   case "$1" in
     --layouts) layouts="$2"; shift 2 ;;
     --put-files) put_files="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
     *) echo "unknown option: $1" >&2; exit 64 ;;
   esac
 done
@@ -51,18 +58,23 @@ mkdir -p "$work/node" && tar xzf "$peers/node/node_modules.tgz" -C "$work/node"
 bench="$root/target/release/inlet-bench"
 
 # The disk's own sequential write, on the filesystem the servers write to.
-dd_out=$(dd if=/dev/zero of="$work/dd.bin" bs=1M count=1024 conv=fdatasync 2>&1 | tail -n 1)
-rm -f "$work/dd.bin"
-dd_bytes=$(awk '{print $1}' <<<"$dd_out")
-dd_secs=$(awk '{for (i = 1; i <= NF; i++) if ($i == "s,") print $(i - 1)}' <<<"$dd_out")
-echo "{\"protocol\":\"disk\",\"tool\":\"dd bs=1M count=1024 conv=fdatasync\",\"mb_per_s\":$(awk -v b="$dd_bytes" -v s="$dd_secs" 'BEGIN {printf "%.1f", b / s / 1e6}')}"
+measure_disk() {
+  local out bytes secs
+  sync
+  out=$(dd if=/dev/zero of="$work/dd.bin" bs=1M count=1024 conv=fdatasync 2>&1 | tail -n 1)
+  rm -f "$work/dd.bin"
+  sync
+  bytes=$(awk '{print $1}' <<<"$out")
+  secs=$(awk '{for (i = 1; i <= NF; i++) if ($i == "s,") print $(i - 1)}' <<<"$out")
+  echo "{\"protocol\":\"disk\",\"tool\":\"dd bs=1M count=1024 conv=fdatasync\",\"mb_per_s\":$(awk -v b="$bytes" -v s="$secs" 'BEGIN {printf "%.1f", b / s / 1e6}')}"
+}
 
-# start_server NAME LOAD PIN: starts the server for LOAD (multipart or put).
+# start_server NAME LOAD PIN DATA: starts the server for LOAD (multipart or
+# put), storing into the fresh folder DATA.
 start_server() {
-  local name=$1 load=$2 pin=$3 port data
+  local name=$1 load=$2 pin=$3 data=$4 port
   port=$(free_port)
-  data="$work/data-$name"
-  rm -rf "$data" && mkdir -p "$data"
+  mkdir -p "$data"
   case "$name" in
     inlet-uploads)
       INLET_LISTEN="127.0.0.1:$port" INLET_DATA_DIR="$data" RUST_LOG=warn \
@@ -88,10 +100,14 @@ for layout in $layouts; do
   server_pin="" load_pin=""
   if [ "$layout" = pinned ]; then server_pin="taskset -c 1" load_pin="taskset -c 0"; fi
   for load in big small put; do
+   for round in $(seq 1 "$rounds"); do
+    # The 1 GiB runs are set against the disk's rate of the same moment.
+    if [ "$load" = big ]; then measure_disk; fi
     for name in inlet-uploads node-seed aiohttp; do
       mode=multipart
       [ "$load" = put ] && mode=put
-      start_server "$name" "$mode" "$server_pin"
+      data="$work/data-$layout-$load-$round-$name"
+      start_server "$name" "$mode" "$server_pin" "$data"
       case "$load" in
         big) args=(--mode multipart --file-bytes 1073741824 --files 1 --connections 1) ;;
         small) args=(--mode multipart --file-bytes 65536 --files 1000 --connections 8) ;;
@@ -99,11 +115,14 @@ for layout in $layouts; do
       esac
       line=$($load_pin "$bench" uploads "http://127.0.0.1:$server_port/" "${args[@]}" \
         --server-pid "$server_pid" --label "$name")
-      echo "${line%\}},\"layout\":\"$layout\",\"load\":\"$load\"}"
+      echo "${line%\}},\"layout\":\"$layout\",\"load\":\"$load\",\"round\":$round}"
       stop_server
-      rm -rf "$work/data-$name"
+      # Small files stay until the end: deleting thousands of inodes makes
+      # ext4's next allocations slow (recently_deleted), whoever runs next.
+      if [ "$load" = big ]; then rm -rf "$data"; fi
       # Peers do not fsync: their writes must not spill into the next run.
       sync
     done
+   done
   done
 done

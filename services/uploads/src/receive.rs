@@ -90,7 +90,8 @@ impl FileSink {
             inlet_common::record::rfc3339(now.into()),
         );
         span.record("uploads.file.field", field);
-        span.record("uploads.file.size", incoming.len());
+        // Recorded as i64: tracing-opentelemetry exports a u64 as a string.
+        span.record("uploads.file.size", incoming.len() as i64);
         span.record("uploads.file.sha256", meta.sha256.as_str());
         let kept = {
             let _entered = span.enter();
@@ -139,7 +140,7 @@ pub async fn commit_all(
                 span.record("uploads.file.name", name.as_str());
                 span.record(
                     "uploads.file.duration_ms",
-                    file.started.elapsed().as_millis() as u64,
+                    file.started.elapsed().as_millis() as i64,
                 );
                 span.in_scope(|| {
                     tracing::info!(

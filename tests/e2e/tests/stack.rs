@@ -423,6 +423,20 @@ async fn uploads_stores_on_the_shared_volume_traces_and_stops_without_a_partial_
             .send(),
     );
     started.recv().await.expect("the upload is under way");
+    // The server is writing it: a temporary file is on the volume.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !stack
+        .uploads_seen_by_forms()
+        .await
+        .iter()
+        .any(|n| n.starts_with(".incoming-"))
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no temporary file appeared for the interrupted upload"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     stack.compose(&["stop", "uploads"]).await;
     let left = stack.uploads_seen_by_forms().await;
     assert!(

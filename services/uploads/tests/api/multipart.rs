@@ -85,6 +85,8 @@ async fn the_json_answer_names_each_file_with_its_sha256_and_the_fields() {
             .await,
         1.0
     );
+    let received = app.metric("inlet_uploads_received_bytes_total").await;
+    assert!(received > 12_345.0 && received < 13_000.0, "{received}");
 }
 
 #[tokio::test]
@@ -337,4 +339,35 @@ async fn fifty_concurrent_uploads_of_one_name_keep_fifty_files() {
         let kept = std::fs::read(app.uploads_dir().join(&name)).unwrap();
         assert_eq!(Sha256::digest(&kept), Sha256::digest(&content), "{name}");
     }
+}
+
+#[tokio::test]
+async fn a_body_slower_than_the_whole_body_timeout_is_408_naming_it() {
+    let app = spawn_app(&[
+        ("INLET_HTTP__BODY_TIMEOUT_MS", "500"),
+        ("INLET_HTTP__BODY_IDLE_TIMEOUT_MS", "10000"),
+    ])
+    .await;
+    let head = raw_file_part_head("f", "trickled.bin");
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap();
+    let (mut read, mut write) = stream.into_split();
+    write
+        .write_all(format!("{}{head}", raw_head(head.len() + 10_000)).as_bytes())
+        .await
+        .unwrap();
+    // A byte every 20 ms never stalls, but cannot finish in 500 ms.
+    let trickler =
+        inlet_testkit::raw::trickle(write, vec![b'x'; 10_000], Duration::from_millis(20));
+    let reply = inlet_testkit::raw::read_reply(&mut read, Duration::from_secs(10)).await;
+    trickler.abort();
+    assert_eq!(reply.status(), Some(408), "{}", reply.text);
+    assert!(
+        reply.text.contains("http.body_timeout_ms"),
+        "{}",
+        reply.text
+    );
+    app.wait_until_no_incoming().await;
+    assert!(app.stored().is_empty());
 }

@@ -152,3 +152,65 @@ async fn a_full_disk_is_507_and_leaves_no_file_and_no_temp() {
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn a_stored_file_has_its_span_and_a_log_line_naming_it_and_the_client() {
+    let receiver = inlet_testkit::otlp::OtlpReceiver::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    let endpoint = receiver.grpc_endpoint();
+    let mut server = ServiceProcess::start(
+        BIN,
+        &[
+            ("INLET_LISTEN", "127.0.0.1:0"),
+            ("INLET_DATA_DIR", &data_dir),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ],
+    )
+    .await;
+    let content = b"traced bytes".to_vec();
+    let form = Form::new().part("userfile1", Part::bytes(content.clone()).file_name("t.txt"));
+    let res = inlet_testkit::http::client()
+        .post(format!("{}/", server.url()))
+        .header("accept", "application/json")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let answer: serde_json::Value = res.json().await.unwrap();
+    let name = answer["stored"][0]["name"].as_str().unwrap().to_owned();
+
+    let line = server
+        .wait_for_log(|v| v["message"] == "file stored")
+        .await
+        .expect("a log line for the stored file");
+    assert_eq!(line["fields"]["stored_name"], name.as_str());
+    assert_eq!(line["fields"]["client.address"], "127.0.0.1");
+    assert!(server.terminate().await.success(), "clean exit on SIGTERM");
+
+    let stored = receiver
+        .wait_for_span(inlet_testkit::WAIT, |s| s.name == "uploads.file.stored")
+        .await
+        .expect("the stored-file span is exported");
+    assert_eq!(stored.service_name, "inlet-uploads");
+    assert_eq!(stored.attr_str("uploads.file.name"), Some(name.as_str()));
+    assert_eq!(
+        stored.attr_i64("uploads.file.size"),
+        Some(content.len() as i64),
+        "{:?}",
+        stored.attributes
+    );
+    let sha = format!("{:x}", Sha256::digest(&content));
+    assert_eq!(stored.attr_str("uploads.file.sha256"), Some(sha.as_str()));
+    assert!(stored.attr_i64("uploads.file.duration_ms").is_some());
+    let request = receiver
+        .wait_for_span(Duration::from_secs(1), |s| {
+            s.span_id == stored.parent_span_id
+        })
+        .await
+        .expect("the file span's parent is the request span");
+    assert_eq!(request.kind, 2, "server span");
+    assert_eq!(request.attr_str("http.route"), Some("/"));
+    assert_eq!(request.attr_i64("http.response.status_code"), Some(200));
+}

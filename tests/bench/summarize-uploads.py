@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Reads compare-uploads.sh's JSON lines on stdin and prints a Markdown table:
+per layout and load, each server's median MB/s, files/s, p50/p99 latency and
+peak RSS over the rounds, plus the disk's dd rate."""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+SERVERS = ["inlet-uploads", "node-seed", "aiohttp"]
+LOADS = {"big": "1 × 1 GiB multipart, 1 conn", "small": "1000 × 64 KiB multipart, 8 conns",
+         "put": "50 kB PUTs, 8 conns"}
+
+runs = defaultdict(list)
+disk = []
+for line in sys.stdin:
+    line = line.strip()
+    if not line.startswith("{"):
+        continue
+    row = json.loads(line)
+    if row["protocol"] == "disk":
+        disk.append(row["mb_per_s"])
+    else:
+        runs[(row["layout"], row["load"], row["label"])].append(row)
+
+def med(rows, key):
+    return statistics.median(r[key] for r in rows)
+
+if disk:
+    print(f"disk (dd bs=1M count=1024 conv=fdatasync): {statistics.median(disk):.0f} MB/s\n")
+print("| layout | load | server | MB/s | files/s | p50 ms | p99 ms | peak RSS MiB | rounds |")
+print("|---|---|---|---|---|---|---|---|---|")
+for layout in ["shared", "pinned"]:
+    for load, what in LOADS.items():
+        for server in SERVERS:
+            rows = runs.get((layout, load, server))
+            if not rows:
+                continue
+            rss = statistics.median((r["rss_peak_bytes"] or 0) for r in rows) / 2**20
+            errors = sum(r["errors"] for r in rows)
+            note = f" ({errors} errors)" if errors else ""
+            print(f"| {layout} | {what} | {server} | {med(rows, 'mb_per_s'):.0f} | "
+                  f"{med(rows, 'files_per_s'):.1f} | {med(rows, 'p50_ms'):.1f} | "
+                  f"{med(rows, 'p99_ms'):.1f} | {rss:.0f} | {len(rows)}{note} |")
