@@ -3,11 +3,13 @@
 //! sealed (durable, with its metadata) when the part ends, and given its
 //! stored name only when the whole request has succeeded.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
+use prometheus_client::metrics::gauge::Gauge;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use crate::error::UploadsError;
 use crate::state::AppState;
@@ -29,21 +31,40 @@ pub struct StoredFile {
     pub sha256: String,
 }
 
+/// Files up to this size are gathered in memory and written, sealed and
+/// fsync'd in one go on a blocking thread; a larger one goes to its
+/// temporary file as it arrives. One such buffer at most per connection.
+pub const IN_MEMORY_UP_TO: usize = 64 * 1024;
+
 /// A file being received; its `uploads.file.stored` span lasts until the
 /// file is named or dropped.
 pub struct FileSink {
-    incoming: Incoming,
+    bytes: Held,
+    len: u64,
+    dir: PathBuf,
+    in_flight: Gauge,
     hasher: Sha256,
     cap: u64,
     span: tracing::Span,
     started: Instant,
 }
 
+/// Where a file's bytes are until it is sealed.
+enum Held {
+    /// Small so far: in memory.
+    Memory(Vec<u8>),
+    /// In its temporary file.
+    Disk(Incoming),
+}
+
 impl FileSink {
-    /// Starts a temporary file in the uploads folder.
+    /// Starts a file for the uploads folder.
     pub async fn start(state: &AppState) -> Result<Self, UploadsError> {
         Ok(Self {
-            incoming: Incoming::create(&state.uploads_dir, &state.metrics.in_flight).await?,
+            bytes: Held::Memory(Vec::new()),
+            len: 0,
+            dir: state.uploads_dir.clone(),
+            in_flight: state.metrics.in_flight.clone(),
             hasher: Sha256::new(),
             cap: state.limits.max_file_bytes,
             span: tracing::info_span!(
@@ -61,11 +82,23 @@ impl FileSink {
     /// Appends `chunk`; refused, with nothing written, if the file would
     /// pass `limits.max_file_bytes`.
     pub async fn write(&mut self, chunk: &[u8]) -> Result<(), UploadsError> {
-        if self.incoming.len() + chunk.len() as u64 > self.cap {
+        if self.len + chunk.len() as u64 > self.cap {
             return Err(UploadsError::FileTooLarge { limit: self.cap });
         }
         self.hasher.update(chunk);
-        self.incoming.write(chunk).await?;
+        self.len += chunk.len() as u64;
+        match &mut self.bytes {
+            Held::Memory(held) if held.len() + chunk.len() <= IN_MEMORY_UP_TO => {
+                held.extend_from_slice(chunk);
+            }
+            Held::Memory(held) => {
+                let mut incoming = Incoming::create(&self.dir, &self.in_flight).await?;
+                incoming.write(held).await?;
+                incoming.write(chunk).await?;
+                self.bytes = Held::Disk(incoming);
+            }
+            Held::Disk(incoming) => incoming.write(chunk).await?,
+        }
         Ok(())
     }
 
@@ -73,7 +106,10 @@ impl FileSink {
     /// name, its stored name chosen (taken only by [`commit_all`]).
     pub async fn seal(self, field: &str, original_name: &str) -> Result<Sealed, UploadsError> {
         let Self {
-            mut incoming,
+            bytes,
+            len,
+            dir,
+            in_flight,
             hasher,
             span,
             started,
@@ -91,12 +127,19 @@ impl FileSink {
         );
         span.record("uploads.file.field", field);
         // Recorded as i64: tracing-opentelemetry exports a u64 as a string.
-        span.record("uploads.file.size", incoming.len() as i64);
+        span.record("uploads.file.size", len as i64);
         span.record("uploads.file.sha256", meta.sha256.as_str());
-        let kept = {
-            let _entered = span.enter();
-            incoming.seal(&meta).await?
-        };
+        let (incoming, kept) = async {
+            match bytes {
+                Held::Memory(held) => Incoming::create_sealed(&dir, &in_flight, held, &meta).await,
+                Held::Disk(mut incoming) => {
+                    let kept = incoming.seal(&meta).await?;
+                    Ok((incoming, kept))
+                }
+            }
+        }
+        .instrument(span.clone())
+        .await?;
         if !kept {
             tracing::warn!(
                 "the uploads filesystem keeps no extended attributes: file metadata is not stored"
@@ -104,7 +147,7 @@ impl FileSink {
         }
         Ok(Sealed {
             name: stored_name(field, millis, original_name),
-            size: incoming.len(),
+            size: len,
             incoming,
             meta,
             span,

@@ -73,6 +73,48 @@ impl Incoming {
         })
     }
 
+    /// Writes the whole file `bytes` with `meta` in one go (one blocking
+    /// call: create, write, attach, fsync): it comes back sealed. Returns
+    /// whether the metadata was kept, as [`Incoming::seal`] does.
+    pub async fn create_sealed(
+        dir: &Path,
+        in_flight: &Gauge,
+        bytes: Vec<u8>,
+        meta: &FileMeta,
+    ) -> io::Result<(Self, bool)> {
+        let temp = dir.join(format!(
+            "{INCOMING_PREFIX}{}",
+            uuid::Uuid::now_v7().simple()
+        ));
+        in_flight.inc();
+        let this = Self {
+            dir: dir.to_owned(),
+            temp: temp.clone(),
+            file: None,
+            unlinked: false,
+            len: bytes.len() as u64,
+            unflushed: 0,
+            flushing: None,
+            in_flight: in_flight.clone(),
+        };
+        let meta = meta.clone();
+        let kept = tokio::task::spawn_blocking(move || {
+            use std::io::Write as _;
+            let mut file = std::fs::File::options()
+                .write(true)
+                .create_new(true)
+                .open(&temp)?;
+            file.write_all(&bytes)?;
+            let kept = meta::write(&file, &meta)?;
+            file.sync_all()?;
+            Ok::<_, io::Error>(kept)
+        })
+        .await
+        .map_err(io::Error::other)??;
+        // On a failure above, dropping `this` removed whatever was created.
+        Ok((this, kept))
+    }
+
     /// Appends `bytes`.
     pub async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         let file = self.file.as_mut().ok_or_else(sealed)?;
@@ -284,6 +326,24 @@ mod tests {
         drop(incoming);
         drop(sealed);
         assert!(names_in(dir.path()).is_empty());
+        assert_eq!(in_flight.get(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_file_written_in_one_go_is_sealed_and_links_like_any_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let in_flight = Gauge::default();
+        let (incoming, kept) =
+            Incoming::create_sealed(dir.path(), &in_flight, b"whole".to_vec(), &meta())
+                .await
+                .unwrap();
+        assert!(kept);
+        assert_eq!(in_flight.get(), 1);
+        assert_eq!(names_in(dir.path()).len(), 1, "only the temporary file");
+        let name = incoming.link("one-go.txt").await.unwrap();
+        assert_eq!(names_in(dir.path()), ["one-go.txt"]);
+        assert_eq!(std::fs::read(dir.path().join(&name)).unwrap(), b"whole");
+        assert_eq!(meta::read(&dir.path().join(name)), Some(meta()));
         assert_eq!(in_flight.get(), 0);
     }
 
