@@ -3,7 +3,8 @@
 
 use actix_files::NamedFile;
 use actix_web::http::header::{
-    Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
+    self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
+    HeaderValue,
 };
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -80,7 +81,19 @@ pub async fn download(
         .await
         .map_err(|_| UploadsError::NotFound)?
         .set_content_disposition(attachment(name));
-    Ok(file.into_response(&req))
+    let mut res = file.into_response(&req);
+    // What clients uploaded is never run as a page of this site, even by a
+    // browser that ignores the attachment disposition.
+    let headers = res.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    Ok(res)
 }
 
 /// `attachment` with the name as `filename`, and as `filename*` (RFC 6266)

@@ -30,6 +30,11 @@ async fn a_download_is_byte_identical_and_ranges_give_the_right_slice() {
     assert!(disposition.contains(&name), "{disposition}");
     let etag = res.headers()["etag"].to_str().unwrap().to_owned();
     assert_eq!(res.headers()["accept-ranges"], "bytes");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert!(res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("sandbox"));
     assert_eq!(res.bytes().await.unwrap(), content);
 
     let res = app
