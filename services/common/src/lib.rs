@@ -8,6 +8,7 @@
 //! - [`config`]: layered typed configuration (defaults → TOML file → `INLET_*` env).
 //! - [`telemetry`]: tracing and OTLP export; [`log_format`]: text or JSON log lines with trace ids.
 //! - [`metrics`]: the service's one metrics registry (Prometheus text).
+//! - [`publish`]: arrivals published to the gateway's event feed, never blocking the caller.
 //! - [`readiness`]: the checks `/readyz` reports.
 //! - [`healthcheck`]: `--healthcheck`, the binary probing its own `/readyz` for a container.
 //! - [`shutdown`]: the SIGTERM/SIGINT future.
@@ -23,6 +24,7 @@ pub mod connections;
 pub mod healthcheck;
 pub mod log_format;
 pub mod metrics;
+pub mod publish;
 pub mod readiness;
 pub mod record;
 pub mod report;

@@ -1,0 +1,253 @@
+//! Publishing arrivals to the gateway's event feed (`EventIngest.Publish`
+//! over gRPC). The caller never waits and never fails: an event goes into a
+//! bounded buffer, one task sends the buffer in order, retrying with
+//! exponential backoff while the gateway is unreachable, and an event that
+//! finds the buffer full is dropped and counted. Each publish is a
+//! `gateway.publish` client span under the caller's span at the time of
+//! publishing, with its W3C trace context in the gRPC metadata.
+
+use std::time::Duration;
+
+use inlet_proto::events::v1::event_ingest_client::EventIngestClient;
+use inlet_proto::events::v1::{Event, PublishRequest};
+use opentelemetry::propagation::Injector;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::config::{check, check_nonzero, ConfigProblem};
+use crate::metrics::Metrics;
+
+/// The `[publish]` config table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PublishSettings {
+    /// Events waiting to be sent; one more is dropped and counted.
+    pub buffer: usize,
+    /// First wait before retrying a failed publish; doubles up to `retry_max_ms`.
+    pub retry_min_ms: u64,
+    /// Longest wait between retries.
+    pub retry_max_ms: u64,
+    /// Time one publish call (connecting included) may take.
+    pub timeout_ms: u64,
+}
+
+impl Default for PublishSettings {
+    fn default() -> Self {
+        Self {
+            buffer: 4096,
+            retry_min_ms: 100,
+            retry_max_ms: 5_000,
+            timeout_ms: 2_000,
+        }
+    }
+}
+
+impl PublishSettings {
+    /// Adds a problem for each bad key.
+    pub fn validate(&self, problems: &mut Vec<ConfigProblem>) {
+        check_nonzero(
+            problems,
+            &[
+                ("publish.buffer", self.buffer as u64),
+                ("publish.retry_min_ms", self.retry_min_ms),
+                ("publish.timeout_ms", self.timeout_ms),
+            ],
+        );
+        check(
+            problems,
+            self.retry_max_ms >= self.retry_min_ms,
+            "publish.retry_max_ms",
+            "must be at least publish.retry_min_ms",
+        );
+    }
+}
+
+/// Why publishing could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// `INLET_GATEWAY_URL` is not a URL a gRPC client can use.
+    #[error("gateway_url {url:?} is not a usable URL: {source}")]
+    BadUrl {
+        /// The configured value.
+        url: String,
+        /// What is wrong with it.
+        #[source]
+        source: tonic::transport::Error,
+    },
+}
+
+/// What the publisher counts, in the service's registry.
+#[derive(Debug, Clone, Default)]
+struct PublishMetrics {
+    buffered: Gauge,
+    published: Counter,
+    dropped: Counter,
+    retries: Counter,
+}
+
+impl PublishMetrics {
+    fn register(metrics: &Metrics) -> Self {
+        let this = Self::default();
+        metrics.register(
+            "inlet_publisher_buffered_events",
+            "Events waiting to be published to the gateway.",
+            this.buffered.clone(),
+        );
+        metrics.register(
+            "inlet_publisher_events_published",
+            "Events the gateway accepted.",
+            this.published.clone(),
+        );
+        metrics.register(
+            "inlet_publisher_events_dropped",
+            "Events dropped because the publish buffer was full.",
+            this.dropped.clone(),
+        );
+        metrics.register(
+            "inlet_publisher_retries",
+            "Publish calls that failed and were retried.",
+            this.retries.clone(),
+        );
+        this
+    }
+}
+
+/// An event with the trace context it was published under.
+struct Outgoing {
+    event: Event,
+    context: opentelemetry::Context,
+}
+
+/// Hands events to the gateway; cheap to clone, and a no-op when disabled.
+#[derive(Clone)]
+pub struct Publisher {
+    queue: Option<mpsc::Sender<Outgoing>>,
+    metrics: PublishMetrics,
+}
+
+impl Publisher {
+    /// A publisher that publishes nothing (no gateway configured).
+    pub fn disabled() -> Self {
+        Self {
+            queue: None,
+            metrics: PublishMetrics::default(),
+        }
+    }
+
+    /// Starts publishing to `gateway_url` (e.g. `http://gateway:50051`), or
+    /// nothing when it is `None`. Must run inside a tokio runtime; the
+    /// sending task lives as long as a clone of the publisher does.
+    pub fn start(
+        gateway_url: Option<&str>,
+        settings: &PublishSettings,
+        metrics: &Metrics,
+    ) -> Result<Self, PublishError> {
+        let Some(url) = gateway_url else {
+            return Ok(Self::disabled());
+        };
+        let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
+            .map_err(|source| PublishError::BadUrl {
+                url: url.to_owned(),
+                source,
+            })?
+            .connect_timeout(Duration::from_millis(settings.timeout_ms))
+            .timeout(Duration::from_millis(settings.timeout_ms));
+        let metrics = PublishMetrics::register(metrics);
+        let (queue, incoming) = mpsc::channel(settings.buffer);
+        let client = EventIngestClient::new(endpoint.connect_lazy());
+        tokio::spawn(send_in_order(
+            incoming,
+            client,
+            settings.clone(),
+            metrics.clone(),
+        ));
+        tracing::info!(gateway.url = url, "publishing events to the gateway");
+        Ok(Self {
+            queue: Some(queue),
+            metrics,
+        })
+    }
+
+    /// Queues `event` for the gateway, under the current span's trace.
+    /// Never waits: with the buffer full, the event is dropped and counted.
+    pub fn publish(&self, event: Event) {
+        let Some(queue) = &self.queue else {
+            return;
+        };
+        let context = tracing::Span::current().context();
+        match queue.try_send(Outgoing { event, context }) {
+            Ok(()) => {
+                self.metrics.buffered.inc();
+            }
+            Err(_) => {
+                self.metrics.dropped.inc();
+                tracing::warn!("publish buffer full: event dropped");
+            }
+        }
+    }
+}
+
+/// Sends every queued event, one at a time and in order, until it is
+/// accepted; waits between attempts double from `retry_min_ms` to `retry_max_ms`.
+async fn send_in_order(
+    mut incoming: mpsc::Receiver<Outgoing>,
+    mut client: EventIngestClient<tonic::transport::Channel>,
+    settings: PublishSettings,
+    metrics: PublishMetrics,
+) {
+    let min = Duration::from_millis(settings.retry_min_ms);
+    let max = Duration::from_millis(settings.retry_max_ms);
+    while let Some(outgoing) = incoming.recv().await {
+        let mut wait = min;
+        loop {
+            let span = tracing::info_span!(
+                "gateway.publish",
+                otel.kind = "client",
+                rpc.system = "grpc",
+                rpc.service = "inlet.events.v1.EventIngest",
+                rpc.method = "Publish",
+                inlet.event.id = %outgoing.event.id,
+            );
+            let _ = span.set_parent(outgoing.context.clone());
+            let mut request = tonic::Request::new(PublishRequest {
+                event: Some(outgoing.event.clone()),
+            });
+            opentelemetry::global::get_text_map_propagator(|propagator| {
+                propagator.inject_context(
+                    &span.context(),
+                    &mut MetadataInjector(request.metadata_mut()),
+                )
+            });
+            match client.publish(request).instrument(span).await {
+                Ok(_) => {
+                    metrics.published.inc();
+                    break;
+                }
+                Err(status) => {
+                    metrics.retries.inc();
+                    tracing::debug!(code = ?status.code(), message = status.message(), "publish failed; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(max);
+                }
+            }
+        }
+        metrics.buffered.dec();
+    }
+}
+
+/// Writes W3C trace context headers into gRPC metadata.
+struct MetadataInjector<'a>(&'a mut tonic::metadata::MetadataMap);
+
+impl Injector for MetadataInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        let key = tonic::metadata::MetadataKey::from_bytes(key.as_bytes());
+        let value = tonic::metadata::MetadataValue::try_from(value.as_str());
+        if let (Ok(key), Ok(value)) = (key, value) {
+            self.0.insert(key, value);
+        }
+    }
+}
