@@ -9,7 +9,8 @@
 use std::time::Duration;
 
 use inlet_proto::events::v1::event_ingest_client::EventIngestClient;
-use inlet_proto::events::v1::{Event, PublishRequest};
+use inlet_proto::events::v1::PublishRequest;
+pub use inlet_proto::events::v1::{event, Event, FileStored, FormSubmitted, MailReceived};
 use opentelemetry::propagation::Injector;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
@@ -172,6 +173,11 @@ impl Publisher {
         })
     }
 
+    /// Whether events go anywhere (a gateway is configured).
+    pub fn is_enabled(&self) -> bool {
+        self.queue.is_some()
+    }
+
     /// Queues `event` for the gateway, under the current span's trace.
     /// Never waits: with the buffer full, the event is dropped and counted.
     pub fn publish(&self, event: Event) {
@@ -188,6 +194,24 @@ impl Publisher {
                 tracing::warn!("publish buffer full: event dropped");
             }
         }
+    }
+}
+
+/// An event about an arrival with `id` at `at`, from `source`.
+pub fn new_event(
+    id: uuid::Uuid,
+    at: time::OffsetDateTime,
+    source: &str,
+    kind: event::Kind,
+) -> Event {
+    Event {
+        id: id.to_string(),
+        time: Some(prost_types::Timestamp {
+            seconds: at.unix_timestamp(),
+            nanos: at.nanosecond() as i32,
+        }),
+        source: source.to_owned(),
+        kind: Some(kind),
     }
 }
 

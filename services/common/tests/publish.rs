@@ -1,50 +1,15 @@
 //! The publisher against a real gRPC `EventIngest` server on a free port
-//! (a stand-in until the gateway exists; it serves the same generated service).
+//! (the test kit's stand-in for the gateway's ingest).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use inlet_common::metrics::Metrics;
 use inlet_common::publish::{PublishSettings, Publisher};
-use inlet_proto::events::v1::event_ingest_server::{EventIngest, EventIngestServer};
-use inlet_proto::events::v1::{Event, PublishRequest, PublishResponse};
-use tokio::sync::mpsc;
+use inlet_proto::events::v1::Event;
+use inlet_testkit::ingest::IngestStandIn;
 
-/// How long anything here may take.
-const WAIT: Duration = Duration::from_secs(20);
-
-/// What the stand-in received: each event and its `traceparent`.
-type Received = mpsc::UnboundedReceiver<(Event, Option<String>)>;
-
-struct Recorder(mpsc::UnboundedSender<(Event, Option<String>)>);
-
-#[tonic::async_trait]
-impl EventIngest for Recorder {
-    async fn publish(
-        &self,
-        request: tonic::Request<PublishRequest>,
-    ) -> Result<tonic::Response<PublishResponse>, tonic::Status> {
-        let traceparent = request
-            .metadata()
-            .get("traceparent")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let event = request.into_inner().event.unwrap_or_default();
-        let _ = self.0.send((event, traceparent));
-        Ok(tonic::Response::new(PublishResponse { sequence: 1 }))
-    }
-}
-
-/// Serves the stand-in on `listener` for the rest of the test.
-fn serve(listener: tokio::net::TcpListener) -> Received {
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(EventIngestServer::new(Recorder(tx)))
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
-    );
-    rx
-}
+use inlet_testkit::WAIT;
 
 /// A free port nothing listens on yet.
 fn unused_address() -> SocketAddr {
@@ -68,13 +33,6 @@ fn fast() -> PublishSettings {
     }
 }
 
-async fn next(received: &mut Received) -> (Event, Option<String>) {
-    tokio::time::timeout(WAIT, received.recv())
-        .await
-        .expect("an event arrives in time")
-        .expect("the stand-in is running")
-}
-
 fn counter(metrics: &Metrics, name: &str) -> u64 {
     let text = metrics.encode();
     text.lines()
@@ -84,16 +42,14 @@ fn counter(metrics: &Metrics, name: &str) -> u64 {
 
 #[tokio::test]
 async fn events_arrive_in_publish_order() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let mut received = serve(listener);
+    let mut gateway = IngestStandIn::start().await;
     let metrics = Metrics::new();
-    let publisher = Publisher::start(Some(&url), &fast(), &metrics).unwrap();
+    let publisher = Publisher::start(Some(&gateway.url), &fast(), &metrics).unwrap();
     for id in ["a", "b", "c"] {
         publisher.publish(event(id));
     }
     for id in ["a", "b", "c"] {
-        assert_eq!(next(&mut received).await.0.id, id);
+        assert_eq!(gateway.next().await.event.id, id);
     }
     let deadline = tokio::time::Instant::now() + WAIT;
     while counter(&metrics, "inlet_publisher_events_published_total") < 3 {
@@ -121,8 +77,8 @@ async fn an_event_waits_for_a_gateway_that_starts_later() {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let mut received = serve(tokio::net::TcpListener::bind(addr).await.unwrap());
-    assert_eq!(next(&mut received).await.0.id, "early");
+    let mut gateway = IngestStandIn::serve(tokio::net::TcpListener::bind(addr).await.unwrap());
+    assert_eq!(gateway.next().await.event.id, "early");
 }
 
 #[tokio::test]
@@ -171,10 +127,8 @@ async fn the_callers_trace_travels_in_the_grpc_metadata() {
     // The test runtime has one thread: the sending task sees this subscriber.
     let _default = tracing::subscriber::set_default(subscriber);
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let mut received = serve(listener);
-    let publisher = Publisher::start(Some(&url), &fast(), &Metrics::new()).unwrap();
+    let mut gateway = IngestStandIn::start().await;
+    let publisher = Publisher::start(Some(&gateway.url), &fast(), &Metrics::new()).unwrap();
     let request = tracing::info_span!("request");
     let trace_id = request
         .context()
@@ -184,9 +138,11 @@ async fn the_callers_trace_travels_in_the_grpc_metadata() {
         .to_string();
     request.in_scope(|| publisher.publish(event("traced")));
 
-    let (got, traceparent) = next(&mut received).await;
-    assert_eq!(got.id, "traced");
-    let traceparent = traceparent.expect("a traceparent in the metadata");
+    let published = gateway.next().await;
+    assert_eq!(published.event.id, "traced");
+    let traceparent = published
+        .traceparent
+        .expect("a traceparent in the metadata");
     let parts: Vec<&str> = traceparent.split('-').collect();
     assert_eq!(parts.len(), 4, "{traceparent}");
     assert_eq!(parts[1], trace_id, "the publish joins the caller's trace");

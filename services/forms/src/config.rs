@@ -7,6 +7,7 @@ use inlet_common::config::{
     check_data_dir, check_nonzero, default_data_dir, default_listen, ConfigProblem, Validate,
 };
 use inlet_common::log_format::LogFormat;
+use inlet_common::publish::PublishSettings;
 use inlet_common::service::ServiceConfig;
 use inlet_http::settings::HttpSettings;
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,11 @@ pub struct FormsConfig {
     pub limits: Limits,
     /// Timeouts, workers and shutdown deadline.
     pub http: HttpSettings,
+    /// The gateway's event ingest (`INLET_GATEWAY_URL`, e.g.
+    /// `http://gateway:50051`); unset, nothing is published.
+    pub gateway_url: Option<String>,
+    /// How events are published to the gateway.
+    pub publish: PublishSettings,
     /// How submissions are written.
     pub store: StoreSettings,
 }
@@ -65,6 +71,8 @@ impl Default for FormsConfig {
             limits: Limits::default(),
             http: HttpSettings::default(),
             store: StoreSettings::default(),
+            gateway_url: None,
+            publish: PublishSettings::default(),
         }
     }
 }
@@ -114,6 +122,7 @@ impl Validate for FormsConfig {
         );
         check_data_dir(problems, &self.data_dir);
         self.http.validate(problems);
+        self.publish.validate(problems);
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::web;
 use inlet_common::metrics::Metrics;
+use inlet_common::publish::{PublishError, Publisher};
 use inlet_common::readiness::Readiness;
 
 use crate::config::FormsConfig;
@@ -21,6 +22,9 @@ pub enum StartupError {
     /// The journal could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `gateway_url` is not usable.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
     /// Binding or serving failed.
     #[error("server I/O failed: {0}")]
     Io(#[from] std::io::Error),
@@ -41,6 +45,7 @@ impl Application {
         let forms_dir = config.forms_dir();
         let metrics = Arc::new(Metrics::new());
         let (forms_metrics, journal_metrics) = FormsMetrics::register(&metrics);
+        let publisher = Publisher::start(config.gateway_url.as_deref(), &config.publish, &metrics)?;
         let (journal, writer) = Journal::open(
             &forms_dir,
             config.store.max_batch,
@@ -56,6 +61,7 @@ impl Application {
             journal: Arc::clone(&journal),
             limits: config.limits.clone(),
             metrics: forms_metrics,
+            publisher,
         });
         let service = inlet_http::Service {
             name: "inlet-forms",

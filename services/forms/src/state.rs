@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use inlet_common::publish::Publisher;
+
 use crate::config::Limits;
 use crate::metrics::FormsMetrics;
 use crate::store::Journal;
@@ -15,4 +17,6 @@ pub struct AppState {
     pub limits: Limits,
     /// What is stored and refused, for `/metrics`.
     pub metrics: FormsMetrics,
+    /// Publishes each stored submission to the gateway.
+    pub publisher: Publisher,
 }

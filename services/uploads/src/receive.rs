@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
+use inlet_common::publish::{event, new_event, FileStored, Publisher};
 use prometheus_client::metrics::gauge::Gauge;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -214,6 +215,28 @@ pub async fn commit_all(
         }
     }
     Ok(stored)
+}
+
+/// Announces each stored file on the event feed, under the current span.
+pub fn publish_stored(publisher: &Publisher, stored: &[StoredFile]) {
+    if !publisher.is_enabled() {
+        return;
+    }
+    let now = time::OffsetDateTime::now_utc();
+    for file in stored {
+        publisher.publish(new_event(
+            uuid::Uuid::now_v7(),
+            now,
+            "inlet-uploads",
+            event::Kind::FileStored(FileStored {
+                stored_name: file.name.clone(),
+                original_name: file.original_name.clone(),
+                field: file.field.clone(),
+                size: file.size,
+                sha256: file.sha256.clone(),
+            }),
+        ));
+    }
 }
 
 async fn remove_all(dir: &Path, stored: &[StoredFile]) {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::web;
 use inlet_common::metrics::Metrics;
+use inlet_common::publish::{PublishError, Publisher};
 use inlet_common::readiness::Readiness;
 
 use crate::config::UploadsConfig;
@@ -18,6 +19,9 @@ use crate::store::{remove_leftovers, DirSync};
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    /// `gateway_url` is not usable.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
     /// The uploads folder could not be made ready, or binding or serving failed.
     #[error("server I/O failed: {0}")]
     Io(#[from] std::io::Error),
@@ -44,11 +48,13 @@ impl Application {
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
         let metrics = Arc::new(Metrics::new());
+        let publisher = Publisher::start(config.gateway_url.as_deref(), &config.publish, &metrics)?;
         let state = web::Data::new(AppState {
             dir_sync: DirSync::open(&uploads_dir)?,
             uploads_dir,
             limits: config.limits.clone(),
             metrics: UploadsMetrics::register(&metrics),
+            publisher,
         });
         let service = inlet_http::Service {
             name: "inlet-uploads",

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use inlet_common::publish::Publisher;
+
 use crate::config::Limits;
 use crate::metrics::UploadsMetrics;
 use crate::store::DirSync;
@@ -16,4 +18,6 @@ pub struct AppState {
     pub limits: Limits,
     /// Uploads' own metrics.
     pub metrics: UploadsMetrics,
+    /// Publishes each stored file to the gateway.
+    pub publisher: Publisher,
 }

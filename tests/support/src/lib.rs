@@ -3,6 +3,7 @@
 //! collector) and drivers for real ones (a browser, a service binary).
 //!
 //! # Layout
+//! - [`ingest`]: a gateway event-ingest stand-in (a real gRPC `EventIngest` server).
 //! - [`otlp`]: an OTLP trace receiver speaking the real wire protocol (gRPC and HTTP/protobuf).
 //! - [`browser`]: headless Chromium through chromedriver, via WebDriver.
 //! - [`process`]: a service binary as a child process, with a readiness wait.
@@ -14,6 +15,7 @@
 
 pub mod browser;
 pub mod http;
+pub mod ingest;
 pub mod log;
 pub mod otlp;
 pub mod process;

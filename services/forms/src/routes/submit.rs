@@ -14,6 +14,7 @@ use crate::metrics::{ContentType, Reason};
 use crate::state::AppState;
 use crate::store::Record;
 use crate::urlencoded::{self, UrlencodedError};
+use inlet_common::publish::{event, new_event, FormSubmitted};
 
 /// The two kinds of body the form endpoint takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,8 +161,29 @@ async fn store(state: &AppState, submission: Submission) -> Result<Submission, F
             content_type,
             "submission stored"
         );
+        if state.publisher.is_enabled() {
+            state.publisher.publish(new_event(
+                id,
+                stamp.received_at,
+                "inlet-forms",
+                event::Kind::FormSubmitted(FormSubmitted {
+                    submission_id: id.to_string(),
+                    content_type: content_type.to_owned(),
+                    field_names: field_names(&submission.fields),
+                    size: bytes as u64,
+                }),
+            ));
+        }
     });
     Ok(submission)
+}
+
+/// The top-level field names of a stored submission, in order (none for a
+/// JSON body that is not an object).
+fn field_names(fields: &str) -> Vec<String> {
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(fields)
+        .map(|map| map.into_iter().map(|(name, _)| name).collect())
+        .unwrap_or_default()
 }
 
 /// The seed's answer (`You Posted: ...`), or JSON for a JSON post or a client

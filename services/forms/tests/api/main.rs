@@ -5,6 +5,7 @@ mod binary;
 mod browser;
 mod durability;
 mod early_answers;
+mod events;
 mod health;
 mod helpers;
 mod limits;

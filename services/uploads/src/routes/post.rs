@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::error::UploadsError;
 use crate::multipart::{self, Part, TextField};
-use crate::receive::{commit_all, StoredFile};
+use crate::receive::{commit_all, publish_stored, StoredFile};
 use crate::routes::{client_address, refused};
 use crate::state::AppState;
 
@@ -47,6 +47,7 @@ pub async fn post(
     state
         .metrics
         .stored("multipart", stored.len(), started.elapsed());
+    publish_stored(&state.publisher, &stored);
     for field in &fields {
         tracing::debug!(field = %field.name, bytes = field.value.len(), "text field processed");
     }

@@ -11,7 +11,7 @@ use inlet_http::body::BodyReader;
 use inlet_http::errors::prefers_json;
 
 use crate::error::{Cap, UploadsError};
-use crate::receive::{commit_all, FileSink, StoredFile};
+use crate::receive::{commit_all, publish_stored, FileSink, StoredFile};
 use crate::routes::post::printable;
 use crate::routes::{client_address, refused};
 use crate::state::AppState;
@@ -28,6 +28,7 @@ pub async fn put(
         .await
         .map_err(|err| refused(&state, err, &client, "put"))?;
     state.metrics.stored("put", 1, started.elapsed());
+    publish_stored(&state.publisher, std::slice::from_ref(&stored));
     Ok(if prefers_json(req.headers()) {
         HttpResponse::Ok().json(serde_json::json!({ "stored": [stored] }))
     } else {

@@ -2,6 +2,7 @@
 //! HTTP clients, and raw TCP for what a good client won't send.
 
 mod browser;
+mod events;
 mod files;
 mod helpers;
 mod multipart;

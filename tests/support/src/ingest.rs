@@ -1,0 +1,75 @@
+//! A stand-in for the gateway's event ingest: a real tonic `EventIngest`
+//! server on a free port that records what it is sent, for testing
+//! publishers before (and apart from) the gateway.
+
+use inlet_proto::events::v1::event_ingest_server::{EventIngest, EventIngestServer};
+use inlet_proto::events::v1::{Event, PublishRequest, PublishResponse};
+use tokio::sync::mpsc;
+
+use crate::WAIT;
+
+/// One publish the stand-in received.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// The event.
+    pub event: Event,
+    /// The `traceparent` metadata, if sent.
+    pub traceparent: Option<String>,
+}
+
+/// A running stand-in; it stops when dropped with the test's runtime.
+pub struct IngestStandIn {
+    /// `http://127.0.0.1:PORT`, for `INLET_GATEWAY_URL`.
+    pub url: String,
+    received: mpsc::UnboundedReceiver<Published>,
+}
+
+struct Recorder(mpsc::UnboundedSender<Published>);
+
+#[tonic::async_trait]
+impl EventIngest for Recorder {
+    async fn publish(
+        &self,
+        request: tonic::Request<PublishRequest>,
+    ) -> Result<tonic::Response<PublishResponse>, tonic::Status> {
+        let traceparent = request
+            .metadata()
+            .get("traceparent")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let event = request
+            .into_inner()
+            .event
+            .ok_or_else(|| tonic::Status::invalid_argument("no event"))?;
+        let _ = self.0.send(Published { event, traceparent });
+        Ok(tonic::Response::new(PublishResponse { sequence: 1 }))
+    }
+}
+
+impl IngestStandIn {
+    /// Starts on a free loopback port.
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(listener)
+    }
+
+    /// Starts on `listener` (to come up later on a port a publisher already uses).
+    pub fn serve(listener: tokio::net::TcpListener) -> Self {
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, received) = mpsc::unbounded_channel();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(EventIngestServer::new(Recorder(tx)))
+                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+        );
+        Self { url, received }
+    }
+
+    /// The next publish, waiting up to [`WAIT`].
+    pub async fn next(&mut self) -> Published {
+        tokio::time::timeout(WAIT, self.received.recv())
+            .await
+            .expect("an event arrives in time")
+            .expect("the stand-in is running")
+    }
+}
