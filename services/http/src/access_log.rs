@@ -5,10 +5,19 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
+use actix_web::HttpRequest;
 
 /// Paths that health probes ask every few seconds: a success there is logged
 /// at DEBUG, so probes do not bury the requests people make.
 const PROBE_PATHS: [&str; 2] = ["/healthz", "/readyz"];
+
+/// The client's address as every log line names it (`client.address`): the
+/// socket peer's IP, empty if unknown.
+pub fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|addr| addr.ip().to_string())
+        .unwrap_or_default()
+}
 
 /// Middleware: logs method, route, status and duration when a response is ready.
 pub async fn log_requests(
@@ -18,10 +27,7 @@ pub async fn log_requests(
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let peer = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let peer = client_address(req.request());
     let res = next.call(req).await?;
     let status = res.status().as_u16();
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;

@@ -187,11 +187,6 @@ impl BodyReader {
         }
         Ok(Some(chunk))
     }
-
-    /// Bytes read so far.
-    pub fn bytes_read(&self) -> u64 {
-        self.read
-    }
 }
 
 /// Reads the whole body of `req` into memory, refusing it as soon as it

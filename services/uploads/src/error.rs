@@ -90,7 +90,7 @@ impl UploadsError {
     pub fn saving(self, name: &str) -> Self {
         match self {
             UploadsError::Store(source) => UploadsError::SaveFailed {
-                name: name.chars().filter(|c| !c.is_control()).collect(),
+                name: crate::store::printable(name),
                 source,
             },
             other => other,

@@ -59,9 +59,10 @@ enum Held {
 }
 
 impl FileSink {
-    /// Starts a file for the uploads folder.
-    pub async fn start(state: &AppState) -> Result<Self, UploadsError> {
-        Ok(Self {
+    /// Starts a file for the uploads folder (in memory until it outgrows
+    /// [`IN_MEMORY_UP_TO`]).
+    pub fn start(state: &AppState) -> Self {
+        Self {
             bytes: Held::Memory(Vec::new()),
             len: 0,
             dir: state.uploads_dir.clone(),
@@ -77,7 +78,7 @@ impl FileSink {
                 uploads.file.duration_ms = tracing::field::Empty,
             ),
             started: Instant::now(),
-        })
+        }
     }
 
     /// Appends `chunk`; refused, with nothing written, if the file would

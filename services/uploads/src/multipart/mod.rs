@@ -253,7 +253,7 @@ async fn read_file(
     original: &str,
 ) -> Result<Sealed, PartError> {
     let saving = |err: UploadsError| PartError::Refused(err.saving(original));
-    let mut sink = FileSink::start(state).await.map_err(saving)?;
+    let mut sink = FileSink::start(state);
     while let Some(chunk) = field.next().await {
         sink.write(&chunk?).await.map_err(saving)?;
     }

@@ -5,7 +5,7 @@ mod pages;
 mod post;
 mod put;
 
-use actix_web::{web, HttpRequest};
+use actix_web::web;
 use inlet_http::routes::{get_or_head, method_not_allowed};
 
 use crate::error::UploadsError;
@@ -47,11 +47,4 @@ fn refused(state: &AppState, err: UploadsError, client: &str, method: &str) -> U
         "upload refused; nothing kept"
     );
     err
-}
-
-/// The client's address as logs name it: the socket peer's IP.
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|addr| addr.ip().to_string())
-        .unwrap_or_default()
 }

@@ -7,14 +7,16 @@ use std::time::Instant;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use inlet_http::access_log::client_address;
 use inlet_http::errors::prefers_json;
 use serde::Serialize;
 
 use crate::error::UploadsError;
 use crate::multipart::{self, Part, TextField};
 use crate::receive::{commit_all, publish_stored, StoredFile};
-use crate::routes::{client_address, refused};
+use crate::routes::refused;
 use crate::state::AppState;
+use crate::store::printable;
 
 /// The JSON answer.
 #[derive(Serialize)]
@@ -75,9 +77,4 @@ pub async fn post(
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/plain; charset=utf-8"))
         .body(text))
-}
-
-/// `text` without control characters, so a name cannot forge answer lines.
-pub fn printable(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).collect()
 }

@@ -7,14 +7,15 @@ use std::time::Instant;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
+use inlet_http::access_log::client_address;
 use inlet_http::body::BodyReader;
 use inlet_http::errors::prefers_json;
 
 use crate::error::{Cap, UploadsError};
 use crate::receive::{commit_all, publish_stored, FileSink, StoredFile};
-use crate::routes::post::printable;
-use crate::routes::{client_address, refused};
+use crate::routes::refused;
 use crate::state::AppState;
+use crate::store::printable;
 
 /// Handles `PUT /`.
 pub async fn put(
@@ -53,7 +54,7 @@ async fn receive(
     let mut reader = BodyReader::new(req, payload, state.limits.max_file_bytes)
         .map_err(|err| UploadsError::from_body(err, Cap::File))?;
     let saving = |err: UploadsError| err.saving(&original_name);
-    let mut sink = FileSink::start(state).await.map_err(saving)?;
+    let mut sink = FileSink::start(state);
     while let Some(chunk) = reader
         .next_chunk()
         .await

@@ -11,6 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use tokio::fs::{self, File, OpenOptions};
 use tokio::io::AsyncWriteExt;
 
+#[cfg(test)]
 use super::dir_sync::DirSync;
 use super::meta::{self, FileMeta};
 
@@ -179,7 +180,7 @@ impl Incoming {
 
     /// Gives the sealed file `name`, or `name-2`, `name-3`, … when that is
     /// taken (never replacing a file), and drops the temporary name; returns
-    /// the name given. The new name is durable once [`DirSync::sync`] has run.
+    /// the name given. The new name is durable once [`DirSync::sync`](crate::store::DirSync::sync) has run.
     pub async fn link(mut self, name: &str) -> io::Result<String> {
         if self.file.is_some() {
             return Err(io::Error::other(
@@ -199,7 +200,9 @@ impl Incoming {
     }
 
     /// Seals, links and syncs the folder: the file is durable under the
-    /// returned name.
+    /// returned name. (The service seals and links in separate steps, so
+    /// that a request's files are named only once all are whole.)
+    #[cfg(test)]
     pub async fn commit(
         mut self,
         name: &str,

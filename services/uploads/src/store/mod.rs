@@ -11,4 +11,4 @@ mod names;
 pub use dir_sync::DirSync;
 pub use incoming::{remove_leftovers, Incoming, INCOMING_PREFIX};
 pub use listing::{is_stored_name, list, Cursor, Listed};
-pub use names::{plain_name, stored_name, MAX_FIELD_BYTES, MAX_NAME_BYTES};
+pub use names::{plain_name, printable, stored_name, MAX_FIELD_BYTES, MAX_NAME_BYTES};

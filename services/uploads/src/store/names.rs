@@ -30,6 +30,12 @@ pub fn plain_name(raw: &str, max: usize, fallback: &str) -> String {
     }
 }
 
+/// `text` without control characters, for a client's name echoed in an
+/// answer line: it cannot forge or break lines.
+pub fn printable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
 /// Characters no stored name may hold.
 fn unsafe_char(c: char) -> bool {
     c.is_control()
