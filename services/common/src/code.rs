@@ -52,6 +52,8 @@ error_codes! {
     MissingHeader => 400, "missing_header";
     /// A multipart body that does not follow its own syntax.
     MalformedMultipart => 400, "malformed_multipart";
+    /// A WebSocket handshake from a browser page whose origin is not allowed.
+    OriginNotAllowed => 403, "origin_not_allowed";
     /// No such path.
     NotFound => 404, "not_found";
     /// The path exists but does not serve this method.
@@ -78,6 +80,8 @@ error_codes! {
     UriTooLong => 414, "uri_too_long";
     /// A content type (or charset) the endpoint does not take.
     UnsupportedMediaType => 415, "unsupported_media_type";
+    /// A plain HTTP request to an endpoint that only speaks WebSocket.
+    UpgradeRequired => 426, "upgrade_required";
     /// Request headers over the server's limit.
     HeadersTooLarge => 431, "headers_too_large";
     /// A failure on our side; the details are in the log, not the answer.
@@ -88,6 +92,8 @@ error_codes! {
     InsufficientStorage => 507, "insufficient_storage";
     /// The service cannot serve now (not ready, shutting down, out of room).
     Unavailable => 503, "unavailable";
+    /// Every connection slot is taken; try again later.
+    TooManyConnections => 503, "too_many_connections";
 }
 
 impl Code {

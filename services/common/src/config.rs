@@ -139,6 +139,38 @@ pub fn check_nonzero(problems: &mut Vec<ConfigProblem>, keys: &[(&str, u64)]) {
     }
 }
 
+/// For `#[serde(deserialize_with = "…")]` on a list key: takes a TOML array,
+/// or one string of comma-separated items, which is how a list fits in one
+/// `INLET_*` variable (`INLET_WEBSOCKET__ALLOWED_ORIGINS=https://a,https://b`).
+/// Each item is parsed with its `FromStr`; blank items are skipped.
+pub fn comma_list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: fmt::Display,
+{
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        Many(Vec<String>),
+        One(String),
+    }
+    let items = match <Option<OneOrMany> as serde::Deserialize>::deserialize(deserializer)? {
+        None => Vec::new(),
+        Some(OneOrMany::Many(items)) => items,
+        Some(OneOrMany::One(text)) => text.split(',').map(str::to_owned).collect(),
+    };
+    items
+        .iter()
+        .map(|item| item.trim())
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse()
+                .map_err(|err| serde::de::Error::custom(format!("{item:?}: {err}")))
+        })
+        .collect()
+}
+
 /// The HTTP address every service listens on by default (`INLET_LISTEN`).
 pub fn default_listen() -> std::net::SocketAddr {
     std::net::SocketAddr::from(([0, 0, 0, 0], 8080))

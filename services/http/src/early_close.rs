@@ -84,9 +84,15 @@ pub async fn close_on_unread_body<B: MessageBody + 'static>(
     });
     let res = next.call(req).await?;
     let closes = res.response().head().connection_type() == ConnectionType::Close;
-    let unread = slot.borrow_mut().take();
+    // Otherwise the body stays with the handler: a WebSocket reads its
+    // frames from it long after the 101 answer has been handed over.
+    let unread = if closes {
+        slot.borrow_mut().take()
+    } else {
+        None
+    };
     Ok(match unread {
-        Some(unread) if closes => res.map_body(|_, body| {
+        Some(unread) => res.map_body(|_, body| {
             EitherBody::right(HoldingBody {
                 body: BoxBody::new(body),
                 _unread: unread,
