@@ -186,3 +186,23 @@ fn command(bin: &str, env: &[(&str, &str)]) -> Command {
     }
     cmd
 }
+
+/// The path of another workspace binary (say `inlet-forms`), built beside
+/// the running test (`cargo nextest run --workspace` and `cargo test
+/// --workspace` build every binary). Panics, saying how to build it, when
+/// it is not there.
+pub fn sibling_binary(name: &str) -> std::path::PathBuf {
+    let test_exe = std::env::current_exe().expect("the test knows its path");
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let profile_dir = test_exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("the test runs from target/<profile>/deps");
+    let path = profile_dir.join(name);
+    assert!(
+        path.is_file(),
+        "{} is not built: run the tests with --workspace (or `cargo build -p {name}` first)",
+        path.display()
+    );
+    path
+}

@@ -1,0 +1,251 @@
+//! The gateway's typed configuration (see README for every key).
+
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+use std::time::Duration;
+
+use inlet_common::config::{
+    check, check_nonzero, comma_list, default_listen, ConfigProblem, Validate,
+};
+use inlet_common::log_format::LogFormat;
+use inlet_common::service::ServiceConfig;
+use inlet_http::settings::HttpSettings;
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+
+/// Everything `inlet-gateway` can be configured with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GatewayConfig {
+    /// HTTP and WebSocket listen address (`INLET_LISTEN`).
+    pub listen: SocketAddr,
+    /// gRPC event ingest listen address (`INLET_GRPC_LISTEN`).
+    pub grpc_listen: SocketAddr,
+    /// `service.name` for traces; unset falls back to `OTEL_SERVICE_NAME`, then `inlet-gateway`.
+    pub service_name: Option<String>,
+    /// `text` or `json` log lines (`INLET_LOG_FORMAT`).
+    pub log_format: LogFormat,
+    /// Timeouts, workers and shutdown deadline of the HTTP listener.
+    pub http: HttpSettings,
+    /// WebSocket limits, liveness and who may connect.
+    pub websocket: WebSocketSettings,
+    /// The event feed's history and subscriber queues.
+    pub events: EventSettings,
+}
+
+/// The `[websocket]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebSocketSettings {
+    /// Largest message a peer may send, in bytes (frames of one message
+    /// together); a larger one closes the socket with 1009.
+    pub max_message_bytes: usize,
+    /// Most sockets open at once; one more upgrade is answered 503.
+    pub max_connections: usize,
+    /// A ping goes to each peer this often.
+    pub ping_interval_ms: u64,
+    /// A peer that sends nothing (no pong, no message) for this long after a
+    /// ping is closed.
+    pub pong_timeout_ms: u64,
+    /// Longest a frame may wait for a peer to take it; a peer that does not
+    /// read for this long is closed as too slow.
+    pub send_timeout_ms: u64,
+    /// Browser origins allowed to open a socket (`https://app.example`).
+    /// Empty: only pages of the gateway itself (`Origin` naming the `Host`
+    /// asked for). `*`: any. Clients that send no `Origin` (not browsers)
+    /// are always allowed.
+    #[serde(deserialize_with = "comma_list")]
+    pub allowed_origins: Vec<String>,
+    /// Peers (addresses or CIDR blocks) whose `X-Forwarded-For` is believed
+    /// for the client's address; from anyone else it is ignored.
+    #[serde(deserialize_with = "comma_list")]
+    pub trusted_proxies: Vec<ProxyNet>,
+}
+
+/// The `[events]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EventSettings {
+    /// Events kept in memory for `/events?since=` to replay.
+    pub history: usize,
+    /// How many events a subscriber may fall behind; past it the subscriber
+    /// is closed with 1013 (reconnect with `since`).
+    pub subscriber_queue: usize,
+}
+
+/// A trusted proxy: one address (`10.0.0.5`) or a block (`172.16.0.0/12`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProxyNet(pub IpNet);
+
+impl ProxyNet {
+    /// Whether `ip` is in this block.
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        self.0.contains(ip)
+    }
+}
+
+impl FromStr for ProxyNet {
+    type Err = ipnet::AddrParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.parse::<IpAddr>() {
+            Ok(ip) => Ok(Self(IpNet::from(ip))),
+            Err(_) => text.parse().map(Self),
+        }
+    }
+}
+
+impl Serialize for ProxyNet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            grpc_listen: SocketAddr::from(([0, 0, 0, 0], 50051)),
+            service_name: None,
+            log_format: LogFormat::Text,
+            http: HttpSettings::default(),
+            websocket: WebSocketSettings::default(),
+            events: EventSettings::default(),
+        }
+    }
+}
+
+impl Default for WebSocketSettings {
+    fn default() -> Self {
+        Self {
+            max_message_bytes: 64 * 1024,
+            max_connections: 10_000,
+            ping_interval_ms: 30_000,
+            pong_timeout_ms: 10_000,
+            send_timeout_ms: 10_000,
+            allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+impl Default for EventSettings {
+    fn default() -> Self {
+        Self {
+            history: 10_000,
+            subscriber_queue: 1024,
+        }
+    }
+}
+
+impl WebSocketSettings {
+    /// How often to ping.
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_millis(self.ping_interval_ms)
+    }
+
+    /// How long a pinged peer may stay silent.
+    pub fn pong_timeout(&self) -> Duration {
+        Duration::from_millis(self.pong_timeout_ms)
+    }
+
+    /// How long one frame may wait for the peer.
+    pub fn send_timeout(&self) -> Duration {
+        Duration::from_millis(self.send_timeout_ms)
+    }
+}
+
+impl Validate for GatewayConfig {
+    fn validate(&self, problems: &mut Vec<ConfigProblem>) {
+        let ws = &self.websocket;
+        check_nonzero(
+            problems,
+            &[
+                ("websocket.max_message_bytes", ws.max_message_bytes as u64),
+                ("websocket.max_connections", ws.max_connections as u64),
+                ("websocket.ping_interval_ms", ws.ping_interval_ms),
+                ("websocket.pong_timeout_ms", ws.pong_timeout_ms),
+                ("websocket.send_timeout_ms", ws.send_timeout_ms),
+                ("events.history", self.events.history as u64),
+                (
+                    "events.subscriber_queue",
+                    self.events.subscriber_queue as u64,
+                ),
+            ],
+        );
+        for origin in &ws.allowed_origins {
+            check(
+                problems,
+                origin == "*" || origin.starts_with("http://") || origin.starts_with("https://"),
+                "websocket.allowed_origins",
+                "each origin must be `*` or start with http:// or https:// (e.g. https://app.example)",
+            );
+        }
+        self.http.validate(problems);
+    }
+}
+
+impl ServiceConfig for GatewayConfig {
+    fn service_name(&self) -> Option<&str> {
+        self.service_name.as_deref()
+    }
+
+    fn log_format(&self) -> LogFormat {
+        self.log_format
+    }
+
+    fn health_listen(&self) -> SocketAddr {
+        self.listen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use inlet_common::config::{load, ConfigSource};
+
+    use super::*;
+
+    fn load_env(pairs: &[(&str, &str)]) -> Result<GatewayConfig, String> {
+        load(&ConfigSource::from_pairs(pairs.iter().copied())).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn lists_come_from_one_variable_separated_by_commas() {
+        let config = load_env(&[
+            (
+                "INLET_WEBSOCKET__ALLOWED_ORIGINS",
+                "https://a.example, http://b.example:8080",
+            ),
+            ("INLET_WEBSOCKET__TRUSTED_PROXIES", "10.0.0.5,172.16.0.0/12"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.websocket.allowed_origins,
+            ["https://a.example", "http://b.example:8080"]
+        );
+        let proxies = &config.websocket.trusted_proxies;
+        assert!(proxies[0].contains(&"10.0.0.5".parse().unwrap()));
+        assert!(!proxies[0].contains(&"10.0.0.6".parse().unwrap()));
+        assert!(proxies[1].contains(&"172.18.0.2".parse().unwrap()));
+    }
+
+    #[test]
+    fn bad_values_name_their_keys() {
+        let err = load_env(&[
+            ("INLET_WEBSOCKET__TRUSTED_PROXIES", "not-an-address"),
+            ("INLET_WEBSOCKET__ALLOWED_ORIGINS", "app.example"),
+            ("INLET_EVENTS__HISTORY", "0"),
+        ])
+        .unwrap_err();
+        assert!(err.contains("websocket.trusted_proxies"), "{err}");
+        assert!(err.contains("websocket.allowed_origins"), "{err}");
+        assert!(err.contains("events.history"), "{err}");
+    }
+
+    #[test]
+    fn the_defaults_load() {
+        let config = load_env(&[]).unwrap();
+        assert_eq!(config, GatewayConfig::default());
+        assert_eq!(config.grpc_listen.port(), 50051);
+    }
+}

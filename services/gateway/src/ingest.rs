@@ -1,0 +1,92 @@
+//! `EventIngest.Publish`, the gRPC side: publishing services hand events in,
+//! the feed sequences and fans them out. Each call is a `gateway.publish`
+//! server span joined to the publisher's trace (W3C `traceparent` in the
+//! metadata), with a `gateway.deliver` child for the fan-out.
+
+use std::sync::Arc;
+
+use inlet_proto::events::v1::event_ingest_server::EventIngest;
+use inlet_proto::events::v1::{PublishRequest, PublishResponse};
+use opentelemetry::propagation::Extractor;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::feed::Feed;
+
+/// The ingest service over the feed.
+pub struct Ingest {
+    feed: Arc<Feed>,
+}
+
+impl Ingest {
+    /// Ingest into `feed`.
+    pub fn new(feed: Arc<Feed>) -> Self {
+        Self { feed }
+    }
+}
+
+#[tonic::async_trait]
+impl EventIngest for Ingest {
+    async fn publish(
+        &self,
+        request: tonic::Request<PublishRequest>,
+    ) -> Result<tonic::Response<PublishResponse>, tonic::Status> {
+        let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+            propagator.extract(&MetadataExtractor(request.metadata()))
+        });
+        let span = tracing::info_span!(
+            "gateway.publish",
+            otel.kind = "server",
+            rpc.system = "grpc",
+            rpc.service = "inlet.events.v1.EventIngest",
+            rpc.method = "Publish",
+            inlet.event.id = tracing::field::Empty,
+            inlet.event.sequence = tracing::field::Empty,
+        );
+        let _ = span.set_parent(parent);
+        let _entered = span.enter();
+        let event = request
+            .into_inner()
+            .event
+            .ok_or_else(|| tonic::Status::invalid_argument("the request carries no event"))?;
+        span.record("inlet.event.id", event.id.as_str());
+        let deliver = tracing::info_span!(
+            "gateway.deliver",
+            inlet.event.sequence = tracing::field::Empty,
+            inlet.event.topic = tracing::field::Empty,
+            subscribers = tracing::field::Empty,
+        );
+        let published = deliver.in_scope(|| self.feed.publish(&event));
+        let (sequence, subscribers) =
+            published.map_err(|err| tonic::Status::invalid_argument(err.to_string()))?;
+        deliver.record("inlet.event.sequence", sequence as i64);
+        deliver.record("subscribers", subscribers as i64);
+        if let Some(kind) = &event.kind {
+            deliver.record(
+                "inlet.event.topic",
+                crate::feed::topic::Topic::of(kind).name(),
+            );
+        }
+        span.record("inlet.event.sequence", sequence as i64);
+        tracing::debug!(sequence, subscribers, source = %event.source, "event published");
+        Ok(tonic::Response::new(PublishResponse { sequence }))
+    }
+}
+
+/// Reads W3C trace context headers from gRPC metadata.
+struct MetadataExtractor<'a>(&'a tonic::metadata::MetadataMap);
+
+impl Extractor for MetadataExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0
+            .keys()
+            .filter_map(|k| match k {
+                tonic::metadata::KeyRef::Ascii(k) => Some(k.as_str()),
+                tonic::metadata::KeyRef::Binary(_) => None,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,136 @@
+//! Building the gateway (both listeners bound, so their ports are known) and
+//! running it until it is stopped.
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::web;
+use inlet_common::metrics::Metrics;
+use inlet_common::readiness::Readiness;
+use inlet_proto::events::v1::event_ingest_server::EventIngestServer;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::GatewayConfig;
+use crate::feed::Feed;
+use crate::ingest::Ingest;
+use crate::metrics::GatewayMetrics;
+use crate::routes;
+use crate::state::AppState;
+use crate::ws::admit::Slots;
+
+/// Largest `Publish` request the ingest decodes.
+const MAX_PUBLISH_BYTES: usize = 1024 * 1024;
+
+/// Why the gateway could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Binding or serving failed.
+    #[error("server I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// The gRPC ingest server failed.
+    #[error("the event ingest (gRPC) failed: {0}")]
+    Grpc(#[from] tonic::transport::Error),
+}
+
+/// A built gateway: listening, not yet serving.
+pub struct Application {
+    port: u16,
+    grpc_port: u16,
+    server: Server,
+    grpc_listener: tokio::net::TcpListener,
+    feed: Arc<Feed>,
+    readiness: Arc<Readiness>,
+    closing: CancellationToken,
+}
+
+impl Application {
+    /// Binds the HTTP/WebSocket and gRPC listeners from `config`. Must run
+    /// inside a tokio runtime.
+    pub async fn build(config: GatewayConfig) -> Result<Self, StartupError> {
+        let listener = TcpListener::bind(config.listen)?;
+        let port = listener.local_addr()?.port();
+        let grpc_listener = tokio::net::TcpListener::bind(config.grpc_listen).await?;
+        let grpc_port = grpc_listener.local_addr()?.port();
+        let readiness = Readiness::new(Vec::new());
+        let metrics = Arc::new(Metrics::new());
+        let gateway_metrics = GatewayMetrics::register(&metrics);
+        let feed = Arc::new(Feed::new(&config.events, gateway_metrics.clone()));
+        let closing = CancellationToken::new();
+        let state = web::Data::new(AppState {
+            feed: Arc::clone(&feed),
+            websocket: config.websocket.clone(),
+            slots: Arc::new(Slots::default()),
+            closing: closing.clone(),
+            metrics: gateway_metrics,
+        });
+        let service = inlet_http::Service {
+            name: "inlet-gateway",
+            settings: &config.http,
+            readiness: Arc::clone(&readiness),
+            metrics,
+            // No route takes a request body.
+            max_declared_body: 0,
+        };
+        let server = inlet_http::serve(
+            service,
+            listener,
+            inlet_http::with_state(state, routes::configure),
+        )?;
+        tracing::info!(addr = %config.grpc_listen, port = grpc_port, "event ingest (gRPC) listening");
+        Ok(Self {
+            port,
+            grpc_port,
+            server,
+            grpc_listener,
+            feed,
+            readiness,
+            closing,
+        })
+    }
+
+    /// The bound HTTP/WebSocket port (useful when `listen` asked for port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The bound gRPC ingest port.
+    pub fn grpc_port(&self) -> u16 {
+        self.grpc_port
+    }
+
+    /// Serves until `shutdown` resolves. Then the ingest stops taking
+    /// events, every socket is closed with 1001 (going away), and the
+    /// gateway waits for them to finish, up to `http.shutdown_timeout_ms`.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), StartupError> {
+        let ingest_stop = CancellationToken::new();
+        let ingest = tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(
+                    EventIngestServer::new(Ingest::new(Arc::clone(&self.feed)))
+                        .max_decoding_message_size(MAX_PUBLISH_BYTES),
+                )
+                .serve_with_incoming_shutdown(
+                    tonic::transport::server::TcpIncoming::from(self.grpc_listener),
+                    ingest_stop.clone().cancelled_owned(),
+                ),
+        );
+        let closing = self.closing.clone();
+        let stopping = ingest_stop.clone();
+        inlet_http::run_until_stopped(self.server, &self.readiness, async move {
+            shutdown.await;
+            tracing::info!("stopping: no new events, closing every socket with 1001");
+            stopping.cancel();
+            closing.cancel();
+        })
+        .await?;
+        ingest_stop.cancel();
+        ingest.await.map_err(std::io::Error::other)??;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}

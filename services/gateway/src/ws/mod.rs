@@ -1,0 +1,134 @@
+//! The WebSocket endpoints: the seed's socket at `/` ([`chat`]), `/echo`
+//! ([`echo`]) and the event feed at `/events` ([`events`]). Each opens
+//! through [`open`] (origin, connection cap, handshake) and runs on a
+//! [`peer::Peer`], inside a `ws.connection` span.
+
+pub mod admit;
+pub mod chat;
+pub mod echo;
+pub mod events;
+pub mod peer;
+
+use std::future::Future;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use tracing::Instrument;
+
+use crate::error::GatewayError;
+use crate::metrics::{Endpoint, Refusal};
+use crate::state::AppState;
+use admit::{check_origin, client_address, Slot};
+use peer::{Ending, Peer, Traffic};
+
+/// Whether the request asks to become a WebSocket.
+pub fn wants_upgrade(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// What a socket's loop is handed.
+pub struct Opened {
+    /// The socket.
+    pub peer: Peer,
+    /// The client's address, as logs name it.
+    pub client: String,
+}
+
+/// Opens a socket on `endpoint` (refusing it with the right answer when it
+/// may not open), and runs `serve` on it in a `ws.connection` span; `serve`
+/// returns why the socket ended, and the socket is closed accordingly.
+pub fn open<F, Fut>(
+    req: &HttpRequest,
+    body: web::Payload,
+    state: &web::Data<AppState>,
+    endpoint: &'static str,
+    serve: F,
+) -> Result<HttpResponse, GatewayError>
+where
+    F: FnOnce(Opened) -> Fut + 'static,
+    Fut: Future<Output = (Peer, Ending)> + 'static,
+{
+    let refused = |err: GatewayError| {
+        let reason = inlet_http::errors::PublicError::code(&err).name();
+        state
+            .metrics
+            .refused
+            .get_or_create(&Refusal { reason })
+            .inc();
+        tracing::info!(reason, endpoint, error = %err, "WebSocket upgrade refused");
+        err
+    };
+    if !wants_upgrade(req) {
+        return Err(GatewayError::UpgradeRequired {
+            path: req_path(endpoint),
+        });
+    }
+    check_origin(req, &state.websocket.allowed_origins).map_err(refused)?;
+    let gauge = state
+        .metrics
+        .connections
+        .get_or_create(&Endpoint { endpoint })
+        .clone();
+    let slot: Slot = state.slots.take(&state.websocket, gauge).map_err(refused)?;
+    let (response, session, stream) = actix_ws::handle(req, body)
+        .map_err(|err| refused(GatewayError::Handshake(err.to_string())))?;
+    let client = client_address(req, &state.websocket.trusted_proxies);
+    let span = tracing::info_span!(
+        "ws.connection",
+        otel.kind = "server",
+        url.path = req.path(),
+        client.address = %client,
+        ws.endpoint = endpoint,
+        ws.messages_in = tracing::field::Empty,
+        ws.messages_out = tracing::field::Empty,
+        ws.close_code = tracing::field::Empty,
+    );
+    let peer = Peer::new(
+        session,
+        stream,
+        &state.websocket,
+        state.closing.clone(),
+        state.metrics.clone(),
+    );
+    tracing::info!(parent: &span, client.address = %client, endpoint, "socket opened");
+    let running = async move {
+        let (peer, ending) = serve(Opened { peer, client }).await;
+        let Traffic {
+            messages_in,
+            messages_out,
+        } = peer.traffic;
+        let code = peer.close(&ending).await;
+        let span = tracing::Span::current();
+        span.record("ws.messages_in", messages_in as i64);
+        span.record("ws.messages_out", messages_out as i64);
+        if let Some(code) = code {
+            span.record("ws.close_code", i64::from(code));
+        }
+        tracing::info!(
+            ?ending,
+            close_code = code,
+            messages_in,
+            messages_out,
+            "socket closed"
+        );
+        drop(slot);
+    };
+    actix_web::rt::spawn(running.instrument(span));
+    Ok(response)
+}
+
+fn req_path(endpoint: &'static str) -> &'static str {
+    match endpoint {
+        "echo" => "/echo",
+        "events" => "/events",
+        _ => "/",
+    }
+}
+
+/// A `ws.message` span for one received message.
+pub fn message_span(kind: &'static str, size: usize) -> tracing::Span {
+    tracing::info_span!("ws.message", ws.message.type = kind, ws.message.size = size as i64)
+}

@@ -1,0 +1,9 @@
+//! Integration tests for inlet-gateway: a real gateway on free ports, real
+//! WebSocket clients (tokio-tungstenite), real gRPC publishers.
+
+mod browser;
+mod feed;
+mod helpers;
+mod process;
+mod publishing;
+mod socket;
