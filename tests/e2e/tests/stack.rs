@@ -2,8 +2,8 @@
 //! `tests/e2e/run.sh`, which builds the images, starts the stack, waits for
 //! every healthcheck and tells this test where everything is:
 //!
-//! - `INLET_E2E_FORMS_URL`, `INLET_E2E_UPLOADS_URL`, `INLET_E2E_JAEGER_URL`:
-//!   the published ports;
+//! - `INLET_E2E_FORMS_URL`, `INLET_E2E_UPLOADS_URL`, `INLET_E2E_GATEWAY_URL`
+//!   (`ws://`), `INLET_E2E_JAEGER_URL`: the published ports;
 //! - `COMPOSE_PROJECT_NAME`, `COMPOSE_FILE`: the stack, for `docker-compose`;
 //! - `INLET_E2E_COMPOSE`: the compose program (default `docker-compose`).
 
@@ -23,6 +23,7 @@ const TRACE_WAIT: Duration = Duration::from_secs(40);
 struct Stack {
     forms: String,
     uploads: String,
+    gateway: String,
     jaeger: String,
     project: String,
     /// `docker-compose`, or `docker compose`: a program and its first words.
@@ -39,6 +40,7 @@ impl Stack {
         Self {
             forms: var("INLET_E2E_FORMS_URL"),
             uploads: var("INLET_E2E_UPLOADS_URL"),
+            gateway: var("INLET_E2E_GATEWAY_URL"),
             jaeger: var("INLET_E2E_JAEGER_URL"),
             project: var("COMPOSE_PROJECT_NAME"),
             compose: std::env::var("INLET_E2E_COMPOSE")
@@ -447,4 +449,119 @@ async fn uploads_stores_on_the_shared_volume_traces_and_stops_without_a_partial_
     );
     upload.abort();
     stack.compose(&["start", "uploads"]).await;
+}
+
+/// The one span of `service` named `operation` in `trace`.
+fn span_of<'t>(
+    trace: &'t Trace,
+    service: &str,
+    operation: &str,
+) -> &'t inlet_e2e::jaeger_api::Span {
+    trace
+        .spans
+        .iter()
+        .find(|s| s.operation_name == operation && trace.service_of(s) == Some(service))
+        .unwrap_or_else(|| panic!("no {service} {operation} span in the trace"))
+}
+
+/// Checks that `trace` runs from `service`'s publish client span into the
+/// gateway's publish and deliver spans.
+fn assert_published_through_the_gateway(trace: &Trace, service: &str) {
+    let client = span_of(trace, service, "gateway.publish");
+    let server = span_of(trace, "inlet-gateway", "gateway.publish");
+    let deliver = span_of(trace, "inlet-gateway", "gateway.deliver");
+    assert_eq!(server.parent_span_id(), Some(client.span_id.as_str()));
+    assert_eq!(deliver.parent_span_id(), Some(server.span_id.as_str()));
+}
+
+#[tokio::test]
+#[ignore = "needs the compose stack: run tests/e2e/run.sh"]
+async fn the_gateway_feeds_each_arrival_once_joins_its_trace_and_is_not_needed_to_store() {
+    use inlet_testkit::ws::{connect, next_json, next_text, send_text};
+    let stack = Stack::from_env();
+    let nonce = uuid::Uuid::now_v7().simple().to_string();
+    let mut feed = connect(&format!("{}/events", stack.gateway)).await;
+    assert_eq!(next_json(&mut feed).await["type"], "subscribed");
+
+    // The seed's socket answers through the published port.
+    let mut chat = connect(&format!("{}/", stack.gateway)).await;
+    send_text(&mut chat, "Hello").await;
+    assert_eq!(next_text(&mut chat).await, "Websockets!");
+
+    // A form post and an upload, each in a client trace of its own.
+    let (form_trace, form_parent) = new_trace();
+    stack
+        .post(
+            "application/x-www-form-urlencoded",
+            format!("feed_{nonce}=1"),
+            &format!("00-{form_trace}-{form_parent}-01"),
+        )
+        .await;
+    let (upload_trace, upload_parent) = new_trace();
+    let res = stack
+        .http
+        .put(&stack.uploads)
+        .header("x-field", "userfile1")
+        .header("x-filename", format!("feed-{nonce}.txt"))
+        .header(
+            "traceparent",
+            format!("00-{upload_trace}-{upload_parent}-01"),
+        )
+        .body("fed")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let form = next_json(&mut feed).await;
+    assert_eq!(form["kind"], "form_submitted", "{form}");
+    assert_eq!(form["source"], "inlet-forms");
+    assert_eq!(
+        form["data"]["field_names"],
+        serde_json::json!([format!("feed_{nonce}")])
+    );
+    let file = next_json(&mut feed).await;
+    assert_eq!(file["kind"], "file_stored", "{file}");
+    assert_eq!(file["source"], "inlet-uploads");
+    assert_eq!(file["data"]["original_name"], format!("feed-{nonce}.txt"));
+    assert_eq!(file["data"]["size"], 3);
+    assert_eq!(
+        file["sequence"].as_u64(),
+        form["sequence"].as_u64().map(|s| s + 1)
+    );
+    // Once each: the next event is a marker posted now, not a repeat.
+    let (marker_trace, marker_parent) = new_trace();
+    stack
+        .post(
+            "application/x-www-form-urlencoded",
+            format!("marker_{nonce}=1"),
+            &format!("00-{marker_trace}-{marker_parent}-01"),
+        )
+        .await;
+    let marker = next_json(&mut feed).await;
+    assert_eq!(
+        marker["data"]["field_names"],
+        serde_json::json!([format!("marker_{nonce}")])
+    );
+
+    // Each arrival is one trace from the storing service into the gateway.
+    let trace = stack.wait_for_trace(&form_trace, "gateway.deliver").await;
+    assert_published_through_the_gateway(&trace, "inlet-forms");
+    let trace = stack.wait_for_trace(&upload_trace, "gateway.deliver").await;
+    assert_published_through_the_gateway(&trace, "inlet-uploads");
+
+    // With the gateway stopped, a post is still stored and answered; the
+    // feed's subscribers were told it was going away.
+    drop(feed);
+    stack.compose(&["stop", "gateway"]).await;
+    assert_eq!(inlet_testkit::ws::close_code(&mut chat).await.0, 1001);
+    let (trace, parent) = new_trace();
+    let answer = stack
+        .post(
+            "application/x-www-form-urlencoded",
+            format!("while_down_{nonce}=1"),
+            &format!("00-{trace}-{parent}-01"),
+        )
+        .await;
+    assert!(answer.contains(&format!("while_down_{nonce}")), "{answer}");
+    stack.compose(&["start", "gateway"]).await;
 }
