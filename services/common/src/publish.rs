@@ -6,6 +6,8 @@
 //! `gateway.publish` client span under the caller's span at the time of
 //! publishing, with its W3C trace context in the gRPC metadata.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use inlet_proto::events::v1::event_ingest_client::EventIngestClient;
@@ -15,7 +17,7 @@ use opentelemetry::propagation::Injector;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -34,6 +36,9 @@ pub struct PublishSettings {
     pub retry_max_ms: u64,
     /// Time one publish call (connecting included) may take.
     pub timeout_ms: u64,
+    /// On shutdown, how long the service waits for buffered events to be
+    /// sent before it exits without them.
+    pub drain_timeout_ms: u64,
 }
 
 impl Default for PublishSettings {
@@ -43,6 +48,7 @@ impl Default for PublishSettings {
             retry_min_ms: 100,
             retry_max_ms: 5_000,
             timeout_ms: 2_000,
+            drain_timeout_ms: 5_000,
         }
     }
 }
@@ -128,6 +134,15 @@ struct Outgoing {
 pub struct Publisher {
     queue: Option<mpsc::Sender<Outgoing>>,
     metrics: PublishMetrics,
+    /// Events queued and not yet accepted, and a wake-up when that changes.
+    pending: Arc<Pending>,
+    drain_timeout: Duration,
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    count: AtomicUsize,
+    changed: Notify,
 }
 
 impl Publisher {
@@ -136,6 +151,8 @@ impl Publisher {
         Self {
             queue: None,
             metrics: PublishMetrics::default(),
+            pending: Arc::default(),
+            drain_timeout: Duration::ZERO,
         }
     }
 
@@ -160,16 +177,20 @@ impl Publisher {
         let metrics = PublishMetrics::register(metrics);
         let (queue, incoming) = mpsc::channel(settings.buffer);
         let client = EventIngestClient::new(endpoint.connect_lazy());
+        let pending = Arc::<Pending>::default();
         tokio::spawn(send_in_order(
             incoming,
             client,
             settings.clone(),
             metrics.clone(),
+            Arc::clone(&pending),
         ));
         tracing::info!(gateway.url = url, "publishing events to the gateway");
         Ok(Self {
             queue: Some(queue),
             metrics,
+            pending,
+            drain_timeout: Duration::from_millis(settings.drain_timeout_ms),
         })
     }
 
@@ -187,11 +208,36 @@ impl Publisher {
         let context = tracing::Span::current().context();
         match queue.try_send(Outgoing { event, context }) {
             Ok(()) => {
+                self.pending.count.fetch_add(1, Ordering::AcqRel);
                 self.metrics.buffered.inc();
             }
             Err(_) => {
                 self.metrics.dropped.inc();
                 tracing::warn!("publish buffer full: event dropped");
+            }
+        }
+    }
+}
+
+impl Publisher {
+    /// For a service on its way out: waits until every buffered event has
+    /// been accepted, or `publish.drain_timeout_ms` has passed (then says
+    /// how many are left behind). Returns at once when publishing is off.
+    pub async fn drain(&self) {
+        if self.queue.is_none() {
+            return;
+        }
+        let deadline = tokio::time::Instant::now() + self.drain_timeout;
+        loop {
+            let changed = self.pending.changed.notified();
+            let left = self.pending.count.load(Ordering::Acquire);
+            if left == 0 {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                let left = self.pending.count.load(Ordering::Acquire);
+                tracing::warn!(left, "stopping with events the gateway has not taken");
+                return;
             }
         }
     }
@@ -222,6 +268,7 @@ async fn send_in_order(
     mut client: EventIngestClient<tonic::transport::Channel>,
     settings: PublishSettings,
     metrics: PublishMetrics,
+    pending: Arc<Pending>,
 ) {
     let min = Duration::from_millis(settings.retry_min_ms);
     let max = Duration::from_millis(settings.retry_max_ms);
@@ -260,6 +307,8 @@ async fn send_in_order(
             }
         }
         metrics.buffered.dec();
+        pending.count.fetch_sub(1, Ordering::AcqRel);
+        pending.changed.notify_waiters();
     }
 }
 

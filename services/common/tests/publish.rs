@@ -157,3 +157,46 @@ async fn the_callers_trace_travels_in_the_grpc_metadata() {
         "the parent is the gateway.publish client span, not the request span"
     );
 }
+
+#[tokio::test]
+async fn drain_returns_once_the_gateway_has_taken_everything() {
+    let address = unused_address();
+    let metrics = Metrics::new();
+    let publisher =
+        Publisher::start(Some(&format!("http://{address}")), &fast(), &metrics).unwrap();
+    publisher.publish(event("held"));
+    // The gateway comes up only now: drain waits for it to take the event.
+    let listener = tokio::net::TcpListener::bind(address).await.unwrap();
+    let mut gateway = IngestStandIn::serve(listener);
+    tokio::time::timeout(WAIT, publisher.drain())
+        .await
+        .expect("drain ends once the event is taken");
+    assert_eq!(
+        counter(&metrics, "inlet_publisher_events_published_total"),
+        1
+    );
+    assert_eq!(gateway.next().await.event.id, "held");
+}
+
+#[tokio::test]
+async fn drain_gives_up_at_its_deadline() {
+    let settings = PublishSettings {
+        drain_timeout_ms: 50,
+        ..fast()
+    };
+    let metrics = Metrics::new();
+    let address = unused_address();
+    let publisher =
+        Publisher::start(Some(&format!("http://{address}")), &settings, &metrics).unwrap();
+    publisher.publish(event("never taken"));
+    let started = tokio::time::Instant::now();
+    tokio::time::timeout(WAIT, publisher.drain())
+        .await
+        .expect("drain ends at its deadline");
+    assert!(started.elapsed() >= Duration::from_millis(50));
+    assert_eq!(counter(&metrics, "inlet_publisher_buffered_events"), 1);
+    // Disabled: nothing to wait for.
+    tokio::time::timeout(WAIT, Publisher::disabled().drain())
+        .await
+        .unwrap();
+}

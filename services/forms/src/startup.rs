@@ -37,6 +37,7 @@ pub struct Application {
     readiness: Arc<Readiness>,
     journal: Arc<Journal>,
     writer: JournalWriter,
+    publisher: Publisher,
 }
 
 impl Application {
@@ -61,7 +62,7 @@ impl Application {
             journal: Arc::clone(&journal),
             limits: config.limits.clone(),
             metrics: forms_metrics,
-            publisher,
+            publisher: publisher.clone(),
         });
         let service = inlet_http::Service {
             name: "inlet-forms",
@@ -81,6 +82,7 @@ impl Application {
             readiness,
             journal,
             writer,
+            publisher,
         })
     }
 
@@ -95,7 +97,8 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight
-    /// requests finish (up to `http.shutdown_timeout_ms`) and flushes the journal.
+    /// requests finish (up to `http.shutdown_timeout_ms`), flushes the journal
+    /// and sends what the publisher still holds (up to `publish.drain_timeout_ms`).
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()>,
@@ -105,9 +108,12 @@ impl Application {
             readiness,
             journal,
             writer,
+            publisher,
             ..
         } = self;
         let result = inlet_http::run_until_stopped(server, &readiness, shutdown).await;
+        // What was stored is announced before the process goes.
+        publisher.drain().await;
         journal.close().await;
         drop(journal);
         tokio::task::spawn_blocking(move || writer.join())

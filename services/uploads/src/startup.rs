@@ -32,6 +32,7 @@ pub struct Application {
     port: u16,
     server: Server,
     readiness: Arc<Readiness>,
+    publisher: Publisher,
 }
 
 impl Application {
@@ -54,7 +55,7 @@ impl Application {
             uploads_dir,
             limits: config.limits.clone(),
             metrics: UploadsMetrics::register(&metrics),
-            publisher,
+            publisher: publisher.clone(),
         });
         let service = inlet_http::Service {
             name: "inlet-uploads",
@@ -76,6 +77,7 @@ impl Application {
             port,
             server,
             readiness,
+            publisher,
         })
     }
 
@@ -85,12 +87,15 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then lets in-flight uploads finish
-    /// (up to `http.shutdown_timeout_ms`).
+    /// (up to `http.shutdown_timeout_ms`) and sends what the publisher still
+    /// holds (up to `publish.drain_timeout_ms`).
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), StartupError> {
-        inlet_http::run_until_stopped(self.server, &self.readiness, shutdown).await?;
+        let served = inlet_http::run_until_stopped(self.server, &self.readiness, shutdown).await;
+        self.publisher.drain().await;
+        served?;
         tracing::info!("stopped");
         Ok(())
     }
