@@ -3,12 +3,15 @@
 //!
 //! ```text
 //! inlet-bench uploads http://127.0.0.1:8081/ --mode multipart --file-bytes 65536 --files 1000 --connections 8
+//! inlet-bench ws ws://127.0.0.1:8082/ --mode hello --connections 100
+//! inlet-bench ws ws://127.0.0.1:8082/events --mode fanout --connections 1000 --publish-url http://127.0.0.1:50051
 //! ```
 #![forbid(unsafe_code)]
 
 mod report;
 mod rss;
 mod uploads;
+mod ws;
 
 use std::process::ExitCode;
 
@@ -25,20 +28,26 @@ struct Cli {
 enum Command {
     /// Uploads: multipart POSTs or raw PUTs of generated files.
     Uploads(uploads::Args),
+    /// WebSocket: round trips (Hello, echo) or event fan-out.
+    Ws(ws::Args),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Uploads(args) => uploads::run(args).await,
+        Command::Uploads(args) => uploads::run(args)
+            .await
+            .map(|r| serde_json::to_value(r).expect("a report serialises"))
+            .map_err(|e| e.to_string()),
+        Command::Ws(args) => ws::run(args)
+            .await
+            .map(|r| serde_json::to_value(r).expect("a report serialises"))
+            .map_err(|e| e.to_string()),
     };
     match outcome {
         Ok(report) => {
-            println!(
-                "{}",
-                serde_json::to_string(&report).expect("a report serialises")
-            );
+            println!("{report}");
             ExitCode::SUCCESS
         }
         Err(err) => {
