@@ -170,8 +170,12 @@ impl Peer {
                             return self.count_in(Heard::Binary(bytes));
                         }
                         Some(Ok(AggregatedMessage::Ping(payload))) => {
-                            if self.session.pong(&payload).await.is_err() {
-                                return Next::End(Ending::Gone);
+                            let pong = self.session.pong(&payload);
+                            match tokio::time::timeout(self.send_timeout, pong).await {
+                                Ok(Ok(())) => {}
+                                Ok(Err(_closed)) => return Next::End(Ending::Gone),
+                                // Pinging without reading the pongs.
+                                Err(_elapsed) => return Next::End(Ending::NotReading),
                             }
                         }
                         Some(Ok(AggregatedMessage::Pong(_))) => {}
@@ -184,8 +188,10 @@ impl Peer {
                 }
                 value = &mut other => return Next::Other(value),
                 _ = self.ping.tick() => {
-                    if self.session.ping(b"").await.is_err() {
-                        return Next::End(Ending::Gone);
+                    match tokio::time::timeout(self.send_timeout, self.session.ping(b"")).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(_closed)) => return Next::End(Ending::Gone),
+                        Err(_elapsed) => return Next::End(Ending::NotReading),
                     }
                     self.pong_deadline.get_or_insert(Instant::now() + self.pong_timeout);
                 }

@@ -84,6 +84,10 @@ async fn one_form_post_is_one_trace_across_forms_and_the_gateway() {
     .await;
     let mut feed = ws::connect(&format!("ws://127.0.0.1:{}/events", gateway.port)).await;
     next_json(&mut feed).await;
+    let mut chat = ws::connect(&format!("ws://127.0.0.1:{}/", gateway.port)).await;
+    send_text(&mut chat, "Hello").await;
+    assert_eq!(next_text(&mut chat).await, "Websockets!");
+    drop(chat);
     let res = inlet_testkit::http::client()
         .post(format!("{}/", forms.url()))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -142,12 +146,25 @@ async fn one_form_post_is_one_trace_across_forms_and_the_gateway() {
         hops += 1;
         assert!(hops < 10);
     }
-    let connection = receiver
-        .spans()
-        .into_iter()
-        .find(|s| s.name == "ws.connection")
-        .expect("the subscriber's ws.connection span");
-    assert_eq!(connection.attr_i64("ws.messages_out"), Some(2));
+    let spans = receiver.spans();
+    let connection = |endpoint: &str| {
+        spans
+            .iter()
+            .find(|s| s.name == "ws.connection" && s.attr_str("ws.endpoint") == Some(endpoint))
+            .unwrap_or_else(|| panic!("no ws.connection span for {endpoint}"))
+    };
+    // The subscriber was sent its `subscribed` frame and the event.
+    assert_eq!(connection("events").attr_i64("ws.messages_out"), Some(2));
+    let chat = connection("chat");
+    assert_eq!(chat.attr_i64("ws.messages_in"), Some(1));
+    assert_eq!(chat.attr_str("client.address"), Some("127.0.0.1"));
+    let message = spans
+        .iter()
+        .find(|s| s.name == "ws.message")
+        .expect("a ws.message span");
+    assert_eq!(message.parent_span_id, chat.span_id);
+    assert_eq!(message.attr_str("ws.message.type"), Some("text"));
+    assert_eq!(message.attr_i64("ws.message.size"), Some(5));
 }
 
 #[tokio::test]

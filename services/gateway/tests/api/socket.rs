@@ -213,6 +213,43 @@ async fn a_peer_that_misses_pongs_is_closed() {
 }
 
 #[tokio::test]
+async fn a_peer_that_floods_pings_and_never_reads_the_pongs_is_closed() {
+    let gw = spawn_gateway(&[("INLET_WEBSOCKET__SEND_TIMEOUT_MS", "300")]).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stream = socket
+        .connect(([127, 0, 0, 1], gw.port).into())
+        .await
+        .unwrap();
+    let (mut flooder, _) = tokio_tungstenite::client_async(
+        gw.ws_url("/"),
+        tokio_tungstenite::MaybeTlsStream::Plain(stream),
+    )
+    .await
+    .unwrap();
+    let ping = Message::Ping(vec![b'p'; 125].into());
+    let flooding = tokio::spawn(async move {
+        // Until the gateway gives up on it (the send fails) or 200k pings.
+        for _ in 0..200_000 {
+            if flooder.send(ping.clone()).await.is_err() {
+                break;
+            }
+        }
+    });
+    gw.wait_for_metric("inlet_gateway_closes_total", Some(("code", "1008")), |n| {
+        n >= 1.0
+    })
+    .await;
+    gw.wait_for_metric("inlet_gateway_connections", None, |open| open == 0.0)
+        .await;
+    flooding.abort();
+    // The gateway still serves others.
+    let mut other = gw.connect("/").await;
+    send_text(&mut other, "Hello").await;
+    assert_eq!(next_text(&mut other).await, "Websockets!");
+}
+
+#[tokio::test]
 async fn stopping_closes_every_socket_with_1001() {
     let mut gw = spawn_gateway(&[]).await;
     let mut chat = gw.connect("/").await;
