@@ -9,3 +9,15 @@ pub fn client() -> reqwest::Client {
         .build()
         .expect("a plain HTTP client builds")
 }
+
+/// GETs `url` and gives the answer's body as text (panics on a failed request).
+pub async fn get_text(url: &str) -> String {
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}

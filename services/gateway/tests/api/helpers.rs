@@ -73,14 +73,7 @@ impl TestGateway {
 
     /// One metric's value from `/metrics` (summed over labels matching `label`).
     pub async fn metric(&self, name: &str, label: Option<(&str, &str)>) -> f64 {
-        let text = inlet_testkit::http::client()
-            .get(self.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = inlet_testkit::http::get_text(&self.url("/metrics")).await;
         let lines = text.lines().map(|l| Ok(l.to_owned()));
         let scrape = prometheus_parse::Scrape::parse(lines).unwrap();
         scrape

@@ -203,14 +203,7 @@ async fn a_subscriber_that_never_reads_does_not_grow_the_gateway() {
     // Each is closed, for not reading or for falling behind.
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let metrics = inlet_testkit::http::client()
-            .get(format!("{}/metrics", gateway.url()))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = inlet_testkit::http::get_text(&format!("{}/metrics", gateway.url())).await;
         if metrics.contains("inlet_gateway_slow_subscribers_closed_total 20") {
             break;
         }

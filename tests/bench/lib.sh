@@ -1,0 +1,23 @@
+# Shared by the comparison scripts (sourced): a work folder, one server at a
+# time, free ports, the peers' aiohttp venv and Node modules.
+#   needs: root, peers, venv set by the caller
+work="$(mktemp -d "${BENCH_DIR:-/tmp}/inlet-bench.XXXXXX")"
+server_pid=""
+stop_server() { if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; server_pid=""; fi; }
+cleanup() { stop_server; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { # port
+  for _ in $(seq 1 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "nothing listens on $1" >&2; exit 1
+}
+
+if [ ! -x "$venv/bin/python" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q -r "$peers/python/requirements.txt"
+fi
+mkdir -p "$work/node" && tar xzf "$peers/node/node_modules.tgz" -C "$work/node"
