@@ -117,6 +117,19 @@ impl Stack {
 
     /// Waits for the trace `trace_id` in Jaeger to hold a span named `operation`.
     async fn wait_for_trace(&self, trace_id: &str, operation: &str) -> Trace {
+        self.wait_for_trace_where(trace_id, operation, |t| t.span_named(operation).is_some())
+            .await
+    }
+
+    /// Waits for the trace `trace_id` in Jaeger to satisfy `complete`
+    /// (spans from several services arrive in batches of their own);
+    /// `what` says what was awaited, for the failure message.
+    async fn wait_for_trace_where(
+        &self,
+        trace_id: &str,
+        what: &str,
+        complete: impl Fn(&Trace) -> bool,
+    ) -> Trace {
         let url = format!("{}/api/traces/{trace_id}", self.jaeger);
         let deadline = tokio::time::Instant::now() + TRACE_WAIT;
         loop {
@@ -124,14 +137,14 @@ impl Stack {
             if res.status() == 200 {
                 let mut found: Envelope<Vec<Trace>> = res.json().await.unwrap();
                 if let Some(trace) = found.data.pop() {
-                    if trace.span_named(operation).is_some() {
+                    if complete(&trace) {
                         return trace;
                     }
                 }
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "trace {trace_id} with {operation} did not reach Jaeger in {TRACE_WAIT:?}"
+                "trace {trace_id} with {what} did not reach Jaeger in {TRACE_WAIT:?}"
             );
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
@@ -451,17 +464,34 @@ async fn uploads_stores_on_the_shared_volume_traces_and_stops_without_a_partial_
     stack.compose(&["start", "uploads"]).await;
 }
 
-/// The one span of `service` named `operation` in `trace`.
+/// The span of `service` named `operation` in `trace`, if there is one.
+fn find_span<'t>(
+    trace: &'t Trace,
+    service: &str,
+    operation: &str,
+) -> Option<&'t inlet_e2e::jaeger_api::Span> {
+    trace
+        .spans
+        .iter()
+        .find(|s| s.operation_name == operation && trace.service_of(s) == Some(service))
+}
+
+/// The span of `service` named `operation` in `trace`.
 fn span_of<'t>(
     trace: &'t Trace,
     service: &str,
     operation: &str,
 ) -> &'t inlet_e2e::jaeger_api::Span {
-    trace
-        .spans
-        .iter()
-        .find(|s| s.operation_name == operation && trace.service_of(s) == Some(service))
+    find_span(trace, service, operation)
         .unwrap_or_else(|| panic!("no {service} {operation} span in the trace"))
+}
+
+/// Whether `trace` already holds the spans of a publish from `service`
+/// through the gateway.
+fn holds_the_publish(trace: &Trace, service: &str) -> bool {
+    find_span(trace, service, "gateway.publish").is_some()
+        && find_span(trace, "inlet-gateway", "gateway.publish").is_some()
+        && find_span(trace, "inlet-gateway", "gateway.deliver").is_some()
 }
 
 /// Checks that `trace` runs from `service`'s publish client span into the
@@ -544,10 +574,17 @@ async fn the_gateway_feeds_each_arrival_once_joins_its_trace_and_is_not_needed_t
     );
 
     // Each arrival is one trace from the storing service into the gateway.
-    let trace = stack.wait_for_trace(&form_trace, "gateway.deliver").await;
-    assert_published_through_the_gateway(&trace, "inlet-forms");
-    let trace = stack.wait_for_trace(&upload_trace, "gateway.deliver").await;
-    assert_published_through_the_gateway(&trace, "inlet-uploads");
+    for (trace_id, service) in [
+        (&form_trace, "inlet-forms"),
+        (&upload_trace, "inlet-uploads"),
+    ] {
+        let trace = stack
+            .wait_for_trace_where(trace_id, "the publish spans", |t| {
+                holds_the_publish(t, service)
+            })
+            .await;
+        assert_published_through_the_gateway(&trace, service);
+    }
 
     // With the gateway stopped, a post is still stored and answered; the
     // feed's subscribers were told it was going away.
