@@ -205,7 +205,14 @@ impl Publisher {
         let Some(queue) = &self.queue else {
             return;
         };
-        let context = tracing::Span::current().context();
+        // Under a tracing span its context; outside one (a handler before any
+        // span of its own), the OpenTelemetry context the request runs in.
+        let span = tracing::Span::current();
+        let context = if span.is_none() {
+            opentelemetry::Context::current()
+        } else {
+            span.context()
+        };
         match queue.try_send(Outgoing { event, context }) {
             Ok(()) => {
                 self.pending.count.fetch_add(1, Ordering::AcqRel);

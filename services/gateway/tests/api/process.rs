@@ -97,14 +97,60 @@ async fn one_form_post_is_one_trace_across_forms_and_the_gateway() {
         .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(next_json(&mut feed).await["kind"], "form_submitted");
+    // uploads publishes from its handler, outside any span of its own: the
+    // event still joins the request's trace (here the client's).
+    let uploads_bin = sibling_binary("inlet-uploads");
+    let mut uploads = ServiceProcess::start(
+        uploads_bin.to_str().unwrap(),
+        &[
+            ("INLET_LISTEN", "127.0.0.1:0"),
+            ("INLET_DATA_DIR", &data_dir),
+            ("INLET_GATEWAY_URL", &gateway_url),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ],
+    )
+    .await;
+    let upload_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let res = inlet_testkit::http::client()
+        .put(format!("{}/", uploads.url()))
+        .header("x-field", "userfile1")
+        .header("x-filename", "traced.txt")
+        .header(
+            "traceparent",
+            format!("00-{upload_trace}-00f067aa0ba902b7-01"),
+        )
+        .body("traced")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(next_json(&mut feed).await["kind"], "file_stored");
     drop(feed);
     // Exit flushes each one's spans.
+    assert!(uploads.terminate().await.success());
     assert!(forms.terminate().await.success());
     assert!(gateway.terminate().await.success());
 
+    let from_uploads = receiver
+        .wait_for_span(WAIT, |s| {
+            s.name == "gateway.publish"
+                && s.service_name == "inlet-gateway"
+                && s.trace_id == upload_trace
+        })
+        .await
+        .expect("the gateway's publish span in the upload's trace");
+    let uploads_client = receiver
+        .spans()
+        .into_iter()
+        .find(|s| s.service_name == "inlet-uploads" && s.name == "gateway.publish")
+        .expect("uploads' publish span");
+    assert_eq!(uploads_client.trace_id, upload_trace);
+    assert_eq!(from_uploads.parent_span_id, uploads_client.span_id);
     let publish_server = receiver
         .wait_for_span(WAIT, |s| {
-            s.name == "gateway.publish" && s.service_name == "inlet-gateway"
+            s.name == "gateway.publish"
+                && s.service_name == "inlet-gateway"
+                && s.trace_id != upload_trace
         })
         .await
         .expect("the gateway's publish span");
@@ -153,8 +199,8 @@ async fn one_form_post_is_one_trace_across_forms_and_the_gateway() {
             .find(|s| s.name == "ws.connection" && s.attr_str("ws.endpoint") == Some(endpoint))
             .unwrap_or_else(|| panic!("no ws.connection span for {endpoint}"))
     };
-    // The subscriber was sent its `subscribed` frame and the event.
-    assert_eq!(connection("events").attr_i64("ws.messages_out"), Some(2));
+    // The subscriber was sent its `subscribed` frame and the two events.
+    assert_eq!(connection("events").attr_i64("ws.messages_out"), Some(3));
     let chat = connection("chat");
     assert_eq!(chat.attr_i64("ws.messages_in"), Some(1));
     assert_eq!(chat.attr_str("client.address"), Some("127.0.0.1"));
