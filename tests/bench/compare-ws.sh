@@ -5,11 +5,14 @@
 # pinned (server on core 1, load generator on core 0). One JSON line per run;
 # tests/bench/summarize-ws.py makes the README's table from them.
 #
-#   tests/bench/compare-ws.sh [--layouts "shared pinned"] [--seconds N] [--rounds N]
+#   tests/bench/compare-ws.sh [--layouts "shared pinned"] [--seconds N] [--rounds N] [--pipelines "1 16"]
 #
 # Loads (inlet-bench ws), each on a fresh server:
 #   hello   Hello → Websockets! round trips at 20, 100 and 1000 connections
-#           (every server: it is the seed's socket)
+#           (every server: it is the seed's socket), with 1 and with 16
+#           messages in flight per connection: with 1 the generator, on one
+#           core, is as busy as the server and sets the ceiling; with 16 it
+#           batches frames per system call and the server's core is the limit
 #   echo    64-byte echo round trips at 20, 100 and 1000 connections
 #           (inlet-gateway's /echo only: the peers have no echo)
 #   fanout  2000 events published over gRPC, 8 at a time, to 1000 subscribers
@@ -22,12 +25,13 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 peers="${PEERS_DIR:-$root/../shared/peers}"
 venv="${PEERS_VENV:-/tmp/inlet-peers-venv}"
-layouts="shared pinned" seconds=10 rounds=1
+layouts="shared pinned" seconds=6 rounds=1 pipelines="1 16"
 while [ $# -gt 0 ]; do
   case "$1" in
     --layouts) layouts="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
+    --pipelines) pipelines="$2"; shift 2 ;;
     *) echo "unknown option: $1" >&2; exit 64 ;;
   esac
 done
@@ -74,13 +78,15 @@ for layout in $layouts; do
   server_pin="" load_pin=""
   if [ "$layout" = pinned ]; then server_pin="taskset -c 1" load_pin="taskset -c 0"; fi
   for round in $(seq 1 "$rounds"); do
-    for connections in 20 100 1000; do
-      for name in inlet-gateway node-seed aiohttp; do
-        run "$name" "$layout" "$server_pin" "$load_pin" / hello \
-          --mode hello --connections "$connections" --duration-secs "$seconds"
+    for pipeline in $pipelines; do
+      for connections in 20 100 1000; do
+        for name in inlet-gateway node-seed aiohttp; do
+          run "$name" "$layout" "$server_pin" "$load_pin" / hello --mode hello \
+            --connections "$connections" --pipeline "$pipeline" --duration-secs "$seconds"
+        done
+        run inlet-gateway "$layout" "$server_pin" "$load_pin" /echo echo --mode echo --message-bytes 64 \
+          --connections "$connections" --pipeline "$pipeline" --duration-secs "$seconds"
       done
-      run inlet-gateway "$layout" "$server_pin" "$load_pin" /echo echo \
-        --mode echo --message-bytes 64 --connections "$connections" --duration-secs "$seconds"
     done
     run inlet-gateway "$layout" "$server_pin" "$load_pin" /events fanout \
       --mode fanout --connections 1000 --events 2000

@@ -13,7 +13,7 @@ for line in sys.stdin:
     if not line.startswith('{'):
         continue
     r = json.loads(line)
-    runs[(r['layout'], r['load'], r['connections'], r['label'])].append(r)
+    runs[(r['layout'], r['load'], r['connections'], r.get('pipeline', 0), r['label'])].append(r)
 
 
 def med(key, field):
@@ -27,14 +27,14 @@ def fmt(value, digits=0):
 
 for layout in ('shared', 'pinned'):
     print(f'\n**{layout}**\n')
-    print('| load | conns | inlet-gateway msgs/s | p50 / p99 ms | node-seed msgs/s | p50 / p99 ms | aiohttp msgs/s | p50 / p99 ms | × node | × aiohttp |')
-    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
-    for load in ('hello', 'echo'):
-        for conns in (20, 100, 1000):
+    print('| load | conns | in flight | inlet-gateway msgs/s | p50 / p99 ms | node-seed msgs/s | p50 / p99 ms | aiohttp msgs/s | p50 / p99 ms | × node | × aiohttp |')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    pipelines = sorted({k[3] for k in runs if k[1] in ('hello', 'echo')})
+    for load, pipeline, conns in [(l, p, c) for l in ('hello', 'echo') for p in pipelines for c in (20, 100, 1000)]:
             cells = []
             rates = {}
             for name in ('inlet-gateway', 'node-seed', 'aiohttp'):
-                key = (layout, load, conns, name)
+                key = (layout, load, conns, pipeline, name)
                 rate = med(key, 'msgs_per_s')
                 rates[name] = rate
                 cells.append(fmt(rate))
@@ -43,7 +43,7 @@ for layout in ('shared', 'pinned'):
             ratio = lambda peer: '—' if not rates[peer] or not rates['inlet-gateway'] else f"{rates['inlet-gateway'] / rates[peer]:.2f}×"
             if rates['inlet-gateway'] is None:
                 continue
-            print(f"| {load} | {conns} | " + ' | '.join(cells) + f" | {ratio('node-seed')} | {ratio('aiohttp')} |")
-    fan = med((layout, 'fanout', 1000, 'inlet-gateway'), 'deliveries_per_s')
+            print(f"| {load} | {conns} | {pipeline} | " + ' | '.join(cells) + f" | {ratio('node-seed')} | {ratio('aiohttp')} |")
+    fan = med((layout, 'fanout', 1000, 0, 'inlet-gateway'), 'deliveries_per_s')
     if fan is not None:
         print(f'\nFan-out, 1000 subscribers: **{fmt(fan)} deliveries/s**.')

@@ -9,15 +9,21 @@
 //!   gateway takes them; deliveries per second until every subscriber has
 //!   every event.
 //!
-//! Round trips are closed-loop (one message in flight per connection), so
-//! msgs/s is round trips per second and the RTT quantiles are what one
-//! client sees under that load. The first `--warmup-secs` are not counted.
+//! Round trips are closed-loop: each connection keeps `--pipeline` messages
+//! in flight (default 1: send, wait for the answer, send again), so msgs/s
+//! is answers per second and the RTT quantiles are what one client sees
+//! under that load. With one message in flight the generator spends about
+//! as much per message as the server, so on one core it cannot outrun a
+//! server on another; a deeper pipeline lets it write and read many frames
+//! per system call. The first `--warmup-secs` are not counted.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use std::collections::VecDeque;
+
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use inlet_proto::events::v1::event::Kind;
 use inlet_proto::events::v1::event_ingest_client::EventIngestClient;
 use inlet_proto::events::v1::{Event, FormSubmitted, PublishRequest};
@@ -55,6 +61,9 @@ pub struct Args {
     /// Seconds run before measuring (round trips).
     #[arg(long, default_value_t = 2.0)]
     warmup_secs: f64,
+    /// Messages in flight per connection (round trips).
+    #[arg(long, default_value_t = 1)]
+    pipeline: usize,
     /// Size of each echo message.
     #[arg(long, default_value_t = 64)]
     message_bytes: usize,
@@ -79,6 +88,7 @@ pub struct WsReport {
     mode: &'static str,
     label: String,
     connections: usize,
+    pipeline: usize,
     seconds: f64,
     /// Round trips per second (hello, echo).
     msgs_per_s: f64,
@@ -167,32 +177,47 @@ async fn round_trips(args: &Args, sockets: Vec<Socket>) -> WsReport {
         .map(|mut socket| {
             let (message, expected) = (message.clone(), expected.clone());
             let (measuring, stop) = (Arc::clone(&measuring), Arc::clone(&stop));
+            let window = args.pipeline.max(1);
             tokio::spawn(async move {
                 let mut rtts = Vec::new();
                 let mut errors = 0usize;
-                while !stop.load(Ordering::Relaxed) {
-                    let sent = Instant::now();
-                    if socket.send(Message::text(message.as_str())).await.is_err() {
+                let mut in_flight: VecDeque<Instant> = VecDeque::with_capacity(window);
+                'run: while !stop.load(Ordering::Relaxed) {
+                    // Fill the window, one write for all of it.
+                    while in_flight.len() < window {
+                        if socket.feed(Message::text(message.as_str())).await.is_err() {
+                            errors += 1;
+                            break 'run;
+                        }
+                        in_flight.push_back(Instant::now());
+                    }
+                    if socket.flush().await.is_err() {
                         errors += 1;
                         break;
                     }
-                    let reply = loop {
-                        match socket.next().await {
-                            Some(Ok(Message::Text(text))) => break Some(text),
-                            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                            _ => break None,
-                        }
-                    };
-                    match reply {
-                        Some(text) if text.as_str() == expected => {
-                            if measuring.load(Ordering::Relaxed) {
-                                rtts.push(sent.elapsed());
+                    // One answer, then every answer already read.
+                    let mut next = socket.next().await;
+                    loop {
+                        match next {
+                            Some(Ok(Message::Text(text))) => {
+                                let sent = in_flight.pop_front();
+                                if text.as_str() != expected {
+                                    errors += 1;
+                                } else if let (Some(sent), true) =
+                                    (sent, measuring.load(Ordering::Relaxed))
+                                {
+                                    rtts.push(sent.elapsed());
+                                }
+                            }
+                            Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                            _ => {
+                                errors += 1;
+                                break 'run;
                             }
                         }
-                        Some(_) => errors += 1,
-                        None => {
-                            errors += 1;
-                            break;
+                        match socket.next().now_or_never() {
+                            Some(more) => next = more,
+                            None => break,
                         }
                     }
                 }
@@ -227,6 +252,7 @@ async fn round_trips(args: &Args, sockets: Vec<Socket>) -> WsReport {
         },
         label: args.label.clone(),
         connections: args.connections,
+        pipeline: args.pipeline.max(1),
         seconds,
         msgs_per_s: rtts.len() as f64 / seconds,
         p50_ms: quantile_ms(&rtts, 0.5),
@@ -309,6 +335,7 @@ async fn fan_out(args: &Args, sockets: Vec<Socket>) -> Result<WsReport, WsBenchE
         mode: "fanout",
         label: args.label.clone(),
         connections: args.connections,
+        pipeline: 0,
         seconds,
         msgs_per_s: 0.0,
         p50_ms: 0.0,
