@@ -1,0 +1,203 @@
+//! The SMTP service's typed configuration (see README for every key).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use inlet_common::config::{
+    check, check_data_dir, check_nonzero, comma_list, default_data_dir, ConfigProblem, Validate,
+};
+use inlet_common::log_format::LogFormat;
+use inlet_common::publish::PublishSettings;
+use inlet_common::service::ServiceConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::mailbox::is_safe_user;
+
+/// Everything `inlet-smtp` can be configured with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmtpConfig {
+    /// SMTP listen address (`INLET_SMTP_LISTEN`).
+    pub smtp_listen: SocketAddr,
+    /// HTTP address for `/healthz`, `/readyz` and `/metrics` (`INLET_ADMIN_LISTEN`).
+    pub admin_listen: SocketAddr,
+    /// Root of the shared volume; mail goes to `<data_dir>/mail/<user>/`.
+    pub data_dir: PathBuf,
+    /// `service.name` for traces; unset falls back to `OTEL_SERVICE_NAME`, then `inlet-smtp`.
+    pub service_name: Option<String>,
+    /// `text` or `json` log lines (`INLET_LOG_FORMAT`).
+    pub log_format: LogFormat,
+    /// The name the server greets with and stamps in `Received:`.
+    pub hostname: String,
+    /// Who receives mail, and the limits of a session.
+    pub smtp: SmtpSettings,
+    /// The gateway's event ingest (`INLET_GATEWAY_URL`); unset, nothing is published.
+    pub gateway_url: Option<String>,
+    /// How events are published to the gateway.
+    pub publish: PublishSettings,
+}
+
+/// The `[smtp]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmtpSettings {
+    /// Local parts that have a mailbox (`you`, `another`).
+    #[serde(deserialize_with = "comma_list")]
+    pub users: Vec<String>,
+    /// Domains mail is accepted for (compared without regard to case).
+    #[serde(deserialize_with = "comma_list")]
+    pub domains: Vec<String>,
+    /// Largest message, in bytes (announced as `SIZE`).
+    pub max_message_bytes: u64,
+    /// Most recipients of one message.
+    pub max_recipients: usize,
+    /// Longest line (command or message line), in bytes with its CRLF.
+    pub max_line_bytes: usize,
+    /// Time a client has to send each command.
+    pub command_timeout_ms: u64,
+    /// Time a client may stay silent in the middle of a message.
+    pub data_timeout_ms: u64,
+    /// Most sessions open at once.
+    pub max_sessions: usize,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            smtp_listen: SocketAddr::from(([0, 0, 0, 0], 2525)),
+            admin_listen: SocketAddr::from(([0, 0, 0, 0], 9090)),
+            data_dir: default_data_dir(),
+            service_name: None,
+            log_format: LogFormat::Text,
+            hostname: "inlet-smtp".to_owned(),
+            smtp: SmtpSettings::default(),
+            gateway_url: None,
+            publish: PublishSettings::default(),
+        }
+    }
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            users: vec!["you".to_owned(), "another".to_owned()],
+            domains: vec!["localhost".to_owned(), "example.com".to_owned()],
+            max_message_bytes: 10 * 1024 * 1024,
+            max_recipients: 100,
+            max_line_bytes: 1000,
+            command_timeout_ms: 300_000,
+            data_timeout_ms: 180_000,
+            max_sessions: 1000,
+        }
+    }
+}
+
+impl SmtpConfig {
+    /// Where the mailboxes are.
+    pub fn mail_dir(&self) -> PathBuf {
+        self.data_dir.join("mail")
+    }
+}
+
+impl Validate for SmtpConfig {
+    fn validate(&self, problems: &mut Vec<ConfigProblem>) {
+        let smtp = &self.smtp;
+        check_nonzero(
+            problems,
+            &[
+                ("smtp.max_message_bytes", smtp.max_message_bytes),
+                ("smtp.max_recipients", smtp.max_recipients as u64),
+                ("smtp.command_timeout_ms", smtp.command_timeout_ms),
+                ("smtp.data_timeout_ms", smtp.data_timeout_ms),
+                ("smtp.max_sessions", smtp.max_sessions as u64),
+            ],
+        );
+        check(
+            problems,
+            smtp.max_line_bytes >= 512,
+            "smtp.max_line_bytes",
+            "must be at least 512 (RFC 5321's command line length)",
+        );
+        check(
+            problems,
+            !smtp.users.is_empty(),
+            "smtp.users",
+            "must name at least one user",
+        );
+        for user in &smtp.users {
+            check(
+                problems,
+                is_safe_user(user),
+                "smtp.users",
+                "each user must be 1-64 of a-z, 0-9, '.', '_', '-', not starting with '.'",
+            );
+        }
+        check(
+            problems,
+            !smtp.domains.is_empty(),
+            "smtp.domains",
+            "must name at least one domain",
+        );
+        check(
+            problems,
+            !self.hostname.is_empty() && self.hostname.chars().all(|c| c.is_ascii_graphic()),
+            "hostname",
+            "must be a host name (printable ASCII, no spaces)",
+        );
+        check_data_dir(problems, &self.data_dir);
+        self.publish.validate(problems);
+    }
+}
+
+impl ServiceConfig for SmtpConfig {
+    fn service_name(&self) -> Option<&str> {
+        self.service_name.as_deref()
+    }
+
+    fn log_format(&self) -> LogFormat {
+        self.log_format
+    }
+
+    fn health_listen(&self) -> SocketAddr {
+        self.admin_listen
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use inlet_common::config::{load, ConfigSource};
+
+    use super::*;
+
+    fn load_env(pairs: &[(&str, &str)]) -> Result<SmtpConfig, String> {
+        load(&ConfigSource::from_pairs(pairs.iter().copied())).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_seeds_mailboxes_are_the_default() {
+        let config = load_env(&[]).unwrap();
+        assert_eq!(config.smtp.users, ["you", "another"]);
+        assert_eq!(config.smtp.domains, ["localhost", "example.com"]);
+        assert_eq!(config.smtp_listen.port(), 2525);
+        assert_eq!(config.smtp.max_message_bytes, 10 * 1024 * 1024);
+    }
+
+    #[test]
+    fn users_and_domains_come_from_one_variable_each() {
+        let config = load_env(&[
+            ("INLET_SMTP__USERS", "alice, bob"),
+            ("INLET_SMTP__DOMAINS", "example.org"),
+        ])
+        .unwrap();
+        assert_eq!(config.smtp.users, ["alice", "bob"]);
+        assert_eq!(config.smtp.domains, ["example.org"]);
+    }
+
+    #[test]
+    fn a_user_that_could_be_a_path_is_refused() {
+        for bad in ["../x", "a/b", ".hidden", "you/..", "x y"] {
+            let err = load_env(&[("INLET_SMTP__USERS", &format!("you,{bad}"))]).unwrap_err();
+            assert!(err.contains("smtp.users"), "{bad}: {err}");
+        }
+    }
+}
