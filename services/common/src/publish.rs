@@ -139,6 +139,15 @@ pub struct Publisher {
     drain_timeout: Duration,
 }
 
+impl std::fmt::Debug for Publisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Publisher")
+            .field("enabled", &self.is_enabled())
+            .field("pending", &self.pending.count.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
 #[derive(Debug, Default)]
 struct Pending {
     count: AtomicUsize,

@@ -106,9 +106,7 @@ fn a_disabled_publisher_takes_events_outside_any_runtime() {
 
 #[tokio::test]
 async fn a_bad_url_is_refused_at_start() {
-    let err = Publisher::start(Some("not a url"), &fast(), &Metrics::new())
-        .err()
-        .expect("refused");
+    let err = Publisher::start(Some("not a url"), &fast(), &Metrics::new()).expect_err("refused");
     assert!(err.to_string().contains("gateway_url"), "{err}");
 }
 

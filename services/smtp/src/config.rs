@@ -51,12 +51,6 @@ pub struct SmtpSettings {
     pub max_message_bytes: u64,
     /// Most recipients of one message.
     pub max_recipients: usize,
-    /// Longest line (command or message line), in bytes with its CRLF.
-    pub max_line_bytes: usize,
-    /// Time a client has to send each command.
-    pub command_timeout_ms: u64,
-    /// Time a client may stay silent in the middle of a message.
-    pub data_timeout_ms: u64,
     /// Most sessions open at once.
     pub max_sessions: usize,
 }
@@ -84,9 +78,6 @@ impl Default for SmtpSettings {
             domains: vec!["localhost".to_owned(), "example.com".to_owned()],
             max_message_bytes: 10 * 1024 * 1024,
             max_recipients: 100,
-            max_line_bytes: 1000,
-            command_timeout_ms: 300_000,
-            data_timeout_ms: 180_000,
             max_sessions: 1000,
         }
     }
@@ -107,16 +98,8 @@ impl Validate for SmtpConfig {
             &[
                 ("smtp.max_message_bytes", smtp.max_message_bytes),
                 ("smtp.max_recipients", smtp.max_recipients as u64),
-                ("smtp.command_timeout_ms", smtp.command_timeout_ms),
-                ("smtp.data_timeout_ms", smtp.data_timeout_ms),
                 ("smtp.max_sessions", smtp.max_sessions as u64),
             ],
-        );
-        check(
-            problems,
-            smtp.max_line_bytes >= 512,
-            "smtp.max_line_bytes",
-            "must be at least 512 (RFC 5321's command line length)",
         );
         check(
             problems,

@@ -1,18 +1,24 @@
 //! `inlet-smtp`: SMTP ingest into Maildir (issue 9, in progress).
 //!
-//! What is here so far is everything that does not depend on the SMTP
-//! engine: the configuration, the recipient allow-list, and durable Maildir
-//! delivery (one copy per recipient, all or none). The SMTP listener itself
-//! (samotop, kept behind one module so it could be replaced), the admin
-//! listener, telemetry and the binary come next.
+//! In so far: the configuration, the recipient allow-list, durable Maildir
+//! delivery (one copy per recipient, all or none), the SMTP listener
+//! (samotop, kept behind [`engine`] so it could be replaced), the admin
+//! listener and `MailReceived` events. Timeouts, line limits, 552 for a body
+//! over the limit, STARTTLS and the per-transaction spans come next.
 //!
 //! # Layout
 //! - [`config`]: the typed configuration.
 //! - [`mailbox`]: which recipients are accepted, and the folder each maps to.
 //! - [`maildir`]: writing a message into every recipient's Maildir, durably.
+//! - [`engine`]: samotop, with our guard and our Maildir sink.
+//! - [`delivered`]: what follows a stored message (log, metrics, event).
+//! - [`startup`]: binding, the accept loop, shutdown.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod config;
+pub mod delivered;
+pub mod engine;
 pub mod mailbox;
 pub mod maildir;
+pub mod startup;

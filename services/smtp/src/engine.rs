@@ -1,0 +1,323 @@
+//! The SMTP engine: samotop, and nothing else of this service knows it.
+//!
+//! samotop parses commands and drives the session; this module plugs our
+//! policy into it (a `MailGuard` for MAIL and RCPT, a `MailDispatch` whose
+//! sink is a [`Delivery`]) and drives each accepted connection on tokio. To
+//! replace samotop, replace this file: storage, policy, config and
+//! telemetry live elsewhere.
+
+use std::future::Future as _;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use samotop::io::tls::{Io, MayBeTls, TlsCapable};
+use samotop::io::{ConnectionInfo, IoService};
+use samotop::mail::{
+    AcceptsDispatch, AcceptsGuard, AcceptsSessionService, AddRecipientFailure, AddRecipientResult,
+    Builder, DispatchResult, MailDispatch, MailGuard, MailSetup, Name, Recipient, Service,
+    StartMailFailure, StartMailResult,
+};
+use samotop::smtp::{Esmtp, SessionService, SmtpContext, SmtpParser, SmtpSession};
+use tokio::task::JoinHandle;
+use tokio_util::compat::TokioAsyncReadCompatExt;
+
+use crate::delivered::{Delivered, Message};
+use crate::mailbox::{Mailbox, Mailboxes};
+use crate::maildir::{Delivery, DeliveryError, Envelope, MailStore};
+
+/// samotop's boxed futures (its `common` module is private).
+type S1Fut<'a, T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+type S2Fut<'a, T> = Pin<Box<dyn std::future::Future<Output = T> + Sync + Send + 'a>>;
+
+/// What the engine needs to decide and to store.
+#[derive(Debug)]
+pub struct Policy {
+    /// Who has a mailbox.
+    pub mailboxes: Mailboxes,
+    /// Where mail goes.
+    pub store: MailStore,
+    /// `smtp.max_message_bytes`.
+    pub max_message_bytes: u64,
+    /// `smtp.max_recipients`.
+    pub max_recipients: usize,
+    /// The name the server greets with.
+    pub hostname: String,
+    /// What happens once a message is stored (metrics, event, log).
+    pub delivered: Delivered,
+}
+
+/// A built engine: hands each connection to samotop.
+pub struct Engine {
+    service: Service,
+}
+
+impl Engine {
+    /// samotop with our policy.
+    pub fn new(policy: Arc<Policy>) -> Self {
+        let service = Builder
+            + Name::new(policy.hostname.clone())
+            + InletMail(Arc::clone(&policy))
+            + Esmtp.with(SmtpParser);
+        Self {
+            service: service.build_with_driver(samotop::smtp::SmtpDriver),
+        }
+    }
+
+    /// Runs one SMTP session on `stream` until it ends.
+    pub async fn serve(
+        &self,
+        stream: tokio::net::TcpStream,
+        peer: SocketAddr,
+    ) -> Result<(), String> {
+        let local = stream
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let io: Box<dyn Io> = Box::new(stream.compat());
+        let io: Box<dyn MayBeTls> = Box::new(TlsCapable::plaintext(io));
+        let connection = ConnectionInfo::new(local, peer.to_string());
+        self.service
+            .handle(Ok(io), connection)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Our guard, dispatch and ESMTP extensions, as one samotop setup.
+#[derive(Debug, Clone)]
+struct InletMail(Arc<Policy>);
+
+impl<T: AcceptsGuard + AcceptsDispatch + AcceptsSessionService> MailSetup<T> for InletMail {
+    fn setup(self, config: &mut T) {
+        config.add_last_session_service(self.clone());
+        config.add_last_guard(self.clone());
+        config.add_last_dispatch(self);
+    }
+}
+
+impl SessionService for InletMail {
+    fn prepare_session<'a, 'i, 's, 'f>(
+        &'a self,
+        _io: &'i mut Box<dyn MayBeTls>,
+        state: &'s mut SmtpContext,
+    ) -> S1Fut<'f, ()>
+    where
+        'a: 'f,
+        'i: 'f,
+        's: 'f,
+    {
+        let extensions = &mut state.session.extensions;
+        extensions.enable_string("SIZE", &format!("SIZE {}", self.0.max_message_bytes));
+        extensions.enable(&samotop::smtp::extension::PIPELINING);
+        extensions.enable(&samotop::smtp::extension::EIGHTBITMIME);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+impl MailGuard for InletMail {
+    fn start_mail<'a, 's, 'f>(&'a self, session: &'s mut SmtpSession) -> S2Fut<'f, StartMailResult>
+    where
+        'a: 'f,
+        's: 'f,
+    {
+        let declared = session.transaction.mail.as_ref().and_then(|mail| {
+            let samotop::smtp::command::SmtpMail::Mail(_, params) = mail else {
+                return None;
+            };
+            params.iter().find_map(|p| {
+                let (key, value) = p.split_once('=')?;
+                key.eq_ignore_ascii_case("SIZE")
+                    .then(|| value.parse::<u64>().ok())?
+            })
+        });
+        let limit = self.0.max_message_bytes;
+        let result = match declared {
+            Some(size) if size > limit => StartMailResult::Failed(
+                StartMailFailure::StorageExhaustedPermanently,
+                format!("message size exceeds the limit of {limit} bytes"),
+            ),
+            _ => {
+                if session.transaction.id.is_empty() {
+                    session.transaction.id = uuid::Uuid::now_v7().simple().to_string();
+                }
+                StartMailResult::Accepted
+            }
+        };
+        Box::pin(std::future::ready(result))
+    }
+
+    fn add_recipient<'a, 's, 'f>(
+        &'a self,
+        session: &'s mut SmtpSession,
+        rcpt: Recipient,
+    ) -> S2Fut<'f, AddRecipientResult>
+    where
+        'a: 'f,
+        's: 'f,
+    {
+        let policy = &self.0;
+        let address = rcpt.address.address();
+        let result = if session.transaction.rcpts.len() >= policy.max_recipients {
+            AddRecipientResult::Failed(
+                AddRecipientFailure::StorageExhaustedTemporarily,
+                format!("too many recipients (at most {})", policy.max_recipients),
+            )
+        } else if policy.mailboxes.resolve(&address).is_some() {
+            // Inconclusive records the recipient; Accepted would not.
+            AddRecipientResult::Inconclusive(rcpt)
+        } else {
+            tracing::info!(recipient = %crate::maildir::header_safe(&address), "no mailbox for recipient");
+            AddRecipientResult::Failed(
+                AddRecipientFailure::RejectedPermanently,
+                "mailbox not available".to_owned(),
+            )
+        };
+        Box::pin(std::future::ready(result))
+    }
+}
+
+impl MailDispatch for InletMail {
+    fn open_mail_body<'a, 's, 'f>(
+        &'a self,
+        session: &'s mut SmtpSession,
+    ) -> S1Fut<'f, DispatchResult>
+    where
+        'a: 'f,
+        's: 'f,
+    {
+        let policy = Arc::clone(&self.0);
+        let recipients: Vec<Mailbox> = session
+            .transaction
+            .rcpts
+            .iter()
+            .filter_map(|r| policy.mailboxes.resolve(&r.address.address()))
+            .collect();
+        let envelope = Envelope {
+            sender: session
+                .transaction
+                .mail
+                .as_ref()
+                .map(|m| m.sender().address())
+                .unwrap_or_default(),
+            helo: session.peer_name.clone().unwrap_or_default(),
+            client: session
+                .connection
+                .peer_addr
+                .parse::<SocketAddr>()
+                .map(|a| a.ip())
+                .unwrap_or(IpAddr::from([0, 0, 0, 0])),
+            id: session.transaction.id.clone(),
+            received_at: time::OffsetDateTime::now_utc(),
+        };
+        let opened = if recipients.is_empty() {
+            Err(samotop::mail::DispatchError::Permanent)
+        } else {
+            match policy.store.begin(
+                &envelope,
+                &recipients,
+                policy.max_message_bytes,
+                &policy.hostname,
+            ) {
+                Ok(delivery) => {
+                    let message = Message {
+                        envelope,
+                        recipients,
+                        size: 0,
+                    };
+                    session.transaction.sink =
+                        Some(Box::pin(DeliverySink::new(delivery, message, policy)));
+                    Ok(())
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "cannot start storing a message");
+                    Err(samotop::mail::DispatchError::Temporary)
+                }
+            }
+        };
+        Box::pin(std::future::ready(opened))
+    }
+}
+
+/// The body's way into the Maildirs: written as it arrives, committed
+/// (fsync and rename, on a blocking thread) when the client's final dot
+/// closes it; samotop answers 250 only after that. Dropped unclosed (the
+/// client went away), the delivery removes every copy.
+struct DeliverySink {
+    delivery: Option<Delivery>,
+    failed: Option<DeliveryError>,
+    message: Option<Message>,
+    policy: Arc<Policy>,
+    committing: Option<JoinHandle<Result<Vec<std::path::PathBuf>, DeliveryError>>>,
+}
+
+impl DeliverySink {
+    fn new(delivery: Delivery, message: Message, policy: Arc<Policy>) -> Self {
+        Self {
+            delivery: Some(delivery),
+            failed: None,
+            message: Some(message),
+            policy,
+            committing: None,
+        }
+    }
+}
+
+impl futures_io::AsyncWrite for DeliverySink {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        // After a failure the rest of the body is read and dropped, so the
+        // session stays in step; the failure is reported at the final dot.
+        if self.failed.is_none() {
+            if let Some(delivery) = self.delivery.as_mut() {
+                if let Err(err) = delivery.write(buf) {
+                    self.delivery = None;
+                    self.failed = Some(err);
+                }
+            }
+        }
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Some(err) = self.failed.take() {
+            self.policy.delivered.refused(&err);
+            return Poll::Ready(Err(io::Error::other(err)));
+        }
+        if self.committing.is_none() {
+            let Some(delivery) = self.delivery.take() else {
+                return Poll::Ready(Ok(()));
+            };
+            if let Some(message) = self.message.as_mut() {
+                message.size = delivery.body_bytes();
+            }
+            self.committing = Some(tokio::task::spawn_blocking(move || delivery.commit()));
+        }
+        let handle = self.committing.as_mut().expect("a commit is under way");
+        let outcome = std::task::ready!(Pin::new(handle).poll(cx));
+        self.committing = None;
+        let message = self.message.take().expect("one commit per message");
+        match outcome {
+            Ok(Ok(paths)) => {
+                self.policy
+                    .delivered
+                    .stored(message, &paths, self.policy.store.root());
+                Poll::Ready(Ok(()))
+            }
+            Ok(Err(err)) => {
+                self.policy.delivered.refused(&err);
+                Poll::Ready(Err(io::Error::other(err)))
+            }
+            Err(join) => Poll::Ready(Err(io::Error::other(join))),
+        }
+    }
+}

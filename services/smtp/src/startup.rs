@@ -1,0 +1,173 @@
+//! Building the service (SMTP and admin listeners bound, so their ports are
+//! known) and running it until it is stopped.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use inlet_common::connections::{Connections, Drained};
+use inlet_common::metrics::Metrics;
+use inlet_common::publish::{PublishError, Publisher};
+use inlet_common::readiness::Readiness;
+use inlet_http::settings::HttpSettings;
+use tracing::Instrument;
+
+use crate::config::SmtpConfig;
+use crate::delivered::Delivered;
+use crate::engine::{Engine, Policy};
+use crate::mailbox::Mailboxes;
+use crate::maildir::MailStore;
+
+/// Why the service could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// `gateway_url` is not usable.
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    /// The mail folder could not be made ready, or binding or serving failed.
+    #[error("server I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A built SMTP service: listening, not yet serving.
+pub struct Application {
+    smtp_port: u16,
+    admin_port: u16,
+    listener: tokio::net::TcpListener,
+    admin: Server,
+    readiness: Arc<Readiness>,
+    engine: Arc<Engine>,
+    connections: Connections,
+    publisher: Publisher,
+    shutdown_timeout: Duration,
+}
+
+impl Application {
+    /// Prepares every mailbox and binds both listeners. Must run inside a
+    /// tokio runtime.
+    pub async fn build(config: SmtpConfig) -> Result<Self, StartupError> {
+        let mail_dir = config.mail_dir();
+        let (store, leftovers) = MailStore::open(&mail_dir, &config.smtp.users, &config.hostname)?;
+        if leftovers > 0 {
+            tracing::warn!(leftovers, "removed copies a crash left half-written");
+        }
+        let metrics = Arc::new(Metrics::new());
+        let publisher = Publisher::start(config.gateway_url.as_deref(), &config.publish, &metrics)?;
+        let policy = Arc::new(Policy {
+            mailboxes: Mailboxes::new(&config.smtp.users, &config.smtp.domains),
+            store,
+            max_message_bytes: config.smtp.max_message_bytes,
+            max_recipients: config.smtp.max_recipients,
+            hostname: config.hostname.clone(),
+            delivered: Delivered::register(&metrics, publisher.clone()),
+        });
+        let listener = tokio::net::TcpListener::bind(config.smtp_listen).await?;
+        let smtp_port = listener.local_addr()?.port();
+        let admin_listener = std::net::TcpListener::bind(config.admin_listen)?;
+        let admin_port = admin_listener.local_addr()?.port();
+        let readiness = Readiness::new(vec![mail_dir]);
+        let http = HttpSettings::default();
+        let admin = inlet_http::serve(
+            inlet_http::Service {
+                name: "inlet-smtp-admin",
+                settings: &http,
+                readiness: Arc::clone(&readiness),
+                metrics,
+                max_declared_body: 0,
+            },
+            admin_listener,
+            |_| {},
+        )?;
+        tracing::info!(addr = %config.smtp_listen, port = smtp_port, "inlet-smtp SMTP listening");
+        Ok(Self {
+            smtp_port,
+            admin_port,
+            listener,
+            admin,
+            readiness,
+            engine: Arc::new(Engine::new(policy)),
+            connections: Connections::new(config.smtp.max_sessions),
+            publisher,
+            shutdown_timeout: http.shutdown_timeout(),
+        })
+    }
+
+    /// The bound SMTP port.
+    pub fn smtp_port(&self) -> u16 {
+        self.smtp_port
+    }
+
+    /// The bound admin (health, metrics) port.
+    pub fn admin_port(&self) -> u16 {
+        self.admin_port
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting, lets open
+    /// sessions finish up to the shutdown deadline, and sends what the
+    /// publisher still holds.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<(), StartupError> {
+        let Self {
+            listener,
+            admin,
+            readiness,
+            engine,
+            connections,
+            publisher,
+            shutdown_timeout,
+            ..
+        } = self;
+        let accepting = accept_loop(listener, engine, connections.clone());
+        let admin_served = inlet_http::run_until_stopped(admin, &readiness, async {
+            shutdown.await;
+        });
+        // The admin server ends when shutdown comes; then sessions drain.
+        tokio::select! {
+            served = admin_served => served?,
+            () = accepting => {}
+        }
+        if let Drained::TimedOut { open } = connections.stop(shutdown_timeout).await {
+            tracing::warn!(open, "sessions still open at the shutdown deadline");
+        }
+        publisher.drain().await;
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    engine: Arc<Engine>,
+    connections: Connections,
+) {
+    loop {
+        let Some(slot) = connections.slot().await else {
+            return;
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    tracing::warn!(error = %err, "accept failed");
+                    continue;
+                }
+            },
+            () = connections.stopping() => return,
+        };
+        let engine = Arc::clone(&engine);
+        let span =
+            tracing::info_span!("smtp.session", otel.kind = "server", client.address = %peer.ip());
+        connections.spawn(
+            slot,
+            async move {
+                if let Err(err) = engine.serve(stream, peer).await {
+                    tracing::debug!(error = %err, "session ended with an error");
+                }
+            }
+            .instrument(span),
+        );
+    }
+}
