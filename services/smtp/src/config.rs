@@ -51,6 +51,12 @@ pub struct SmtpSettings {
     pub max_message_bytes: u64,
     /// Most recipients of one message.
     pub max_recipients: usize,
+    /// Longest command line, in bytes with its CRLF (longer: 500).
+    pub max_command_line_bytes: usize,
+    /// Silence allowed between commands (then 421 and close).
+    pub command_timeout_ms: u64,
+    /// Silence allowed within a message's DATA (then 421 and close).
+    pub data_timeout_ms: u64,
     /// Most sessions open at once.
     pub max_sessions: usize,
 }
@@ -78,6 +84,9 @@ impl Default for SmtpSettings {
             domains: vec!["localhost".to_owned(), "example.com".to_owned()],
             max_message_bytes: 10 * 1024 * 1024,
             max_recipients: 100,
+            max_command_line_bytes: 1024,
+            command_timeout_ms: 300_000,
+            data_timeout_ms: 180_000,
             max_sessions: 1000,
         }
     }
@@ -99,6 +108,8 @@ impl Validate for SmtpConfig {
                 ("smtp.max_message_bytes", smtp.max_message_bytes),
                 ("smtp.max_recipients", smtp.max_recipients as u64),
                 ("smtp.max_sessions", smtp.max_sessions as u64),
+                ("smtp.command_timeout_ms", smtp.command_timeout_ms),
+                ("smtp.data_timeout_ms", smtp.data_timeout_ms),
             ],
         );
         check(

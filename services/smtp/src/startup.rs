@@ -15,7 +15,7 @@ use tracing::Instrument;
 
 use crate::config::SmtpConfig;
 use crate::delivered::Delivered;
-use crate::engine::{Engine, Policy};
+use crate::engine::{Engine, Policy, WireLimits};
 use crate::mailbox::Mailboxes;
 use crate::maildir::MailStore;
 
@@ -61,6 +61,12 @@ impl Application {
             max_recipients: config.smtp.max_recipients,
             hostname: config.hostname.clone(),
             delivered: Delivered::register(&metrics, publisher.clone()),
+            wire: WireLimits {
+                max_command_line: config.smtp.max_command_line_bytes,
+                command_timeout: Duration::from_millis(config.smtp.command_timeout_ms),
+                data_timeout: Duration::from_millis(config.smtp.data_timeout_ms),
+            },
+            sessions: Default::default(),
         });
         let listener = tokio::net::TcpListener::bind(config.smtp_listen).await?;
         let smtp_port = listener.local_addr()?.port();

@@ -51,20 +51,67 @@ async fn a_message_sent_with_lettre_lands_once_in_each_mailbox_byte_exact() {
 async fn the_seeds_dialogue_gets_its_replies_and_stores_the_body() {
     let smtp = spawn_smtp(&[]).await;
     let mut session = smtp.dial().await;
-    assert_eq!(session.say("helo client").await, 250);
-    assert_eq!(session.say("mail from:<me@me.com>").await, 250);
-    assert_eq!(session.say("rcpt to:<you@example.com>").await, 250);
+    // Word for word as the seed types it, loose forms included.
+    assert_eq!(session.say("helo").await, 250);
+    assert_eq!(session.say("mail from: me@me.com").await, 250);
+    assert_eq!(session.say("rcpt to: you@example.com").await, 250);
     assert_eq!(session.say("data").await, 354);
-    assert_eq!(session.say("hello there!\r\n.").await, 250);
+    session.send(b"hello there!\r\n").await;
+    assert_eq!(session.say(".").await, 250);
     assert_eq!(session.say("quit").await, 221);
     let stored = smtp.new_mail("you");
     assert_eq!(stored.len(), 1);
+    let text = String::from_utf8_lossy(&stored[0]);
+    assert!(text.starts_with("Return-Path: <me@me.com>\r\n"), "{text}");
     assert!(
-        stored[0].ends_with(b"+0000\r\nhello there!\r\n"),
-        "{:?}",
-        String::from_utf8_lossy(&stored[0])
+        text.contains("Received: from [127.0.0.1] ([127.0.0.1])"),
+        "{text}"
     );
+    assert!(stored[0].ends_with(b"+0000\r\nhello there!\r\n"), "{text}");
     assert!(smtp.new_mail("another").is_empty());
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_gets_552_and_nothing_is_stored() {
+    let smtp = spawn_smtp(&[("INLET_SMTP__MAX_MESSAGE_BYTES", "1000")]).await;
+    let mut session = smtp.dial().await;
+    assert_eq!(session.say("ehlo client").await, 250);
+    // No SIZE declared: the body itself crosses the limit.
+    assert_eq!(session.say("mail from:<me@me.com>").await, 250);
+    assert_eq!(session.say("rcpt to:<you@example.com>").await, 250);
+    assert_eq!(session.say("data").await, 354);
+    session.send(&b"x".repeat(600)).await;
+    session.send(b"\r\n").await;
+    session.send(&b"y".repeat(600)).await;
+    assert_eq!(session.say("\r\n.").await, 552);
+    assert!(smtp.nothing_stored());
+    // The session goes on: the next message fits and is stored.
+    assert_eq!(session.say("mail from:<me@me.com>").await, 250);
+    assert_eq!(session.say("rcpt to:<you@example.com>").await, 250);
+    assert_eq!(session.say("data").await, 354);
+    assert_eq!(session.say("small\r\n.").await, 250);
+    assert_eq!(smtp.new_mail("you").len(), 1);
+}
+
+#[tokio::test]
+async fn a_command_line_over_the_limit_gets_500_and_the_session_goes_on() {
+    let smtp = spawn_smtp(&[("INLET_SMTP__MAX_COMMAND_LINE_BYTES", "512")]).await;
+    let mut session = smtp.dial().await;
+    assert_eq!(session.say("ehlo client").await, 250);
+    let long = format!("mail from:<{}@me.com>", "a".repeat(600));
+    assert_eq!(session.say(&long).await, 500);
+    assert_eq!(session.say("noop").await, 250);
+}
+
+#[tokio::test]
+async fn a_silent_client_gets_421_and_is_closed() {
+    let smtp = spawn_smtp(&[("INLET_SMTP__COMMAND_TIMEOUT_MS", "200")]).await;
+    let mut session = smtp.dial().await;
+    assert_eq!(session.say("ehlo client").await, 250);
+    // Say nothing: the server speaks first, then closes.
+    let reply = session.reply().await;
+    assert!(reply.starts_with("421 "), "{reply}");
+    assert!(session.closed().await, "the server closes after 421");
 }
 
 #[tokio::test]

@@ -125,6 +125,13 @@ impl Dialogue {
             .unwrap_or_else(|_| panic!("not a reply: {reply}"))
     }
 
+    /// Whether the server has closed the connection (reads its end, up to WAIT).
+    pub async fn closed(&mut self) -> bool {
+        let mut rest = String::new();
+        let read = tokio::time::timeout(WAIT, self.reader.read_line(&mut rest)).await;
+        matches!(read, Ok(Ok(0)) | Ok(Err(_)))
+    }
+
     /// Sends raw bytes.
     pub async fn send(&mut self, bytes: &[u8]) {
         self.writer.write_all(bytes).await.unwrap();

@@ -24,9 +24,16 @@ use samotop::smtp::{Esmtp, SessionService, SmtpContext, SmtpParser, SmtpSession}
 use tokio::task::JoinHandle;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
+mod wire;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use crate::delivered::{Delivered, Message};
 use crate::mailbox::{Mailbox, Mailboxes};
 use crate::maildir::{Delivery, DeliveryError, Envelope, MailStore};
+pub use wire::WireLimits;
+use wire::{TooLarge, Wire};
 
 /// samotop's boxed futures (its `common` module is private).
 type S1Fut<'a, T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -47,11 +54,16 @@ pub struct Policy {
     pub hostname: String,
     /// What happens once a message is stored (metrics, event, log).
     pub delivered: Delivered,
+    /// Line limit and timeouts, enforced on the wire.
+    pub wire: WireLimits,
+    /// Each open session's flag for a body over the limit, by connection id.
+    pub sessions: Mutex<HashMap<String, Arc<TooLarge>>>,
 }
 
 /// A built engine: hands each connection to samotop.
 pub struct Engine {
     service: Service,
+    policy: Arc<Policy>,
 }
 
 impl Engine {
@@ -63,6 +75,7 @@ impl Engine {
             + Esmtp.with(SmtpParser);
         Self {
             service: service.build_with_driver(samotop::smtp::SmtpDriver),
+            policy,
         }
     }
 
@@ -76,13 +89,20 @@ impl Engine {
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
-        let io: Box<dyn Io> = Box::new(stream.compat());
-        let io: Box<dyn MayBeTls> = Box::new(TlsCapable::plaintext(io));
         let connection = ConnectionInfo::new(local, peer.to_string());
-        self.service
-            .handle(Ok(io), connection)
-            .await
-            .map_err(|e| e.to_string())
+        let too_large = Arc::new(TooLarge::default());
+        let id = connection.id.clone();
+        self.sessions().insert(id.clone(), Arc::clone(&too_large));
+        let wire = Wire::new(stream.compat(), peer.ip(), self.policy.wire, too_large);
+        let io: Box<dyn Io> = Box::new(wire);
+        let io: Box<dyn MayBeTls> = Box::new(TlsCapable::plaintext(io));
+        let served = self.service.handle(Ok(io), connection).await;
+        self.sessions().remove(&id);
+        served.map_err(|e| e.to_string())
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<TooLarge>>> {
+        self.policy.sessions.lock().expect("sessions lock")
     }
 }
 
@@ -227,8 +247,15 @@ impl MailDispatch for InletMail {
                         recipients,
                         size: 0,
                     };
-                    session.transaction.sink =
-                        Some(Box::pin(DeliverySink::new(delivery, message, policy)));
+                    let too_large = policy
+                        .sessions
+                        .lock()
+                        .expect("sessions lock")
+                        .get(&session.connection.id)
+                        .cloned();
+                    session.transaction.sink = Some(Box::pin(DeliverySink::new(
+                        delivery, message, policy, too_large,
+                    )));
                     Ok(())
                 }
                 Err(err) => {
@@ -251,16 +278,23 @@ struct DeliverySink {
     message: Option<Message>,
     policy: Arc<Policy>,
     committing: Option<JoinHandle<Result<Vec<std::path::PathBuf>, DeliveryError>>>,
+    too_large: Option<Arc<TooLarge>>,
 }
 
 impl DeliverySink {
-    fn new(delivery: Delivery, message: Message, policy: Arc<Policy>) -> Self {
+    fn new(
+        delivery: Delivery,
+        message: Message,
+        policy: Arc<Policy>,
+        too_large: Option<Arc<TooLarge>>,
+    ) -> Self {
         Self {
             delivery: Some(delivery),
             failed: None,
             message: Some(message),
             policy,
             committing: None,
+            too_large,
         }
     }
 }
@@ -290,6 +324,9 @@ impl futures_io::AsyncWrite for DeliverySink {
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if let Some(err) = self.failed.take() {
+            if let (DeliveryError::TooLarge { .. }, Some(flag)) = (&err, &self.too_large) {
+                flag.mark();
+            }
             self.policy.delivered.refused(&err);
             return Poll::Ready(Err(io::Error::other(err)));
         }

@@ -1,0 +1,331 @@
+//! The connection as samotop sees it, with what samotop lacks added on the
+//! wire: the seed's loose commands (`helo` alone, `mail from: me@me.com`
+//! without angle brackets) rewritten into the form its parser takes, a
+//! longest command line (500), command and DATA idle timeouts (421 and
+//! close), and 552 instead of samotop's 450 for a body over the size limit.
+//!
+//! Input is handed on a whole line at a time in command mode; during DATA
+//! (from the server's 354 to the client's lone dot) it passes untouched.
+
+use std::future::Future;
+use std::io;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, Sleep};
+
+/// Limits the wire enforces.
+#[derive(Debug, Clone, Copy)]
+pub struct WireLimits {
+    /// Longest command line, CRLF included.
+    pub max_command_line: usize,
+    /// Silence allowed between commands.
+    pub command_timeout: Duration,
+    /// Silence allowed within DATA.
+    pub data_timeout: Duration,
+}
+
+/// Set by the Maildir sink when a body went over the size limit, so the
+/// reply samotop gives (450) goes out as 552.
+#[derive(Debug, Default)]
+pub struct TooLarge(AtomicBool);
+
+impl TooLarge {
+    /// Marks the current message as over the limit.
+    pub fn mark(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    fn take(&self) -> bool {
+        self.0.swap(false, Ordering::AcqRel)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Command,
+    /// In DATA; `matched` counts how much of CRLF "." CRLF has been seen.
+    Data {
+        matched: usize,
+    },
+    /// Discarding a command line that is too long, up to its end.
+    Discarding,
+}
+
+/// The wrapped connection.
+pub struct Wire<S> {
+    inner: S,
+    mode: Mode,
+    /// Raw command-mode input not yet a whole line.
+    partial: Vec<u8>,
+    /// Input ready for samotop.
+    ready: Vec<u8>,
+    /// Replies of our own, written before anything else.
+    replies: Vec<u8>,
+    limits: WireLimits,
+    client: IpAddr,
+    too_large: Arc<TooLarge>,
+    deadline: Pin<Box<Sleep>>,
+    timed_out: bool,
+}
+
+impl<S> Wire<S> {
+    /// Wraps `inner`, a connection from `client`.
+    pub fn new(inner: S, client: IpAddr, limits: WireLimits, too_large: Arc<TooLarge>) -> Self {
+        Self {
+            inner,
+            mode: Mode::Command,
+            partial: Vec::new(),
+            ready: Vec::new(),
+            replies: Vec::new(),
+            limits,
+            client,
+            too_large,
+            deadline: Box::pin(tokio::time::sleep(limits.command_timeout)),
+            timed_out: false,
+        }
+    }
+
+    fn idle_limit(&self) -> Duration {
+        match self.mode {
+            Mode::Data { .. } => self.limits.data_timeout,
+            _ => self.limits.command_timeout,
+        }
+    }
+
+    /// Takes in bytes the client sent.
+    fn take_in(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            match self.mode {
+                Mode::Data { mut matched } => {
+                    const END: &[u8] = b"\r\n.\r\n";
+                    let mut used = 0;
+                    for &b in bytes {
+                        used += 1;
+                        matched = if b == END[matched] {
+                            matched + 1
+                        } else if b == END[0] {
+                            1
+                        } else {
+                            0
+                        };
+                        if matched == END.len() {
+                            break;
+                        }
+                    }
+                    self.ready.extend_from_slice(&bytes[..used]);
+                    bytes = &bytes[used..];
+                    self.mode = if matched == END.len() {
+                        Mode::Command
+                    } else {
+                        Mode::Data { matched }
+                    };
+                }
+                Mode::Discarding => match bytes.iter().position(|&b| b == b'\n') {
+                    Some(end) => {
+                        bytes = &bytes[end + 1..];
+                        self.mode = Mode::Command;
+                    }
+                    None => bytes = &[],
+                },
+                Mode::Command => match bytes.iter().position(|&b| b == b'\n') {
+                    Some(end) => {
+                        self.partial.extend_from_slice(&bytes[..=end]);
+                        bytes = &bytes[end + 1..];
+                        let line = std::mem::take(&mut self.partial);
+                        if line.len() > self.limits.max_command_line {
+                            self.line_too_long();
+                        } else {
+                            let rewritten = loosen(&line, self.client);
+                            self.ready.extend_from_slice(&rewritten);
+                        }
+                    }
+                    None => {
+                        self.partial.extend_from_slice(bytes);
+                        bytes = &[];
+                        if self.partial.len() > self.limits.max_command_line {
+                            self.partial.clear();
+                            self.mode = Mode::Discarding;
+                            self.line_too_long();
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    fn line_too_long(&mut self) {
+        let reply = format!(
+            "500 5.5.2 line too long (at most {} bytes)\r\n",
+            self.limits.max_command_line
+        );
+        self.replies.extend_from_slice(reply.as_bytes());
+    }
+}
+
+impl<S: AsyncWrite + Unpin> Wire<S> {
+    /// Writes our own replies first; Ready once they are all out.
+    fn poll_replies(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while !self.replies.is_empty() {
+            let n = std::task::ready!(Pin::new(&mut self.inner).poll_write(cx, &self.replies))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.replies.drain(..n);
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Wire<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        loop {
+            // Our replies (a too-long line) go out before more is read.
+            if this.poll_replies(cx)?.is_pending() {
+                return Poll::Pending;
+            }
+            if !this.ready.is_empty() {
+                let n = buf.len().min(this.ready.len());
+                buf[..n].copy_from_slice(&this.ready[..n]);
+                this.ready.drain(..n);
+                return Poll::Ready(Ok(n));
+            }
+            if this.timed_out {
+                return Poll::Ready(Ok(0));
+            }
+            let mut chunk = [0u8; 8192];
+            match Pin::new(&mut this.inner).poll_read(cx, &mut chunk) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Ok(0)),
+                Poll::Ready(Ok(n)) => {
+                    let limit = this.idle_limit();
+                    this.take_in(&chunk[..n]);
+                    this.deadline.as_mut().reset(Instant::now() + limit);
+                }
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                Poll::Pending => {
+                    if this.deadline.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    // Silent too long: say so, then end the session.
+                    tracing::info!(client.address = %this.client, "SMTP session timed out");
+                    this.replies
+                        .extend_from_slice(b"421 4.4.2 timeout: closing connection\r\n");
+                    this.timed_out = true;
+                }
+            }
+        }
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Wire<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        std::task::ready!(this.poll_replies(cx))?;
+        if buf.starts_with(b"354") {
+            this.mode = Mode::Data { matched: 2 };
+            let limit = this.idle_limit();
+            this.deadline.as_mut().reset(Instant::now() + limit);
+        }
+        if buf.first() == Some(&b'4') && this.too_large.take() {
+            // samotop's temporary failure for a failed sink (450); the
+            // failure was the size, which no retry will fix.
+            this.replies.extend_from_slice(
+                b"552 5.3.4 message size exceeds the limit; nothing was stored\r\n",
+            );
+            std::task::ready!(this.poll_replies(cx))?;
+            return Poll::Ready(Ok(buf.len()));
+        }
+        Pin::new(&mut this.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.poll_replies(cx))?;
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        std::task::ready!(self.poll_replies(cx))?;
+        Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
+
+/// The seed's loose forms, as RFC 5321 writes them: `helo` alone gets the
+/// client's address literal; `mail from: x` and `rcpt to: x` get angle
+/// brackets. Anything else is handed on unchanged.
+fn loosen(line: &[u8], client: IpAddr) -> Vec<u8> {
+    let Ok(text) = std::str::from_utf8(line) else {
+        return line.to_vec();
+    };
+    let body = text.trim_end_matches(['\r', '\n']);
+    let lower = body.to_ascii_lowercase();
+    if lower.trim() == "helo" || lower.trim() == "ehlo" {
+        return format!("{} [{client}]\r\n", body.trim()).into_bytes();
+    }
+    for verb in ["mail from:", "rcpt to:"] {
+        if let Some(rest) = lower.strip_prefix(verb) {
+            let rest_original = &body[verb.len()..];
+            let trimmed = rest_original.trim_start();
+            if trimmed.starts_with('<') || rest.trim().is_empty() {
+                return line.to_vec();
+            }
+            let (path, params) = trimmed.split_once(' ').unwrap_or((trimmed, ""));
+            let params = if params.is_empty() {
+                String::new()
+            } else {
+                format!(" {params}")
+            };
+            return format!("{}<{path}>{params}\r\n", &body[..verb.len()]).into_bytes();
+        }
+    }
+    line.to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loose(line: &str) -> String {
+        String::from_utf8(loosen(line.as_bytes(), IpAddr::from([192, 0, 2, 1]))).unwrap()
+    }
+
+    #[test]
+    fn the_seeds_loose_commands_are_written_as_rfc_5321_has_them() {
+        assert_eq!(loose("helo\r\n"), "helo [192.0.2.1]\r\n");
+        assert_eq!(loose("EHLO \r\n"), "EHLO [192.0.2.1]\r\n");
+        assert_eq!(
+            loose("mail from: me@me.com\r\n"),
+            "mail from:<me@me.com>\r\n"
+        );
+        assert_eq!(
+            loose("RCPT TO:you@example.com\r\n"),
+            "RCPT TO:<you@example.com>\r\n"
+        );
+        assert_eq!(
+            loose("mail from: me@me.com SIZE=10\r\n"),
+            "mail from:<me@me.com> SIZE=10\r\n"
+        );
+        // Already well formed, or something else: unchanged.
+        for same in [
+            "mail from:<me@me.com>\r\n",
+            "helo client\r\n",
+            "data\r\n",
+            "rcpt to:\r\n",
+        ] {
+            assert_eq!(loose(same), same);
+        }
+    }
+}
