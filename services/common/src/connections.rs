@@ -75,6 +75,12 @@ impl Connections {
         self.stopping.cancelled()
     }
 
+    /// A token cancelled when the server stops, for a connection whose
+    /// reading happens outside an async fn (a poll-based stream wrapper).
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stopping.clone()
+    }
+
     /// Whether [`Connections::stop`] has been called.
     pub fn is_stopping(&self) -> bool {
         self.stopping.is_cancelled()

@@ -4,7 +4,7 @@
 //! delivery (one copy per recipient, all or none), the SMTP listener
 //! (samotop, kept behind [`engine`] so it could be replaced), the admin
 //! listener and `MailReceived` events. Timeouts, line limits, 552 for a body
-//! over the limit, STARTTLS and the per-transaction spans come next.
+//! over the limit, and STARTTLS come next.
 //!
 //! # Layout
 //! - [`config`]: the typed configuration.
@@ -13,6 +13,7 @@
 //! - [`engine`]: samotop, with our guard and our Maildir sink.
 //! - [`delivered`]: what follows a stored message (log, metrics, event).
 //! - [`startup`]: binding, the accept loop, shutdown.
+//! - [`trace_header`]: a message's own `traceparent`, for its storing span.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -22,3 +23,4 @@ pub mod engine;
 pub mod mailbox;
 pub mod maildir;
 pub mod startup;
+pub mod trace_header;

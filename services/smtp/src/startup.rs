@@ -164,12 +164,13 @@ async fn accept_loop(
             () = connections.stopping() => return,
         };
         let engine = Arc::clone(&engine);
+        let stop = connections.stop_token();
         let span =
             tracing::info_span!("smtp.session", otel.kind = "server", client.address = %peer.ip());
         connections.spawn(
             slot,
             async move {
-                if let Err(err) = engine.serve(stream, peer).await {
+                if let Err(err) = engine.serve(stream, peer, stop).await {
                     tracing::debug!(error = %err, "session ended with an error");
                 }
             }

@@ -32,6 +32,7 @@ use std::sync::Mutex;
 use crate::delivered::{Delivered, Message};
 use crate::mailbox::{Mailbox, Mailboxes};
 use crate::maildir::{Delivery, DeliveryError, Envelope, MailStore};
+use crate::trace_header::HeaderScan;
 pub use wire::WireLimits;
 use wire::{TooLarge, Wire};
 
@@ -79,11 +80,13 @@ impl Engine {
         }
     }
 
-    /// Runs one SMTP session on `stream` until it ends.
+    /// Runs one SMTP session on `stream` until it ends; once `stop` is
+    /// cancelled the next command is answered 421 and the session ends.
     pub async fn serve(
         &self,
         stream: tokio::net::TcpStream,
         peer: SocketAddr,
+        stop: tokio_util::sync::CancellationToken,
     ) -> Result<(), String> {
         let local = stream
             .local_addr()
@@ -93,7 +96,13 @@ impl Engine {
         let too_large = Arc::new(TooLarge::default());
         let id = connection.id.clone();
         self.sessions().insert(id.clone(), Arc::clone(&too_large));
-        let wire = Wire::new(stream.compat(), peer.ip(), self.policy.wire, too_large);
+        let wire = Wire::new(
+            stream.compat(),
+            peer.ip(),
+            self.policy.wire,
+            too_large,
+            stop,
+        );
         let io: Box<dyn Io> = Box::new(wire);
         let io: Box<dyn MayBeTls> = Box::new(TlsCapable::plaintext(io));
         let served = self.service.handle(Ok(io), connection).await;
@@ -279,6 +288,9 @@ struct DeliverySink {
     policy: Arc<Policy>,
     committing: Option<JoinHandle<Result<Vec<std::path::PathBuf>, DeliveryError>>>,
     too_large: Option<Arc<TooLarge>>,
+    headers: HeaderScan,
+    /// `smtp.message`: opened at the final dot, around the commit.
+    span: Option<tracing::Span>,
 }
 
 impl DeliverySink {
@@ -295,7 +307,44 @@ impl DeliverySink {
             policy,
             committing: None,
             too_large,
+            headers: HeaderScan::default(),
+            span: None,
         }
+    }
+}
+
+impl DeliverySink {
+    /// `smtp.message` under the session, or under the message's own
+    /// `traceparent` when it carries one.
+    fn message_span(&self) -> tracing::Span {
+        let (sender, recipients) = self.message.as_ref().map_or((String::new(), 0), |m| {
+            (
+                crate::maildir::header_safe(&m.envelope.sender),
+                m.recipients.len(),
+            )
+        });
+        let span = tracing::info_span!(
+            "smtp.message",
+            smtp.message.sender = %sender,
+            smtp.message.recipients = recipients as i64,
+            smtp.message.size = tracing::field::Empty,
+            smtp.message.paths = tracing::field::Empty,
+            smtp.reply_code = tracing::field::Empty,
+        );
+        if let Some(context) = self.headers.context() {
+            use tracing_opentelemetry::OpenTelemetrySpanExt;
+            let _ = span.set_parent(context);
+        }
+        span
+    }
+}
+
+/// The reply a failed delivery gets.
+fn refusal_code(err: &DeliveryError) -> i64 {
+    match err {
+        DeliveryError::TooLarge { .. } => 552,
+        DeliveryError::DiskFull => 452,
+        DeliveryError::Io(_) => 451,
     }
 }
 
@@ -308,6 +357,7 @@ impl futures_io::AsyncWrite for DeliverySink {
         // After a failure the rest of the body is read and dropped, so the
         // session stays in step; the failure is reported at the final dot.
         if self.failed.is_none() {
+            self.headers.feed(buf);
             if let Some(delivery) = self.delivery.as_mut() {
                 if let Err(err) = delivery.write(buf) {
                     self.delivery = None;
@@ -323,10 +373,16 @@ impl futures_io::AsyncWrite for DeliverySink {
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.span.is_none() {
+            self.span = Some(self.message_span());
+        }
+        let span = self.span.clone().expect("opened above");
+        let _entered = span.enter();
         if let Some(err) = self.failed.take() {
             if let (DeliveryError::TooLarge { .. }, Some(flag)) = (&err, &self.too_large) {
                 flag.mark();
             }
+            span.record("smtp.reply_code", refusal_code(&err));
             self.policy.delivered.refused(&err);
             return Poll::Ready(Err(io::Error::other(err)));
         }
@@ -345,12 +401,17 @@ impl futures_io::AsyncWrite for DeliverySink {
         let message = self.message.take().expect("one commit per message");
         match outcome {
             Ok(Ok(paths)) => {
+                span.record("smtp.message.size", message.size as i64);
+                let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                span.record("smtp.message.paths", shown.join(" "));
+                span.record("smtp.reply_code", 250);
                 self.policy
                     .delivered
                     .stored(message, &paths, self.policy.store.root());
                 Poll::Ready(Ok(()))
             }
             Ok(Err(err)) => {
+                span.record("smtp.reply_code", refusal_code(&err));
                 self.policy.delivered.refused(&err);
                 Poll::Ready(Err(io::Error::other(err)))
             }

@@ -2,7 +2,8 @@
 //! wire: the seed's loose commands (`helo` alone, `mail from: me@me.com`
 //! without angle brackets) rewritten into the form its parser takes, a
 //! longest command line (500), command and DATA idle timeouts (421 and
-//! close), and 552 instead of samotop's 450 for a body over the size limit.
+//! close), 552 instead of samotop's 450 for a body over the size limit, and
+//! on shutdown 421 to the next command (a message in DATA is finished first).
 //!
 //! Input is handed on a whole line at a time in command mode; during DATA
 //! (from the server's 354 to the client's lone dot) it passes untouched.
@@ -72,11 +73,18 @@ pub struct Wire<S> {
     too_large: Arc<TooLarge>,
     deadline: Pin<Box<Sleep>>,
     timed_out: bool,
+    stopping: Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>,
 }
 
 impl<S> Wire<S> {
     /// Wraps `inner`, a connection from `client`.
-    pub fn new(inner: S, client: IpAddr, limits: WireLimits, too_large: Arc<TooLarge>) -> Self {
+    pub fn new(
+        inner: S,
+        client: IpAddr,
+        limits: WireLimits,
+        too_large: Arc<TooLarge>,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> Self {
         Self {
             inner,
             mode: Mode::Command,
@@ -88,6 +96,7 @@ impl<S> Wire<S> {
             too_large,
             deadline: Box::pin(tokio::time::sleep(limits.command_timeout)),
             timed_out: false,
+            stopping: Box::pin(stop.cancelled_owned()),
         }
     }
 
@@ -213,6 +222,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Wire<S> {
                 }
                 Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
                 Poll::Pending => {
+                    let between_commands = this.mode == Mode::Command && this.partial.is_empty();
+                    if between_commands && this.stopping.as_mut().poll(cx).is_ready() {
+                        this.replies.extend_from_slice(
+                            b"421 4.3.2 the server is shutting down; try again later\r\n",
+                        );
+                        this.timed_out = true;
+                        continue;
+                    }
                     if this.deadline.as_mut().poll(cx).is_pending() {
                         return Poll::Pending;
                     }

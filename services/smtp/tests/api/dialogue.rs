@@ -235,3 +235,26 @@ async fn wait_until(condition: impl Fn() -> bool) {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
+
+#[tokio::test]
+async fn on_shutdown_a_message_in_data_is_finished_and_the_next_command_gets_421() {
+    let mut smtp = spawn_smtp(&[]).await;
+    let mut idle = smtp.dial().await;
+    assert_eq!(idle.say("ehlo idle").await, 250);
+    let mut busy = smtp.dial().await;
+    assert_eq!(busy.say("ehlo busy").await, 250);
+    assert_eq!(busy.say("mail from:<me@me.com>").await, 250);
+    assert_eq!(busy.say("rcpt to:<you@example.com>").await, 250);
+    assert_eq!(busy.say("data").await, 354);
+    busy.send(b"begun before the stop\r\n").await;
+    smtp.begin_stop();
+    // The idle session is told at once.
+    let told = idle.reply().await;
+    assert!(told.starts_with("421 "), "{told}");
+    // The one in DATA finishes its message, then hears 421.
+    assert_eq!(busy.say("and ended after it\r\n.").await, 250);
+    busy.send(b"mail from:<me@me.com>\r\n").await;
+    let reply = busy.reply().await;
+    assert!(reply.starts_with("421 "), "{reply}");
+    assert_eq!(smtp.new_mail("you").len(), 1);
+}

@@ -15,7 +15,7 @@ pub struct TestSmtp {
     pub port: u16,
     pub admin_port: u16,
     pub data_dir: tempfile::TempDir,
-    _server: Running<StartupError>,
+    server: Running<StartupError>,
 }
 
 /// Starts the service with default config (plus `extra` `INLET_*` pairs).
@@ -39,11 +39,16 @@ pub async fn spawn_smtp(extra: &[(&str, &str)]) -> TestSmtp {
         port,
         admin_port,
         data_dir,
-        _server: server,
+        server,
     }
 }
 
 impl TestSmtp {
+    /// Asks the service to stop, as SIGTERM would, without waiting.
+    pub fn begin_stop(&mut self) {
+        self.server.begin_stop();
+    }
+
     /// `<data>/mail/<user>/<folder>`.
     pub fn folder(&self, user: &str, folder: &str) -> PathBuf {
         self.data_dir.path().join("mail").join(user).join(folder)

@@ -3,3 +3,5 @@
 
 mod dialogue;
 mod helpers;
+mod hostile;
+mod process;

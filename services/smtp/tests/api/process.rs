@@ -1,0 +1,127 @@
+//! The binary as operators run it: a mail that carries a `traceparent` is
+//! stored in that trace, and its `MailReceived` event reaches the gateway
+//! (the real gateway binary) in the same trace.
+
+use inlet_testkit::otlp::OtlpReceiver;
+use inlet_testkit::process::{sibling_binary, ServiceProcess};
+use inlet_testkit::WAIT;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+const BIN: &str = env!("CARGO_BIN_EXE_inlet-smtp");
+
+/// The port named by the JSON log line whose message is `message`.
+async fn port_logged(process: &ServiceProcess, message: &str) -> u16 {
+    let line = process
+        .wait_for_log(|v| v["message"] == message)
+        .await
+        .unwrap_or_else(|| panic!("no {message:?} line"));
+    line["fields"]["port"].as_u64().unwrap() as u16
+}
+
+#[tokio::test]
+async fn a_traced_mail_is_stored_and_announced_in_its_senders_trace() {
+    let receiver = OtlpReceiver::start().await;
+    let endpoint = receiver.grpc_endpoint();
+    let gateway_bin = sibling_binary("inlet-gateway");
+    let mut gateway = ServiceProcess::start(
+        gateway_bin.to_str().unwrap(),
+        &[
+            ("INLET_LISTEN", "127.0.0.1:0"),
+            ("INLET_GRPC_LISTEN", "127.0.0.1:0"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ],
+    )
+    .await;
+    let grpc_port = port_logged(&gateway, "event ingest (gRPC) listening").await;
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    let gateway_url = format!("http://127.0.0.1:{grpc_port}");
+    let mut smtp = ServiceProcess::start(
+        BIN,
+        &[
+            ("INLET_SMTP_LISTEN", "127.0.0.1:0"),
+            ("INLET_ADMIN_LISTEN", "127.0.0.1:0"),
+            ("INLET_DATA_DIR", &data_dir),
+            ("INLET_GATEWAY_URL", &gateway_url),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+        ],
+    )
+    .await;
+    let smtp_port = port_logged(&smtp, "inlet-smtp SMTP listening").await;
+    let mut feed = inlet_testkit::ws::connect(&format!(
+        "ws://127.0.0.1:{}/events?topics=mail",
+        gateway.port
+    ))
+    .await;
+    inlet_testkit::ws::next_json(&mut feed).await;
+
+    let trace_id = "0af7651916cd43dd8448eb211c80319c";
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", smtp_port))
+        .await
+        .unwrap();
+    let (read, mut write) = stream.into_split();
+    let mut replies = BufReader::new(read).lines();
+    let mut next_code = async || -> String {
+        loop {
+            let line = tokio::time::timeout(WAIT, replies.next_line())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap();
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return line[..3].to_owned();
+            }
+        }
+    };
+    assert_eq!(next_code().await, "220");
+    for (command, code) in [
+        ("helo client", "250"),
+        ("mail from:<me@me.com>", "250"),
+        ("rcpt to:<you@example.com>", "250"),
+        ("data", "354"),
+    ] {
+        write
+            .write_all(format!("{command}\r\n").as_bytes())
+            .await
+            .unwrap();
+        assert_eq!(next_code().await, code, "{command}");
+    }
+    let message = format!(
+        "traceparent: 00-{trace_id}-b7ad6b7169203331-01\r\nSubject: traced\r\n\r\nhi\r\n.\r\n"
+    );
+    write.write_all(message.as_bytes()).await.unwrap();
+    assert_eq!(next_code().await, "250");
+
+    let event = inlet_testkit::ws::next_json(&mut feed).await;
+    assert_eq!(event["kind"], "mail_received");
+    assert_eq!(
+        event["data"]["recipients"],
+        serde_json::json!(["you@example.com"])
+    );
+    let path = event["data"]["mailbox_paths"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(path.starts_with("mail/you/new/"), "{path}");
+    assert!(data.path().join(&path).is_file());
+
+    assert!(smtp.terminate().await.success());
+    assert!(gateway.terminate().await.success());
+    let stored = receiver
+        .wait_for_span(WAIT, |s| s.name == "smtp.message")
+        .await
+        .expect("the smtp.message span");
+    assert_eq!(stored.trace_id, trace_id, "the message's own trace");
+    assert_eq!(stored.parent_span_id, "b7ad6b7169203331");
+    assert_eq!(stored.attr_i64("smtp.reply_code"), Some(250));
+    let at_gateway = receiver
+        .wait_for_span(WAIT, |s| {
+            s.name == "gateway.publish" && s.service_name == "inlet-gateway"
+        })
+        .await
+        .expect("the gateway's publish span");
+    assert_eq!(
+        at_gateway.trace_id, trace_id,
+        "the event joins the same trace"
+    );
+}
