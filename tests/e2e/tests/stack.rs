@@ -3,7 +3,7 @@
 //! every healthcheck and tells this test where everything is:
 //!
 //! - `INLET_E2E_FORMS_URL`, `INLET_E2E_UPLOADS_URL`, `INLET_E2E_GATEWAY_URL`
-//!   (`ws://`), `INLET_E2E_JAEGER_URL`: the published ports;
+//!   (`ws://`), `INLET_E2E_SMTP_PORT`, `INLET_E2E_JAEGER_URL`: the published ports;
 //! - `COMPOSE_PROJECT_NAME`, `COMPOSE_FILE`: the stack, for `docker-compose`;
 //! - `INLET_E2E_COMPOSE`: the compose program (default `docker-compose`).
 
@@ -24,6 +24,7 @@ struct Stack {
     forms: String,
     uploads: String,
     gateway: String,
+    smtp_port: u16,
     jaeger: String,
     project: String,
     /// `docker-compose`, or `docker compose`: a program and its first words.
@@ -41,6 +42,7 @@ impl Stack {
             forms: var("INLET_E2E_FORMS_URL"),
             uploads: var("INLET_E2E_UPLOADS_URL"),
             gateway: var("INLET_E2E_GATEWAY_URL"),
+            smtp_port: var("INLET_E2E_SMTP_PORT").parse().expect("a port"),
             jaeger: var("INLET_E2E_JAEGER_URL"),
             project: var("COMPOSE_PROJECT_NAME"),
             compose: std::env::var("INLET_E2E_COMPOSE")
@@ -601,4 +603,140 @@ async fn the_gateway_feeds_each_arrival_once_joins_its_trace_and_is_not_needed_t
         .await;
     assert!(answer.contains(&format!("while_down_{nonce}")), "{answer}");
     stack.compose(&["start", "gateway"]).await;
+}
+
+/// A raw SMTP dialogue with the stack's smtp service: each command's reply code.
+async fn smtp_dialogue(port: u16, commands: &[&str]) -> Vec<String> {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    let mut codes = Vec::new();
+    let mut next_code = async || loop {
+        let line = tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .expect("a reply in time")
+            .unwrap()
+            .expect("the server is still there");
+        if line.as_bytes().get(3) != Some(&b'-') {
+            return line[..3].to_owned();
+        }
+    };
+    codes.push(next_code().await);
+    for command in commands {
+        write
+            .write_all(format!("{command}\r\n").as_bytes())
+            .await
+            .unwrap();
+        codes.push(next_code().await);
+    }
+    codes
+}
+
+#[tokio::test]
+#[ignore = "needs the compose stack: run tests/e2e/run.sh"]
+async fn smtp_delivers_onto_the_shared_volume_announces_it_and_joins_a_senders_trace() {
+    use inlet_testkit::ws::{connect, next_json};
+    use lettre::message::Mailbox;
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+    let stack = Stack::from_env();
+    let nonce = uuid::Uuid::now_v7().simple().to_string();
+    let mut feed = connect(&format!("{}/events?topics=mail", stack.gateway)).await;
+    assert_eq!(next_json(&mut feed).await["type"], "subscribed");
+
+    // A real client, from the host, to two mailboxes.
+    let email = Message::builder()
+        .from("me@me.com".parse::<Mailbox>().unwrap())
+        .to("you@example.com".parse::<Mailbox>().unwrap())
+        .to("another@localhost".parse::<Mailbox>().unwrap())
+        .subject(format!("e2e {nonce}"))
+        .body(format!("hello from the host {nonce}\r\n"))
+        .unwrap();
+    let on_the_wire = [email.formatted().as_slice(), b"\r\n"].concat();
+    let mailer = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(stack.smtp_port)
+        .build();
+    mailer.send(email).await.expect("the stack takes the mail");
+
+    // Both copies, byte for byte, as another service's container sees them.
+    for user in ["you", "another"] {
+        let listing = stack
+            .compose(&[
+                "exec",
+                "-T",
+                "uploads",
+                "ls",
+                &format!("/data/mail/{user}/new"),
+            ])
+            .await;
+        let mut found = false;
+        for name in listing.lines() {
+            let stored = stack
+                .compose(&[
+                    "exec",
+                    "-T",
+                    "uploads",
+                    "cat",
+                    &format!("/data/mail/{user}/new/{name}"),
+                ])
+                .await;
+            if stored.contains(&nonce) {
+                assert!(stored.as_bytes().ends_with(&on_the_wire), "{stored}");
+                found = true;
+            }
+        }
+        assert!(found, "no mail for {user} in {listing}");
+    }
+    let event = next_json(&mut feed).await;
+    assert_eq!(event["kind"], "mail_received", "{event}");
+    assert_eq!(event["source"], "inlet-smtp");
+    assert_eq!(
+        event["data"]["recipients"],
+        serde_json::json!(["you@example.com", "another@localhost"])
+    );
+
+    // Nobody's mailbox: 550.
+    let codes = smtp_dialogue(
+        stack.smtp_port,
+        &[
+            "helo host",
+            "mail from:<me@me.com>",
+            "rcpt to:<nobody@example.com>",
+            "quit",
+        ],
+    )
+    .await;
+    assert_eq!(codes, ["220", "250", "250", "550", "221"]);
+
+    // A mail that carries a traceparent is stored in that trace, and its
+    // event reaches the gateway in it.
+    let (trace_id, parent) = new_trace();
+    let message = format!(
+        "traceparent: 00-{trace_id}-{parent}-01\r\nSubject: traced {nonce}\r\n\r\ntraced\r\n."
+    );
+    let codes = smtp_dialogue(
+        stack.smtp_port,
+        &[
+            "helo host",
+            "mail from:<me@me.com>",
+            "rcpt to:<you@example.com>",
+            "data",
+            &message,
+            "quit",
+        ],
+    )
+    .await;
+    assert_eq!(codes, ["220", "250", "250", "250", "354", "250", "221"]);
+    assert_eq!(next_json(&mut feed).await["kind"], "mail_received");
+    let trace = stack
+        .wait_for_trace_where(&trace_id, "the smtp and gateway spans", |t| {
+            find_span(t, "inlet-smtp", "smtp.message").is_some()
+                && holds_the_publish(t, "inlet-smtp")
+        })
+        .await;
+    let stored = span_of(&trace, "inlet-smtp", "smtp.message");
+    assert_eq!(stored.parent_span_id(), Some(parent.as_str()));
+    assert_published_through_the_gateway(&trace, "inlet-smtp");
 }
