@@ -163,6 +163,11 @@ async fn accept_loop(
             },
             () = connections.stopping() => return,
         };
+        // Replies go out in several small writes: without this, Nagle and
+        // the client's delayed ACK hold each one back for about 40 ms.
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(error = %err, "cannot set TCP_NODELAY");
+        }
         let engine = Arc::clone(&engine);
         let stop = connections.stop_token();
         let span =

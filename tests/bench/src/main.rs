@@ -4,12 +4,14 @@
 //! ```text
 //! inlet-bench uploads http://127.0.0.1:8081/ --mode multipart --file-bytes 65536 --files 1000 --connections 8
 //! inlet-bench ws ws://127.0.0.1:8082/ --mode hello --connections 100
+//! inlet-bench smtp 127.0.0.1:2525 --sessions 8 --messages 200 --message-bytes 4096
 //! inlet-bench ws ws://127.0.0.1:8082/events --mode fanout --connections 1000 --publish-url http://127.0.0.1:50051
 //! ```
 #![forbid(unsafe_code)]
 
 mod report;
 mod rss;
+mod smtp;
 mod uploads;
 mod ws;
 
@@ -30,6 +32,8 @@ enum Command {
     Uploads(uploads::Args),
     /// WebSocket: round trips (Hello, echo) or event fan-out.
     Ws(ws::Args),
+    /// SMTP: sessions of messages, RSET before each.
+    Smtp(smtp::Args),
 }
 
 #[tokio::main]
@@ -40,6 +44,9 @@ async fn main() -> ExitCode {
             .await
             .map(|r| serde_json::to_value(r).expect("a report serialises"))
             .map_err(|e| e.to_string()),
+        Command::Smtp(args) => smtp::run(args)
+            .await
+            .map(|r| serde_json::to_value(r).expect("a report serialises")),
         Command::Ws(args) => ws::run(args)
             .await
             .map(|r| serde_json::to_value(r).expect("a report serialises"))
