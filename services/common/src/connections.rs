@@ -58,6 +58,15 @@ impl Connections {
         }
     }
 
+    /// A free slot now, or `None` when every slot is taken or the server
+    /// is stopping: for a server that answers "busy" instead of waiting.
+    pub fn try_slot(&self) -> Option<OwnedSemaphorePermit> {
+        if self.stopping.is_cancelled() {
+            return None;
+        }
+        Arc::clone(&self.slots).try_acquire_owned().ok()
+    }
+
     /// Runs one connection as a tracked task, holding `slot` until it ends.
     pub fn spawn<F>(&self, slot: OwnedSemaphorePermit, connection: F) -> JoinHandle<()>
     where

@@ -7,6 +7,7 @@ use inlet_common::publish::{event, new_event, MailReceived, Publisher};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 
 use crate::mailbox::Mailbox;
 use crate::maildir::{header_safe, DeliveryError, Envelope};
@@ -29,6 +30,13 @@ pub struct Reason {
     pub reason: &'static str,
 }
 
+/// A refusal's SMTP reply code.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReplyCode {
+    /// E.g. `550`.
+    pub code: u16,
+}
+
 /// Counts, logs and publishes deliveries.
 #[derive(Debug, Clone)]
 pub struct Delivered {
@@ -41,6 +49,10 @@ pub struct Delivered {
     pub bytes_stored: Counter,
     /// Messages refused at the final dot, by reason.
     pub refused: Family<Reason, Counter>,
+    /// Refusals by reply code (a recipient, a declared size, a body).
+    pub refusals: Family<ReplyCode, Counter>,
+    /// Time from the final dot to the 250 (every copy fsync'd and named).
+    pub commit_seconds: Histogram,
 }
 
 impl Delivered {
@@ -52,6 +64,9 @@ impl Delivered {
             copies_stored: Counter::default(),
             bytes_stored: Counter::default(),
             refused: Family::default(),
+            refusals: Family::default(),
+            // 0.1 ms to about 3 s.
+            commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 15)),
         };
         metrics.register(
             "inlet_smtp_messages_stored",
@@ -72,6 +87,16 @@ impl Delivered {
             "inlet_smtp_messages_refused",
             "Messages refused after DATA, by reason.",
             this.refused.clone(),
+        );
+        metrics.register(
+            "inlet_smtp_refusals",
+            "Refusals by SMTP reply code (550 no mailbox, 452 too many recipients, 552 too large).",
+            this.refusals.clone(),
+        );
+        metrics.register(
+            "inlet_smtp_commit_duration_seconds",
+            "Time to make every copy of a message durable.",
+            this.commit_seconds.clone(),
         );
         this
     }
@@ -115,6 +140,11 @@ impl Delivered {
         }
     }
 
+    /// Counts a refusal answered `code`.
+    pub fn refusal(&self, code: u16) {
+        self.refusals.get_or_create(&ReplyCode { code }).inc();
+    }
+
     /// A message could not be stored; nothing of it was kept.
     pub fn refused(&self, err: &DeliveryError) {
         let reason = match err {
@@ -123,6 +153,11 @@ impl Delivered {
             DeliveryError::Io(_) => "store_failed",
         };
         self.refused.get_or_create(&Reason { reason }).inc();
+        self.refusal(match err {
+            DeliveryError::TooLarge { .. } => 552,
+            DeliveryError::DiskFull => 452,
+            DeliveryError::Io(_) => 451,
+        });
         match err {
             DeliveryError::Io(_) => {
                 tracing::error!(error = %err, "storing a message failed; nothing kept")

@@ -41,6 +41,7 @@ pub struct Application {
     connections: Connections,
     publisher: Publisher,
     shutdown_timeout: Duration,
+    sessions: SessionMetrics,
 }
 
 impl Application {
@@ -73,6 +74,7 @@ impl Application {
         let admin_listener = std::net::TcpListener::bind(config.admin_listen)?;
         let admin_port = admin_listener.local_addr()?.port();
         let readiness = Readiness::new(vec![mail_dir]);
+        let sessions = SessionMetrics::register(&metrics);
         let http = HttpSettings::default();
         let admin = inlet_http::serve(
             inlet_http::Service {
@@ -96,6 +98,7 @@ impl Application {
             connections: Connections::new(config.smtp.max_sessions),
             publisher,
             shutdown_timeout: http.shutdown_timeout(),
+            sessions,
         })
     }
 
@@ -124,9 +127,10 @@ impl Application {
             connections,
             publisher,
             shutdown_timeout,
+            sessions,
             ..
         } = self;
-        let accepting = accept_loop(listener, engine, connections.clone());
+        let accepting = accept_loop(listener, engine, connections.clone(), sessions);
         let admin_served = inlet_http::run_until_stopped(admin, &readiness, async {
             shutdown.await;
         });
@@ -148,11 +152,9 @@ async fn accept_loop(
     listener: tokio::net::TcpListener,
     engine: Arc<Engine>,
     connections: Connections,
+    sessions: SessionMetrics,
 ) {
     loop {
-        let Some(slot) = connections.slot().await else {
-            return;
-        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -168,18 +170,65 @@ async fn accept_loop(
         if let Err(err) = stream.set_nodelay(true) {
             tracing::debug!(error = %err, "cannot set TCP_NODELAY");
         }
+        let Some(slot) = connections.try_slot() else {
+            sessions.turned_away.inc();
+            tokio::spawn(turn_away(stream, peer));
+            continue;
+        };
         let engine = Arc::clone(&engine);
         let stop = connections.stop_token();
+        let sessions = sessions.clone();
         let span =
             tracing::info_span!("smtp.session", otel.kind = "server", client.address = %peer.ip());
         connections.spawn(
             slot,
             async move {
+                sessions.open.inc();
+                sessions.total.inc();
                 if let Err(err) = engine.serve(stream, peer, stop).await {
                     tracing::debug!(error = %err, "session ended with an error");
                 }
+                sessions.open.dec();
             }
             .instrument(span),
         );
+    }
+}
+
+/// Every session slot is taken: say so (421) and close.
+async fn turn_away(mut stream: tokio::net::TcpStream, peer: std::net::SocketAddr) {
+    use tokio::io::AsyncWriteExt;
+    tracing::info!(client.address = %peer.ip(), "too many SMTP sessions: 421");
+    let reply = b"421 4.3.2 too many sessions (smtp.max_sessions); try again later\r\n";
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(reply)).await;
+}
+
+/// Session counts, in the service's registry.
+#[derive(Debug, Clone, Default)]
+struct SessionMetrics {
+    open: prometheus_client::metrics::gauge::Gauge,
+    total: prometheus_client::metrics::counter::Counter,
+    turned_away: prometheus_client::metrics::counter::Counter,
+}
+
+impl SessionMetrics {
+    fn register(metrics: &Metrics) -> Self {
+        let this = Self::default();
+        metrics.register(
+            "inlet_smtp_sessions_open",
+            "SMTP sessions open now.",
+            this.open.clone(),
+        );
+        metrics.register(
+            "inlet_smtp_sessions",
+            "SMTP sessions served.",
+            this.total.clone(),
+        );
+        metrics.register(
+            "inlet_smtp_sessions_turned_away",
+            "Connections answered 421 because smtp.max_sessions were open.",
+            this.turned_away.clone(),
+        );
+        this
     }
 }

@@ -164,10 +164,13 @@ impl MailGuard for InletMail {
         });
         let limit = self.0.max_message_bytes;
         let result = match declared {
-            Some(size) if size > limit => StartMailResult::Failed(
-                StartMailFailure::StorageExhaustedPermanently,
-                format!("message size exceeds the limit of {limit} bytes"),
-            ),
+            Some(size) if size > limit => {
+                self.0.delivered.refusal(552);
+                StartMailResult::Failed(
+                    StartMailFailure::StorageExhaustedPermanently,
+                    format!("message size exceeds the limit of {limit} bytes"),
+                )
+            }
             _ => {
                 if session.transaction.id.is_empty() {
                     session.transaction.id = uuid::Uuid::now_v7().simple().to_string();
@@ -190,6 +193,7 @@ impl MailGuard for InletMail {
         let policy = &self.0;
         let address = rcpt.address.address();
         let result = if session.transaction.rcpts.len() >= policy.max_recipients {
+            policy.delivered.refusal(452);
             AddRecipientResult::Failed(
                 AddRecipientFailure::StorageExhaustedTemporarily,
                 format!("too many recipients (at most {})", policy.max_recipients),
@@ -199,6 +203,7 @@ impl MailGuard for InletMail {
             AddRecipientResult::Inconclusive(rcpt)
         } else {
             tracing::info!(recipient = %crate::maildir::header_safe(&address), "no mailbox for recipient");
+            policy.delivered.refusal(550);
             AddRecipientResult::Failed(
                 AddRecipientFailure::RejectedPermanently,
                 "mailbox not available".to_owned(),
@@ -393,7 +398,13 @@ impl futures_io::AsyncWrite for DeliverySink {
             if let Some(message) = self.message.as_mut() {
                 message.size = delivery.body_bytes();
             }
-            self.committing = Some(tokio::task::spawn_blocking(move || delivery.commit()));
+            let timer = self.policy.delivered.commit_seconds.clone();
+            self.committing = Some(tokio::task::spawn_blocking(move || {
+                let started = std::time::Instant::now();
+                let committed = delivery.commit();
+                timer.observe(started.elapsed().as_secs_f64());
+                committed
+            }));
         }
         let handle = self.committing.as_mut().expect("a commit is under way");
         let outcome = std::task::ready!(Pin::new(handle).poll(cx));

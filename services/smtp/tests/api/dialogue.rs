@@ -258,3 +258,30 @@ async fn on_shutdown_a_message_in_data_is_finished_and_the_next_command_gets_421
     assert!(reply.starts_with("421 "), "{reply}");
     assert_eq!(smtp.new_mail("you").len(), 1);
 }
+
+#[tokio::test]
+async fn past_max_sessions_a_client_gets_421_and_refusals_are_counted_by_code() {
+    let smtp = spawn_smtp(&[("INLET_SMTP__MAX_SESSIONS", "1")]).await;
+    let mut first = smtp.dial().await;
+    assert_eq!(first.say("ehlo first").await, 250);
+    let mut second = crate::helpers::connect(smtp.port).await;
+    let turned_away = second.reply().await;
+    assert!(turned_away.starts_with("421 "), "{turned_away}");
+    assert!(turned_away.contains("smtp.max_sessions"), "{turned_away}");
+    assert!(second.closed().await);
+    // The first session is unaffected, and its refusal is counted.
+    assert_eq!(first.say("mail from:<me@me.com>").await, 250);
+    assert_eq!(first.say("rcpt to:<nobody@example.com>").await, 550);
+    let metrics =
+        inlet_testkit::http::get_text(&format!("http://127.0.0.1:{}/metrics", smtp.admin_port))
+            .await;
+    assert!(
+        metrics.contains("inlet_smtp_refusals_total{code=\"550\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("inlet_smtp_sessions_turned_away_total 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("inlet_smtp_sessions_open 1"), "{metrics}");
+}

@@ -73,18 +73,23 @@ impl TestSmtp {
 
     /// A raw SMTP conversation, greeting read.
     pub async fn dial(&self) -> Dialogue {
-        let stream = tokio::time::timeout(WAIT, TcpStream::connect(("127.0.0.1", self.port)))
-            .await
-            .unwrap()
-            .unwrap();
-        let (read, write) = stream.into_split();
-        let mut dialogue = Dialogue {
-            reader: BufReader::new(read),
-            writer: write,
-        };
+        let mut dialogue = connect(self.port).await;
         let greeting = dialogue.reply().await;
         assert!(greeting.starts_with("220 "), "{greeting}");
         dialogue
+    }
+}
+
+/// A raw connection to `port`, nothing read yet.
+pub async fn connect(port: u16) -> Dialogue {
+    let stream = tokio::time::timeout(WAIT, TcpStream::connect(("127.0.0.1", port)))
+        .await
+        .unwrap()
+        .unwrap();
+    let (read, write) = stream.into_split();
+    Dialogue {
+        reader: BufReader::new(read),
+        writer: write,
     }
 }
 
