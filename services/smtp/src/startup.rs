@@ -178,16 +178,26 @@ async fn accept_loop(
         let engine = Arc::clone(&engine);
         let stop = connections.stop_token();
         let sessions = sessions.clone();
-        let span =
-            tracing::info_span!("smtp.session", otel.kind = "server", client.address = %peer.ip());
+        let span = tracing::info_span!(
+            "smtp.session",
+            otel.kind = "server",
+            client.address = %peer.ip(),
+            smtp.helo = tracing::field::Empty,
+            smtp.outcome = tracing::field::Empty,
+        );
         connections.spawn(
             slot,
             async move {
                 sessions.open.inc();
                 sessions.total.inc();
-                if let Err(err) = engine.serve(stream, peer, stop).await {
-                    tracing::debug!(error = %err, "session ended with an error");
-                }
+                let outcome = match engine.serve(stream, peer, stop).await {
+                    Ok(()) => "closed".to_owned(),
+                    Err(err) => {
+                        tracing::debug!(error = %err, "session ended with an error");
+                        format!("error: {err}")
+                    }
+                };
+                tracing::Span::current().record("smtp.outcome", outcome);
                 sessions.open.dec();
             }
             .instrument(span),

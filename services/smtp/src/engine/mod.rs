@@ -34,7 +34,7 @@ use crate::mailbox::{Mailbox, Mailboxes};
 use crate::maildir::{Delivery, DeliveryError, Envelope, MailStore};
 use crate::trace_header::HeaderScan;
 pub use wire::WireLimits;
-use wire::{TooLarge, Wire};
+use wire::{Verdict, Wire};
 
 /// samotop's boxed futures (its `common` module is private).
 type S1Fut<'a, T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -57,8 +57,8 @@ pub struct Policy {
     pub delivered: Delivered,
     /// Line limit and timeouts, enforced on the wire.
     pub wire: WireLimits,
-    /// Each open session's flag for a body over the limit, by connection id.
-    pub sessions: Mutex<HashMap<String, Arc<TooLarge>>>,
+    /// Each open session's verdict on a refused message, by connection id.
+    pub sessions: Mutex<HashMap<String, Arc<Verdict>>>,
 }
 
 /// A built engine: hands each connection to samotop.
@@ -93,16 +93,10 @@ impl Engine {
             .map(|a| a.to_string())
             .unwrap_or_default();
         let connection = ConnectionInfo::new(local, peer.to_string());
-        let too_large = Arc::new(TooLarge::default());
+        let verdict = Arc::new(Verdict::default());
         let id = connection.id.clone();
-        self.sessions().insert(id.clone(), Arc::clone(&too_large));
-        let wire = Wire::new(
-            stream.compat(),
-            peer.ip(),
-            self.policy.wire,
-            too_large,
-            stop,
-        );
+        self.sessions().insert(id.clone(), Arc::clone(&verdict));
+        let wire = Wire::new(stream.compat(), peer.ip(), self.policy.wire, verdict, stop);
         let io: Box<dyn Io> = Box::new(wire);
         let io: Box<dyn MayBeTls> = Box::new(TlsCapable::plaintext(io));
         let served = self.service.handle(Ok(io), connection).await;
@@ -110,7 +104,7 @@ impl Engine {
         served.map_err(|e| e.to_string())
     }
 
-    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<TooLarge>>> {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Verdict>>> {
         self.policy.sessions.lock().expect("sessions lock")
     }
 }
@@ -172,6 +166,9 @@ impl MailGuard for InletMail {
                 )
             }
             _ => {
+                if let Some(helo) = &session.peer_name {
+                    tracing::Span::current().record("smtp.helo", crate::maildir::header_safe(helo));
+                }
                 if session.transaction.id.is_empty() {
                     session.transaction.id = uuid::Uuid::now_v7().simple().to_string();
                 }
@@ -229,6 +226,12 @@ impl MailDispatch for InletMail {
             .iter()
             .filter_map(|r| policy.mailboxes.resolve(&r.address.address()))
             .collect();
+        // A recipient named twice gets one copy.
+        let mut seen = std::collections::HashSet::new();
+        let recipients: Vec<Mailbox> = recipients
+            .into_iter()
+            .filter(|m| seen.insert(m.address.to_ascii_lowercase()))
+            .collect();
         let envelope = Envelope {
             sender: session
                 .transaction
@@ -261,14 +264,14 @@ impl MailDispatch for InletMail {
                         recipients,
                         size: 0,
                     };
-                    let too_large = policy
+                    let verdict = policy
                         .sessions
                         .lock()
                         .expect("sessions lock")
                         .get(&session.connection.id)
                         .cloned();
                     session.transaction.sink = Some(Box::pin(DeliverySink::new(
-                        delivery, message, policy, too_large,
+                        delivery, message, policy, verdict,
                     )));
                     Ok(())
                 }
@@ -292,7 +295,7 @@ struct DeliverySink {
     message: Option<Message>,
     policy: Arc<Policy>,
     committing: Option<JoinHandle<Result<Vec<std::path::PathBuf>, DeliveryError>>>,
-    too_large: Option<Arc<TooLarge>>,
+    verdict: Option<Arc<Verdict>>,
     headers: HeaderScan,
     /// `smtp.message`: opened at the final dot, around the commit.
     span: Option<tracing::Span>,
@@ -303,7 +306,7 @@ impl DeliverySink {
         delivery: Delivery,
         message: Message,
         policy: Arc<Policy>,
-        too_large: Option<Arc<TooLarge>>,
+        verdict: Option<Arc<Verdict>>,
     ) -> Self {
         Self {
             delivery: Some(delivery),
@@ -311,7 +314,7 @@ impl DeliverySink {
             message: Some(message),
             policy,
             committing: None,
-            too_large,
+            verdict,
             headers: HeaderScan::default(),
             span: None,
         }
@@ -384,8 +387,8 @@ impl futures_io::AsyncWrite for DeliverySink {
         let span = self.span.clone().expect("opened above");
         let _entered = span.enter();
         if let Some(err) = self.failed.take() {
-            if let (DeliveryError::TooLarge { .. }, Some(flag)) = (&err, &self.too_large) {
-                flag.mark();
+            if let Some(verdict) = &self.verdict {
+                verdict.refuse(refusal_code(&err) as u16);
             }
             span.record("smtp.reply_code", refusal_code(&err));
             self.policy.delivered.refused(&err);
@@ -422,6 +425,9 @@ impl futures_io::AsyncWrite for DeliverySink {
                 Poll::Ready(Ok(()))
             }
             Ok(Err(err)) => {
+                if let Some(verdict) = &self.verdict {
+                    verdict.refuse(refusal_code(&err) as u16);
+                }
                 span.record("smtp.reply_code", refusal_code(&err));
                 self.policy.delivered.refused(&err);
                 Poll::Ready(Err(io::Error::other(err)))

@@ -2,7 +2,8 @@
 //! wire: the seed's loose commands (`helo` alone, `mail from: me@me.com`
 //! without angle brackets) rewritten into the form its parser takes, a
 //! longest command line (500), command and DATA idle timeouts (421 and
-//! close), 552 instead of samotop's 450 for a body over the size limit, and
+//! close), 552, 452 or 451 instead of samotop's 450 for a message that
+//! could not be stored (over the size limit, disk full, storing failed), and
 //! on shutdown 421 to the next command (a message in DATA is finished first).
 //!
 //! Input is handed on a whole line at a time in command mode; during DATA
@@ -12,7 +13,7 @@ use std::future::Future;
 use std::io;
 use std::net::IpAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -31,19 +32,29 @@ pub struct WireLimits {
     pub data_timeout: Duration,
 }
 
-/// Set by the Maildir sink when a body went over the size limit, so the
-/// reply samotop gives (450) goes out as 552.
+/// Set by the Maildir sink when a message could not be stored, so the
+/// temporary failure samotop answers (450) goes out as what really happened:
+/// 552 (over the size limit), 452 (disk full) or 451 (storing failed).
 #[derive(Debug, Default)]
-pub struct TooLarge(AtomicBool);
+pub struct Verdict(AtomicU16);
 
-impl TooLarge {
-    /// Marks the current message as over the limit.
-    pub fn mark(&self) {
-        self.0.store(true, Ordering::Release);
+impl Verdict {
+    /// The current message is refused with `code`.
+    pub fn refuse(&self, code: u16) {
+        self.0.store(code, Ordering::Release);
     }
 
-    fn take(&self) -> bool {
-        self.0.swap(false, Ordering::AcqRel)
+    fn take(&self) -> Option<u16> {
+        Some(self.0.swap(0, Ordering::AcqRel)).filter(|code| *code != 0)
+    }
+}
+
+/// Our words for a refused message, nothing of which was kept.
+fn refusal_reply(code: u16) -> &'static [u8] {
+    match code {
+        552 => b"552 5.3.4 message size exceeds the limit; nothing was stored\r\n",
+        452 => b"452 4.3.1 no space left to store the message; nothing was stored\r\n",
+        _ => b"451 4.3.0 storing the message failed; nothing was stored\r\n",
     }
 }
 
@@ -70,7 +81,7 @@ pub struct Wire<S> {
     replies: Vec<u8>,
     limits: WireLimits,
     client: IpAddr,
-    too_large: Arc<TooLarge>,
+    verdict: Arc<Verdict>,
     deadline: Pin<Box<Sleep>>,
     timed_out: bool,
     stopping: Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>,
@@ -82,7 +93,7 @@ impl<S> Wire<S> {
         inner: S,
         client: IpAddr,
         limits: WireLimits,
-        too_large: Arc<TooLarge>,
+        verdict: Arc<Verdict>,
         stop: tokio_util::sync::CancellationToken,
     ) -> Self {
         Self {
@@ -93,7 +104,7 @@ impl<S> Wire<S> {
             replies: Vec::new(),
             limits,
             client,
-            too_large,
+            verdict,
             deadline: Box::pin(tokio::time::sleep(limits.command_timeout)),
             timed_out: false,
             stopping: Box::pin(stop.cancelled_owned()),
@@ -257,14 +268,13 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Wire<S> {
             let limit = this.idle_limit();
             this.deadline.as_mut().reset(Instant::now() + limit);
         }
-        if buf.first() == Some(&b'4') && this.too_large.take() {
-            // samotop's temporary failure for a failed sink (450); the
-            // failure was the size, which no retry will fix.
-            this.replies.extend_from_slice(
-                b"552 5.3.4 message size exceeds the limit; nothing was stored\r\n",
-            );
-            std::task::ready!(this.poll_replies(cx))?;
-            return Poll::Ready(Ok(buf.len()));
+        if buf.first() == Some(&b'4') {
+            if let Some(code) = this.verdict.take() {
+                // samotop's temporary failure (450) for a failed sink.
+                this.replies.extend_from_slice(refusal_reply(code));
+                std::task::ready!(this.poll_replies(cx))?;
+                return Poll::Ready(Ok(buf.len()));
+            }
         }
         Pin::new(&mut this.inner).poll_write(cx, buf)
     }

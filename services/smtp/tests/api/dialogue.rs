@@ -285,3 +285,50 @@ async fn past_max_sessions_a_client_gets_421_and_refusals_are_counted_by_code() 
     );
     assert!(metrics.contains("inlet_smtp_sessions_open 1"), "{metrics}");
 }
+
+#[tokio::test]
+async fn when_one_copy_cannot_be_stored_the_reply_is_451_and_no_copy_remains() {
+    let smtp = spawn_smtp(&[]).await;
+    let mut session = smtp.dial().await;
+    assert_eq!(session.say("ehlo client").await, 250);
+    assert_eq!(session.say("mail from:<me@me.com>").await, 250);
+    assert_eq!(session.say("rcpt to:<you@example.com>").await, 250);
+    assert_eq!(session.say("rcpt to:<another@localhost>").await, 250);
+    assert_eq!(session.say("data").await, 354);
+    session.send(b"for both or for none\r\n").await;
+    // another's new/ goes away: its copy cannot be named after you's is.
+    std::fs::remove_dir(smtp.folder("another", "new")).unwrap();
+    assert_eq!(session.say(".").await, 451);
+    assert!(smtp.new_mail("you").is_empty(), "you's copy was taken back");
+    assert!(smtp
+        .folder("you", "tmp")
+        .read_dir()
+        .unwrap()
+        .next()
+        .is_none());
+}
+
+#[tokio::test]
+async fn the_101st_recipient_gets_452() {
+    let smtp = spawn_smtp(&[]).await;
+    let mut session = smtp.dial().await;
+    assert_eq!(session.say("ehlo client").await, 250);
+    assert_eq!(session.say("mail from:<me@me.com>").await, 250);
+    for _ in 0..100 {
+        assert_eq!(session.say("rcpt to:<you@example.com>").await, 250);
+    }
+    assert_eq!(session.say("rcpt to:<you@example.com>").await, 452);
+}
+
+#[tokio::test]
+async fn a_recipient_named_twice_gets_one_copy() {
+    let smtp = spawn_smtp(&[]).await;
+    let mut session = smtp.dial().await;
+    assert_eq!(session.say("ehlo client").await, 250);
+    assert_eq!(session.say("mail from:<me@me.com>").await, 250);
+    assert_eq!(session.say("rcpt to:<you@example.com>").await, 250);
+    assert_eq!(session.say("rcpt to:<YOU@example.com>").await, 250);
+    assert_eq!(session.say("data").await, 354);
+    assert_eq!(session.say("once\r\n.").await, 250);
+    assert_eq!(smtp.new_mail("you").len(), 1);
+}
