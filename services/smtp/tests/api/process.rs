@@ -124,4 +124,11 @@ async fn a_traced_mail_is_stored_and_announced_in_its_senders_trace() {
         at_gateway.trace_id, trace_id,
         "the event joins the same trace"
     );
+    let session = receiver
+        .wait_for_span(WAIT, |s| s.name == "smtp.session")
+        .await
+        .expect("the smtp.session span");
+    assert_eq!(session.attr_str("smtp.helo"), Some("client"));
+    assert_eq!(session.attr_str("client.address"), Some("127.0.0.1"));
+    assert!(session.attr_str("smtp.outcome").is_some());
 }
