@@ -77,18 +77,14 @@ async fn a_body_over_the_limit_gets_552_and_nothing_is_stored() {
     let mut session = smtp.dial().await;
     assert_eq!(session.say("ehlo client").await, 250);
     // No SIZE declared: the body itself crosses the limit.
-    assert_eq!(session.say("mail from:<me@me.com>").await, 250);
-    assert_eq!(session.say("rcpt to:<you@example.com>").await, 250);
-    assert_eq!(session.say("data").await, 354);
+    session.start_message(&["you@example.com"]).await;
     session.send(&b"x".repeat(600)).await;
     session.send(b"\r\n").await;
     session.send(&b"y".repeat(600)).await;
     assert_eq!(session.say("\r\n.").await, 552);
     assert!(smtp.nothing_stored());
     // The session goes on: the next message fits and is stored.
-    assert_eq!(session.say("mail from:<me@me.com>").await, 250);
-    assert_eq!(session.say("rcpt to:<you@example.com>").await, 250);
-    assert_eq!(session.say("data").await, 354);
+    session.start_message(&["you@example.com"]).await;
     assert_eq!(session.say("small\r\n.").await, 250);
     assert_eq!(smtp.new_mail("you").len(), 1);
 }
@@ -175,14 +171,10 @@ async fn rset_clears_the_recipients_and_each_message_goes_only_to_its_own() {
     assert_eq!(session.say("mail from:<me@me.com>").await, 250);
     assert_eq!(session.say("rcpt to:<another@localhost>").await, 250);
     assert_eq!(session.say("rset").await, 250);
-    assert_eq!(session.say("mail from:<me@me.com>").await, 250);
-    assert_eq!(session.say("rcpt to:<you@example.com>").await, 250);
-    assert_eq!(session.say("data").await, 354);
+    session.start_message(&["you@example.com"]).await;
     assert_eq!(session.say("first\r\n.").await, 250);
     // The next message in the same session has its own envelope.
-    assert_eq!(session.say("mail from:<me@me.com>").await, 250);
-    assert_eq!(session.say("rcpt to:<another@localhost>").await, 250);
-    assert_eq!(session.say("data").await, 354);
+    session.start_message(&["another@localhost"]).await;
     assert_eq!(session.say("second\r\n.").await, 250);
     let you = smtp.new_mail("you");
     let another = smtp.new_mail("another");
@@ -196,9 +188,7 @@ async fn a_client_that_drops_mid_data_leaves_nothing() {
     let smtp = spawn_smtp(&[]).await;
     let mut session = smtp.dial().await;
     assert_eq!(session.say("ehlo client").await, 250);
-    assert_eq!(session.say("mail from:<me@me.com>").await, 250);
-    assert_eq!(session.say("rcpt to:<you@example.com>").await, 250);
-    assert_eq!(session.say("data").await, 354);
+    session.start_message(&["you@example.com"]).await;
     session.send(b"Subject: cut\r\n\r\nhalf of a message").await;
     // The copy exists in tmp/ while the body arrives...
     let tmp = smtp.folder("you", "tmp");
@@ -243,9 +233,7 @@ async fn on_shutdown_a_message_in_data_is_finished_and_the_next_command_gets_421
     assert_eq!(idle.say("ehlo idle").await, 250);
     let mut busy = smtp.dial().await;
     assert_eq!(busy.say("ehlo busy").await, 250);
-    assert_eq!(busy.say("mail from:<me@me.com>").await, 250);
-    assert_eq!(busy.say("rcpt to:<you@example.com>").await, 250);
-    assert_eq!(busy.say("data").await, 354);
+    busy.start_message(&["you@example.com"]).await;
     busy.send(b"begun before the stop\r\n").await;
     smtp.begin_stop();
     // The idle session is told at once.
@@ -291,10 +279,9 @@ async fn when_one_copy_cannot_be_stored_the_reply_is_451_and_no_copy_remains() {
     let smtp = spawn_smtp(&[]).await;
     let mut session = smtp.dial().await;
     assert_eq!(session.say("ehlo client").await, 250);
-    assert_eq!(session.say("mail from:<me@me.com>").await, 250);
-    assert_eq!(session.say("rcpt to:<you@example.com>").await, 250);
-    assert_eq!(session.say("rcpt to:<another@localhost>").await, 250);
-    assert_eq!(session.say("data").await, 354);
+    session
+        .start_message(&["you@example.com", "another@localhost"])
+        .await;
     session.send(b"for both or for none\r\n").await;
     // another's new/ goes away: its copy cannot be named after you's is.
     std::fs::remove_dir(smtp.folder("another", "new")).unwrap();
@@ -325,10 +312,9 @@ async fn a_recipient_named_twice_gets_one_copy() {
     let smtp = spawn_smtp(&[]).await;
     let mut session = smtp.dial().await;
     assert_eq!(session.say("ehlo client").await, 250);
-    assert_eq!(session.say("mail from:<me@me.com>").await, 250);
-    assert_eq!(session.say("rcpt to:<you@example.com>").await, 250);
-    assert_eq!(session.say("rcpt to:<YOU@example.com>").await, 250);
-    assert_eq!(session.say("data").await, 354);
+    session
+        .start_message(&["you@example.com", "YOU@example.com"])
+        .await;
     assert_eq!(session.say("once\r\n.").await, 250);
     assert_eq!(smtp.new_mail("you").len(), 1);
 }

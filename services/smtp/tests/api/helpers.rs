@@ -135,6 +135,16 @@ impl Dialogue {
             .unwrap_or_else(|_| panic!("not a reply: {reply}"))
     }
 
+    /// `MAIL FROM:<me@me.com>`, a `RCPT TO` for each of `recipients` and
+    /// `DATA`, each answered as it should be (250 … 354).
+    pub async fn start_message(&mut self, recipients: &[&str]) {
+        assert_eq!(self.say("mail from:<me@me.com>").await, 250);
+        for rcpt in recipients {
+            assert_eq!(self.say(&format!("rcpt to:<{rcpt}>")).await, 250, "{rcpt}");
+        }
+        assert_eq!(self.say("data").await, 354);
+    }
+
     /// Whether the server has closed the connection (reads its end, up to WAIT).
     pub async fn closed(&mut self) -> bool {
         let mut rest = String::new();

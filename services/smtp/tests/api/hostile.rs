@@ -7,9 +7,7 @@ async fn a_bare_lf_dot_does_not_end_data_and_cannot_smuggle_a_second_message() {
     let smtp = spawn_smtp(&[]).await;
     let mut session = smtp.dial().await;
     assert_eq!(session.say("ehlo client").await, 250);
-    assert_eq!(session.say("mail from:<me@me.com>").await, 250);
-    assert_eq!(session.say("rcpt to:<you@example.com>").await, 250);
-    assert_eq!(session.say("data").await, 354);
+    session.start_message(&["you@example.com"]).await;
     let body = b"first line\n.\nmail from:<evil@example.com>\nrcpt to:<another@localhost>\ndata\nsmuggled\n.\n";
     session.send(body).await;
     assert_eq!(session.say("\r\n.").await, 250);
@@ -32,9 +30,7 @@ async fn twenty_sessions_of_fifty_messages_store_exactly_a_thousand() {
             let mut session = smtp.dial().await;
             assert_eq!(session.say("ehlo client").await, 250);
             for m in 0..50 {
-                assert_eq!(session.say("mail from:<me@me.com>").await, 250);
-                assert_eq!(session.say("rcpt to:<you@example.com>").await, 250);
-                assert_eq!(session.say("data").await, 354);
+                session.start_message(&["you@example.com"]).await;
                 assert_eq!(session.say(&format!("message {s}-{m}\r\n.")).await, 250);
             }
             assert_eq!(session.say("quit").await, 221);
