@@ -59,6 +59,10 @@ pub struct SmtpSettings {
     pub data_timeout_ms: u64,
     /// Most sessions open at once.
     pub max_sessions: usize,
+    /// PEM certificate chain for STARTTLS (with `tls_key`); unset: no STARTTLS.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for STARTTLS (with `tls_cert`).
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for SmtpConfig {
@@ -88,6 +92,8 @@ impl Default for SmtpSettings {
             command_timeout_ms: 300_000,
             data_timeout_ms: 180_000,
             max_sessions: 1000,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }

@@ -1,10 +1,8 @@
-//! `inlet-smtp`: SMTP ingest into Maildir (issue 9, in progress).
-//!
-//! In so far: the configuration, the recipient allow-list, durable Maildir
-//! delivery (one copy per recipient, all or none), the SMTP listener
-//! (samotop, kept behind [`engine`] so it could be replaced), the admin
-//! listener and `MailReceived` events. Timeouts, line limits, 552 for a body
-//! over the limit, and STARTTLS come next.
+//! `inlet-smtp`: SMTP ingest into allow-listed Maildirs: samotop (kept
+//! behind [`engine`] so it could be replaced) with our policy, a wire under
+//! it for what samotop lacks (the seed's loose commands, limits, timeouts,
+//! exact refusal codes, STARTTLS below the line handling), durable Maildir
+//! delivery (every copy or none) and `MailReceived` events.
 //!
 //! # Layout
 //! - [`config`]: the typed configuration.

@@ -25,6 +25,9 @@ pub enum StartupError {
     /// `gateway_url` is not usable.
     #[error(transparent)]
     Publish(#[from] PublishError),
+    /// The STARTTLS certificate or key is not usable.
+    #[error(transparent)]
+    Tls(#[from] crate::engine::TlsError),
     /// The mail folder could not be made ready, or binding or serving failed.
     #[error("server I/O failed: {0}")]
     Io(#[from] std::io::Error),
@@ -69,6 +72,11 @@ impl Application {
             },
             sessions: Default::default(),
         });
+        let tls = match (&config.smtp.tls_cert, &config.smtp.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::engine::tls_acceptor(cert, key)?),
+            _ => None,
+        };
+        let starttls = tls.is_some();
         let listener = tokio::net::TcpListener::bind(config.smtp_listen).await?;
         let smtp_port = listener.local_addr()?.port();
         let admin_listener = std::net::TcpListener::bind(config.admin_listen)?;
@@ -87,14 +95,14 @@ impl Application {
             admin_listener,
             |_| {},
         )?;
-        tracing::info!(addr = %config.smtp_listen, port = smtp_port, "inlet-smtp SMTP listening");
+        tracing::info!(addr = %config.smtp_listen, port = smtp_port, starttls, "inlet-smtp SMTP listening");
         Ok(Self {
             smtp_port,
             admin_port,
             listener,
             admin,
             readiness,
-            engine: Arc::new(Engine::new(policy)),
+            engine: Arc::new(Engine::new(policy, tls)),
             connections: Connections::new(config.smtp.max_sessions),
             publisher,
             shutdown_timeout: http.shutdown_timeout(),

@@ -13,17 +13,18 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use samotop::io::tls::{Io, MayBeTls, TlsCapable};
+use samotop::io::tls::{Io, MayBeTls};
 use samotop::io::{ConnectionInfo, IoService};
 use samotop::mail::{
     AcceptsDispatch, AcceptsGuard, AcceptsSessionService, AddRecipientFailure, AddRecipientResult,
     Builder, DispatchResult, MailDispatch, MailGuard, MailSetup, Name, Recipient, Service,
     StartMailFailure, StartMailResult,
 };
-use samotop::smtp::{Esmtp, SessionService, SmtpContext, SmtpParser, SmtpSession};
+use samotop::smtp::{Esmtp, EsmtpStartTls, SessionService, SmtpContext, SmtpParser, SmtpSession};
 use tokio::task::JoinHandle;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
+mod tls;
 mod wire;
 
 use std::collections::HashMap;
@@ -33,6 +34,7 @@ use crate::delivered::{Delivered, Message};
 use crate::mailbox::{Mailbox, Mailboxes};
 use crate::maildir::{Delivery, DeliveryError, Envelope, MailStore};
 use crate::trace_header::HeaderScan;
+pub use tls::{acceptor as tls_acceptor, TlsError};
 pub use wire::WireLimits;
 use wire::{Verdict, Wire};
 
@@ -68,12 +70,15 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// samotop with our policy.
-    pub fn new(policy: Arc<Policy>) -> Self {
-        let service = Builder
+    /// samotop with our policy, offering STARTTLS when `tls` is given.
+    pub fn new(policy: Arc<Policy>, tls: Option<tokio_rustls::TlsAcceptor>) -> Self {
+        let mut service = Builder
             + Name::new(policy.hostname.clone())
             + InletMail(Arc::clone(&policy))
             + Esmtp.with(SmtpParser);
+        if let Some(acceptor) = tls {
+            service += EsmtpStartTls.with(SmtpParser, tls::Provider(acceptor));
+        }
         Self {
             service: service.build_with_driver(samotop::smtp::SmtpDriver),
             policy,
@@ -96,9 +101,9 @@ impl Engine {
         let verdict = Arc::new(Verdict::default());
         let id = connection.id.clone();
         self.sessions().insert(id.clone(), Arc::clone(&verdict));
-        let wire = Wire::new(stream.compat(), peer.ip(), self.policy.wire, verdict, stop);
-        let io: Box<dyn Io> = Box::new(wire);
-        let io: Box<dyn MayBeTls> = Box::new(TlsCapable::plaintext(io));
+        let plain: Box<dyn Io> = Box::new(stream.compat());
+        let io: Box<dyn MayBeTls> =
+            Box::new(Wire::new(plain, peer.ip(), self.policy.wire, verdict, stop));
         let served = self.service.handle(Ok(io), connection).await;
         self.sessions().remove(&id);
         served.map_err(|e| e.to_string())

@@ -19,6 +19,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_io::{AsyncRead, AsyncWrite};
+use samotop::io::tls::{Io, MayBeTls, TlsUpgrade};
 use tokio::time::{Instant, Sleep};
 
 /// Limits the wire enforces.
@@ -58,6 +59,48 @@ fn refusal_reply(code: u16) -> &'static [u8] {
     }
 }
 
+/// A TLS handshake in progress (samotop's `TlsUpgrade` future).
+pub(super) type Handshake = Pin<Box<dyn Future<Output = io::Result<Box<dyn Io>>> + Sync + Send>>;
+
+/// The stream under the wire.
+enum Inner {
+    Plain(Box<dyn Io>),
+    /// STARTTLS accepted: the handshake runs before any more bytes move.
+    Upgrading(Handshake),
+    Tls(Box<dyn Io>),
+    Failed,
+}
+
+impl MayBeTls for Wire {
+    fn enable_encryption(&mut self, upgrade: Box<dyn TlsUpgrade>, _name: String) {
+        self.upgrade = Some(upgrade);
+    }
+
+    fn encrypt(mut self: Pin<&mut Self>) {
+        let this = &mut *self;
+        let (Some(upgrade), Inner::Plain(_)) = (this.upgrade.take(), &this.inner) else {
+            this.inner = Inner::Failed;
+            return;
+        };
+        let Inner::Plain(plain) = std::mem::replace(&mut this.inner, Inner::Failed) else {
+            unreachable!("checked above");
+        };
+        // Nothing sent before the handshake may count as sent inside it.
+        this.partial.clear();
+        this.ready.clear();
+        this.mode = Mode::Command;
+        this.inner = Inner::Upgrading(upgrade.upgrade_to_tls(plain, String::new()));
+    }
+
+    fn can_encrypt(&self) -> bool {
+        self.upgrade.is_some() && matches!(self.inner, Inner::Plain(_))
+    }
+
+    fn is_encrypted(&self) -> bool {
+        matches!(self.inner, Inner::Upgrading(_) | Inner::Tls(_))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
     Command,
@@ -70,8 +113,10 @@ enum Mode {
 }
 
 /// The wrapped connection.
-pub struct Wire<S> {
-    inner: S,
+pub struct Wire {
+    inner: Inner,
+    /// Set by samotop when STARTTLS is offered (a certificate is configured).
+    upgrade: Option<Box<dyn TlsUpgrade>>,
     mode: Mode,
     /// Raw command-mode input not yet a whole line.
     partial: Vec<u8>,
@@ -87,17 +132,18 @@ pub struct Wire<S> {
     stopping: Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>,
 }
 
-impl<S> Wire<S> {
+impl Wire {
     /// Wraps `inner`, a connection from `client`.
     pub fn new(
-        inner: S,
+        inner: Box<dyn Io>,
         client: IpAddr,
         limits: WireLimits,
         verdict: Arc<Verdict>,
         stop: tokio_util::sync::CancellationToken,
     ) -> Self {
         Self {
-            inner,
+            inner: Inner::Plain(inner),
+            upgrade: None,
             mode: Mode::Command,
             partial: Vec::new(),
             ready: Vec::new(),
@@ -188,11 +234,35 @@ impl<S> Wire<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> Wire<S> {
+impl Wire {
+    /// The stream to use now: after STARTTLS, the TLS one once its handshake is done.
+    fn io(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&mut Box<dyn Io>>> {
+        if let Inner::Upgrading(handshake) = &mut self.inner {
+            self.inner = match std::task::ready!(handshake.as_mut().poll(cx)) {
+                Ok(tls) => Inner::Tls(tls),
+                Err(err) => {
+                    self.inner = Inner::Failed;
+                    return Poll::Ready(Err(err));
+                }
+            };
+        }
+        match &mut self.inner {
+            Inner::Plain(io) | Inner::Tls(io) => Poll::Ready(Ok(io)),
+            _ => Poll::Ready(Err(io::ErrorKind::NotConnected.into())),
+        }
+    }
+
     /// Writes our own replies first; Ready once they are all out.
     fn poll_replies(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while !self.replies.is_empty() {
-            let n = std::task::ready!(Pin::new(&mut self.inner).poll_write(cx, &self.replies))?;
+            let replies = std::mem::take(&mut self.replies);
+            let written = match self.io(cx) {
+                Poll::Ready(Ok(io)) => Pin::new(io).poll_write(cx, &replies),
+                Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+                Poll::Pending => Poll::Pending,
+            };
+            self.replies = replies;
+            let n = std::task::ready!(written)?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
@@ -202,7 +272,7 @@ impl<S: AsyncWrite + Unpin> Wire<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Wire<S> {
+impl AsyncRead for Wire {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -215,7 +285,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Wire<S> {
                 return Poll::Pending;
             }
             if !this.ready.is_empty() {
-                let n = buf.len().min(this.ready.len());
+                // One command line per read: what follows STARTTLS must not
+                // sit in samotop's buffer when the stream turns to TLS.
+                let line_end = match this.mode {
+                    Mode::Command => this.ready.iter().position(|&b| b == b'\n').map(|i| i + 1),
+                    _ => None,
+                };
+                let n = buf.len().min(line_end.unwrap_or(this.ready.len()));
                 buf[..n].copy_from_slice(&this.ready[..n]);
                 this.ready.drain(..n);
                 return Poll::Ready(Ok(n));
@@ -224,7 +300,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Wire<S> {
                 return Poll::Ready(Ok(0));
             }
             let mut chunk = [0u8; 8192];
-            match Pin::new(&mut this.inner).poll_read(cx, &mut chunk) {
+            let io = match this.io(cx) {
+                Poll::Ready(Ok(io)) => io,
+                Poll::Ready(Err(err)) => return Poll::Ready(Err(err)),
+                Poll::Pending => return Poll::Pending,
+            };
+            match Pin::new(io).poll_read(cx, &mut chunk) {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Ok(0)),
                 Poll::Ready(Ok(n)) => {
                     let limit = this.idle_limit();
@@ -255,7 +336,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Wire<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for Wire<S> {
+impl AsyncWrite for Wire {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -276,17 +357,20 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Wire<S> {
                 return Poll::Ready(Ok(buf.len()));
             }
         }
-        Pin::new(&mut this.inner).poll_write(cx, buf)
+        let io = std::task::ready!(this.io(cx))?;
+        Pin::new(io).poll_write(cx, buf)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         std::task::ready!(self.poll_replies(cx))?;
-        Pin::new(&mut self.inner).poll_flush(cx)
+        let io = std::task::ready!(self.io(cx))?;
+        Pin::new(io).poll_flush(cx)
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         std::task::ready!(self.poll_replies(cx))?;
-        Pin::new(&mut self.inner).poll_close(cx)
+        let io = std::task::ready!(self.io(cx))?;
+        Pin::new(io).poll_close(cx)
     }
 }
 

@@ -5,3 +5,4 @@ mod dialogue;
 mod helpers;
 mod hostile;
 mod process;
+mod starttls;
