@@ -53,6 +53,8 @@ pub struct SmtpSettings {
     pub max_recipients: usize,
     /// Longest command line, in bytes with its CRLF (longer: 500).
     pub max_command_line_bytes: usize,
+    /// Longest line inside a message, in bytes (longer: 500 and the session ends).
+    pub max_data_line_bytes: usize,
     /// Silence allowed between commands (then 421 and close).
     pub command_timeout_ms: u64,
     /// Silence allowed within a message's DATA (then 421 and close).
@@ -89,6 +91,7 @@ impl Default for SmtpSettings {
             max_message_bytes: 10 * 1024 * 1024,
             max_recipients: 100,
             max_command_line_bytes: 1024,
+            max_data_line_bytes: 65536,
             command_timeout_ms: 300_000,
             data_timeout_ms: 180_000,
             max_sessions: 1000,

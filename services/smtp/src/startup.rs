@@ -67,6 +67,7 @@ impl Application {
             delivered: Delivered::register(&metrics, publisher.clone()),
             wire: WireLimits {
                 max_command_line: config.smtp.max_command_line_bytes,
+                max_data_line: config.smtp.max_data_line_bytes,
                 command_timeout: Duration::from_millis(config.smtp.command_timeout_ms),
                 data_timeout: Duration::from_millis(config.smtp.data_timeout_ms),
             },

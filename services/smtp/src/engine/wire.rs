@@ -27,6 +27,9 @@ use tokio::time::{Instant, Sleep};
 pub struct WireLimits {
     /// Longest command line, CRLF included.
     pub max_command_line: usize,
+    /// Longest line inside DATA, CRLF included; a longer one ends the
+    /// session (samotop would hold it whole in memory).
+    pub max_data_line: usize,
     /// Silence allowed between commands.
     pub command_timeout: Duration,
     /// Silence allowed within DATA.
@@ -130,6 +133,8 @@ pub struct Wire {
     deadline: Pin<Box<Sleep>>,
     timed_out: bool,
     stopping: Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>,
+    /// Bytes since the last line break, inside DATA.
+    data_line: usize,
 }
 
 impl Wire {
@@ -154,6 +159,7 @@ impl Wire {
             deadline: Box::pin(tokio::time::sleep(limits.command_timeout)),
             timed_out: false,
             stopping: Box::pin(stop.cancelled_owned()),
+            data_line: 0,
         }
     }
 
@@ -171,8 +177,14 @@ impl Wire {
                 Mode::Data { mut matched } => {
                     const END: &[u8] = b"\r\n.\r\n";
                     let mut used = 0;
+                    let mut too_long = false;
                     for &b in bytes {
                         used += 1;
+                        self.data_line = if b == b'\n' { 0 } else { self.data_line + 1 };
+                        if self.data_line > self.limits.max_data_line {
+                            too_long = true;
+                            break;
+                        }
                         matched = if b == END[matched] {
                             matched + 1
                         } else if b == END[0] {
@@ -183,6 +195,17 @@ impl Wire {
                         if matched == END.len() {
                             break;
                         }
+                    }
+                    if too_long {
+                        // Nothing of the message is handed on; the session
+                        // ends, and the dropped delivery keeps nothing.
+                        let reply = format!(
+                            "500 5.5.2 line too long in DATA (at most {} bytes); closing\r\n",
+                            self.limits.max_data_line
+                        );
+                        self.replies.extend_from_slice(reply.as_bytes());
+                        self.timed_out = true;
+                        return;
                     }
                     self.ready.extend_from_slice(&bytes[..used]);
                     bytes = &bytes[used..];
@@ -346,6 +369,7 @@ impl AsyncWrite for Wire {
         std::task::ready!(this.poll_replies(cx))?;
         if buf.starts_with(b"354") {
             this.mode = Mode::Data { matched: 2 };
+            this.data_line = 0;
             let limit = this.idle_limit();
             this.deadline.as_mut().reset(Instant::now() + limit);
         }

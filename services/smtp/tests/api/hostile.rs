@@ -53,3 +53,25 @@ async fn twenty_sessions_of_fifty_messages_store_exactly_a_thousand() {
     bodies.dedup();
     assert_eq!(bodies.len(), 1000, "no message stored twice");
 }
+
+#[tokio::test]
+async fn a_line_over_the_data_line_limit_ends_the_session_and_keeps_nothing() {
+    let smtp = spawn_smtp(&[("INLET_SMTP__MAX_DATA_LINE_BYTES", "2000")]).await;
+    let mut session = smtp.dial().await;
+    assert_eq!(session.say("ehlo client").await, 250);
+    session.start_message(&["you@example.com"]).await;
+    session.send(b"Subject: long\r\n\r\n").await;
+    session.send(&vec![b'x'; 3000]).await;
+    let reply = session.reply().await;
+    assert!(reply.starts_with("500 "), "{reply}");
+    assert!(reply.contains("line too long"), "{reply}");
+    assert!(session.closed().await);
+    let deadline = tokio::time::Instant::now() + inlet_testkit::WAIT;
+    while !smtp.nothing_stored() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a copy was left behind"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
