@@ -165,23 +165,27 @@ pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, TelemetryErr
     Ok(TelemetryGuard { provider })
 }
 
-/// actix-http logs every malformed request a client sends at ERROR, without
-/// the client's address; inlet-http logs those itself, once, at WARN
-/// (`inlet_http::refusals`). So that line is off unless the filter names
-/// actix_http itself.
-const QUIET_UNLESS_ASKED: &str = "actix_http::h1::dispatcher=off";
+/// Library lines that say at ERROR what is an ordinary client mistake or
+/// policy outcome, which our own code logs once, at the right level and with
+/// the client's address. Each is off unless the filter names its crate.
+/// - actix-http logs every malformed request at ERROR; inlet-http logs it at
+///   WARN (`inlet_http::refusals`).
+/// - samotop logs every refused recipient or message at ERROR; inlet-smtp
+///   logs and counts those refusals itself.
+const QUIET_UNLESS_ASKED: [(&str, &str); 2] = [
+    ("actix_http", "actix_http::h1::dispatcher=off"),
+    ("samotop", "samotop_core::smtp::session=off"),
+];
 
 /// The `RUST_LOG`-style filter, with [`QUIET_UNLESS_ASKED`] added.
 fn log_filter(filter: &str) -> Result<EnvFilter, TelemetryError> {
-    let parsed = EnvFilter::try_new(filter)?;
-    if filter.contains("actix_http") {
-        return Ok(parsed);
+    let mut parsed = EnvFilter::try_new(filter)?;
+    for (named, directive) in QUIET_UNLESS_ASKED {
+        if !filter.contains(named) {
+            parsed = parsed.add_directive(directive.parse().expect("a fixed, valid directive"));
+        }
     }
-    Ok(parsed.add_directive(
-        QUIET_UNLESS_ASKED
-            .parse()
-            .expect("a fixed, valid directive"),
-    ))
+    Ok(parsed)
 }
 
 /// Builds the provider (with an OTLP exporter when an endpoint is set) and

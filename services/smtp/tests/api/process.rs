@@ -132,3 +132,58 @@ async fn a_traced_mail_is_stored_and_announced_in_its_senders_trace() {
     assert_eq!(session.attr_str("client.address"), Some("127.0.0.1"));
     assert!(session.attr_str("smtp.outcome").is_some());
 }
+
+#[tokio::test]
+async fn a_refused_recipient_is_logged_once_at_info_not_as_an_error() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    let mut smtp = ServiceProcess::start(
+        BIN,
+        &[
+            ("INLET_SMTP_LISTEN", "127.0.0.1:0"),
+            ("INLET_ADMIN_LISTEN", "127.0.0.1:0"),
+            ("INLET_DATA_DIR", &data_dir),
+        ],
+    )
+    .await;
+    let port = port_logged(&smtp, "inlet-smtp SMTP listening").await;
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read).lines();
+    let mut codes = Vec::new();
+    for command in [
+        "",
+        "helo client",
+        "mail from:<me@me.com>",
+        "rcpt to:<nobody@example.com>",
+        "quit",
+    ] {
+        if !command.is_empty() {
+            write
+                .write_all(format!("{command}\r\n").as_bytes())
+                .await
+                .unwrap();
+        }
+        let line = tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        codes.push(line[..3].to_owned());
+    }
+    assert_eq!(codes, ["220", "250", "250", "550", "221"]);
+    let refused = smtp
+        .wait_for_log(|v| v["message"] == "no mailbox for recipient")
+        .await
+        .expect("our own line for the refusal");
+    assert_eq!(refused["level"], "INFO");
+    assert!(smtp.terminate().await.success());
+    let errors: Vec<String> = smtp
+        .logs()
+        .into_iter()
+        .filter(|l| l.contains("\"level\":\"ERROR\""))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
