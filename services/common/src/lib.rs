@@ -8,6 +8,7 @@
 //! - [`config`]: layered typed configuration (defaults → TOML file → `INLET_*` env).
 //! - [`telemetry`]: tracing and OTLP export; [`log_format`]: text or JSON log lines with trace ids.
 //! - [`metrics`]: the service's one metrics registry (Prometheus text).
+//! - [`grpc_trace`]: W3C trace context in gRPC metadata, injected and extracted.
 //! - [`publish`]: arrivals published to the gateway's event feed, never blocking the caller.
 //! - [`readiness`]: the checks `/readyz` reports.
 //! - [`healthcheck`]: `--healthcheck`, the binary probing its own `/readyz` for a container.
@@ -21,6 +22,7 @@
 pub mod code;
 pub mod config;
 pub mod connections;
+pub mod grpc_trace;
 pub mod healthcheck;
 pub mod log_format;
 pub mod metrics;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use inlet_proto::events::v1::event_ingest_server::EventIngest;
 use inlet_proto::events::v1::{PublishRequest, PublishResponse};
-use opentelemetry::propagation::Extractor;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::feed::Feed;
@@ -30,9 +29,7 @@ impl EventIngest for Ingest {
         &self,
         request: tonic::Request<PublishRequest>,
     ) -> Result<tonic::Response<PublishResponse>, tonic::Status> {
-        let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
-            propagator.extract(&MetadataExtractor(request.metadata()))
-        });
+        let parent = inlet_common::grpc_trace::extract(request.metadata());
         let span = tracing::info_span!(
             "gateway.publish",
             otel.kind = "server",
@@ -69,24 +66,5 @@ impl EventIngest for Ingest {
         span.record("inlet.event.sequence", sequence as i64);
         tracing::debug!(sequence, subscribers, source = %event.source, "event published");
         Ok(tonic::Response::new(PublishResponse { sequence }))
-    }
-}
-
-/// Reads W3C trace context headers from gRPC metadata.
-struct MetadataExtractor<'a>(&'a tonic::metadata::MetadataMap);
-
-impl Extractor for MetadataExtractor<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0
-            .keys()
-            .filter_map(|k| match k {
-                tonic::metadata::KeyRef::Ascii(k) => Some(k.as_str()),
-                tonic::metadata::KeyRef::Binary(_) => None,
-            })
-            .collect()
     }
 }
