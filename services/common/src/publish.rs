@@ -6,14 +6,12 @@
 //! `gateway.publish` client span under the caller's span at the time of
 //! publishing, with its W3C trace context in the gRPC metadata.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use inlet_proto::events::v1::event_ingest_client::EventIngestClient;
 use inlet_proto::events::v1::PublishRequest;
 pub use inlet_proto::events::v1::{event, Event, FileStored, FormSubmitted, MailReceived};
-use opentelemetry::propagation::Injector;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use serde::{Deserialize, Serialize};
@@ -134,8 +132,9 @@ struct Outgoing {
 pub struct Publisher {
     queue: Option<mpsc::Sender<Outgoing>>,
     metrics: PublishMetrics,
-    /// Events queued and not yet accepted, and a wake-up when that changes.
-    pending: Arc<Pending>,
+    /// Rung each time the gateway takes an event (the count waiting is
+    /// `metrics.buffered`).
+    taken: Arc<Notify>,
     drain_timeout: Duration,
 }
 
@@ -143,15 +142,9 @@ impl std::fmt::Debug for Publisher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Publisher")
             .field("enabled", &self.is_enabled())
-            .field("pending", &self.pending.count.load(Ordering::Relaxed))
+            .field("buffered", &self.metrics.buffered.get())
             .finish()
     }
-}
-
-#[derive(Debug, Default)]
-struct Pending {
-    count: AtomicUsize,
-    changed: Notify,
 }
 
 impl Publisher {
@@ -160,7 +153,7 @@ impl Publisher {
         Self {
             queue: None,
             metrics: PublishMetrics::default(),
-            pending: Arc::default(),
+            taken: Arc::default(),
             drain_timeout: Duration::ZERO,
         }
     }
@@ -186,19 +179,19 @@ impl Publisher {
         let metrics = PublishMetrics::register(metrics);
         let (queue, incoming) = mpsc::channel(settings.buffer);
         let client = EventIngestClient::new(endpoint.connect_lazy());
-        let pending = Arc::<Pending>::default();
+        let taken = Arc::<Notify>::default();
         tokio::spawn(send_in_order(
             incoming,
             client,
             settings.clone(),
             metrics.clone(),
-            Arc::clone(&pending),
+            Arc::clone(&taken),
         ));
         tracing::info!(gateway.url = url, "publishing events to the gateway");
         Ok(Self {
             queue: Some(queue),
             metrics,
-            pending,
+            taken,
             drain_timeout: Duration::from_millis(settings.drain_timeout_ms),
         })
     }
@@ -222,12 +215,13 @@ impl Publisher {
         } else {
             span.context()
         };
+        // Counted before it is queued, so the sending task can never take
+        // it off the count first (and `drain` never sees a count below 0).
+        self.metrics.buffered.inc();
         match queue.try_send(Outgoing { event, context }) {
-            Ok(()) => {
-                self.pending.count.fetch_add(1, Ordering::AcqRel);
-                self.metrics.buffered.inc();
-            }
+            Ok(()) => {}
             Err(_) => {
+                self.metrics.buffered.dec();
                 self.metrics.dropped.inc();
                 tracing::warn!("publish buffer full: event dropped");
             }
@@ -245,13 +239,13 @@ impl Publisher {
         }
         let deadline = tokio::time::Instant::now() + self.drain_timeout;
         loop {
-            let changed = self.pending.changed.notified();
-            let left = self.pending.count.load(Ordering::Acquire);
+            let changed = self.taken.notified();
+            let left = self.metrics.buffered.get();
             if left == 0 {
                 return;
             }
             if tokio::time::timeout_at(deadline, changed).await.is_err() {
-                let left = self.pending.count.load(Ordering::Acquire);
+                let left = self.metrics.buffered.get();
                 tracing::warn!(left, "stopping with events the gateway has not taken");
                 return;
             }
@@ -284,7 +278,7 @@ async fn send_in_order(
     mut client: EventIngestClient<tonic::transport::Channel>,
     settings: PublishSettings,
     metrics: PublishMetrics,
-    pending: Arc<Pending>,
+    taken: Arc<Notify>,
 ) {
     let min = Duration::from_millis(settings.retry_min_ms);
     let max = Duration::from_millis(settings.retry_max_ms);
@@ -303,12 +297,7 @@ async fn send_in_order(
             let mut request = tonic::Request::new(PublishRequest {
                 event: Some(outgoing.event.clone()),
             });
-            opentelemetry::global::get_text_map_propagator(|propagator| {
-                propagator.inject_context(
-                    &span.context(),
-                    &mut MetadataInjector(request.metadata_mut()),
-                )
-            });
+            crate::grpc_trace::inject(&span.context(), request.metadata_mut());
             match client.publish(request).instrument(span).await {
                 Ok(_) => {
                     metrics.published.inc();
@@ -323,20 +312,6 @@ async fn send_in_order(
             }
         }
         metrics.buffered.dec();
-        pending.count.fetch_sub(1, Ordering::AcqRel);
-        pending.changed.notify_waiters();
-    }
-}
-
-/// Writes W3C trace context headers into gRPC metadata.
-struct MetadataInjector<'a>(&'a mut tonic::metadata::MetadataMap);
-
-impl Injector for MetadataInjector<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        let key = tonic::metadata::MetadataKey::from_bytes(key.as_bytes());
-        let value = tonic::metadata::MetadataValue::try_from(value.as_str());
-        if let (Ok(key), Ok(value)) = (key, value) {
-            self.0.insert(key, value);
-        }
+        taken.notify_waiters();
     }
 }
