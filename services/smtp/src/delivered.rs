@@ -147,17 +147,9 @@ impl Delivered {
 
     /// A message could not be stored; nothing of it was kept.
     pub fn refused(&self, err: &DeliveryError) {
-        let reason = match err {
-            DeliveryError::TooLarge { .. } => "too_large",
-            DeliveryError::DiskFull => "disk_full",
-            DeliveryError::Io(_) => "store_failed",
-        };
+        let reason = err.reason();
         self.refused.get_or_create(&Reason { reason }).inc();
-        self.refusal(match err {
-            DeliveryError::TooLarge { .. } => 552,
-            DeliveryError::DiskFull => 452,
-            DeliveryError::Io(_) => 451,
-        });
+        self.refusal(err.reply_code());
         match err {
             DeliveryError::Io(_) => {
                 tracing::error!(error = %err, "storing a message failed; nothing kept")

@@ -324,9 +324,18 @@ impl DeliverySink {
             span: None,
         }
     }
-}
 
-impl DeliverySink {
+    /// The message is refused for `err`: the wire's reply, the span, the
+    /// count and the log line say so; the error goes back to samotop.
+    fn refuse(&self, span: &tracing::Span, err: DeliveryError) -> io::Error {
+        if let Some(verdict) = &self.verdict {
+            verdict.refuse(err.reply_code());
+        }
+        span.record("smtp.reply_code", i64::from(err.reply_code()));
+        self.policy.delivered.refused(&err);
+        io::Error::other(err)
+    }
+
     /// `smtp.message` under the session, or under the message's own
     /// `traceparent` when it carries one.
     fn message_span(&self) -> tracing::Span {
@@ -349,15 +358,6 @@ impl DeliverySink {
             let _ = span.set_parent(context);
         }
         span
-    }
-}
-
-/// The reply a failed delivery gets.
-fn refusal_code(err: &DeliveryError) -> i64 {
-    match err {
-        DeliveryError::TooLarge { .. } => 552,
-        DeliveryError::DiskFull => 452,
-        DeliveryError::Io(_) => 451,
     }
 }
 
@@ -392,12 +392,7 @@ impl futures_io::AsyncWrite for DeliverySink {
         let span = self.span.clone().expect("opened above");
         let _entered = span.enter();
         if let Some(err) = self.failed.take() {
-            if let Some(verdict) = &self.verdict {
-                verdict.refuse(refusal_code(&err) as u16);
-            }
-            span.record("smtp.reply_code", refusal_code(&err));
-            self.policy.delivered.refused(&err);
-            return Poll::Ready(Err(io::Error::other(err)));
+            return Poll::Ready(Err(self.refuse(&span, err)));
         }
         if self.committing.is_none() {
             let Some(delivery) = self.delivery.take() else {
@@ -429,14 +424,7 @@ impl futures_io::AsyncWrite for DeliverySink {
                     .stored(message, &paths, self.policy.store.root());
                 Poll::Ready(Ok(()))
             }
-            Ok(Err(err)) => {
-                if let Some(verdict) = &self.verdict {
-                    verdict.refuse(refusal_code(&err) as u16);
-                }
-                span.record("smtp.reply_code", refusal_code(&err));
-                self.policy.delivered.refused(&err);
-                Poll::Ready(Err(io::Error::other(err)))
-            }
+            Ok(Err(err)) => Poll::Ready(Err(self.refuse(&span, err))),
             Err(join) => Poll::Ready(Err(io::Error::other(join))),
         }
     }

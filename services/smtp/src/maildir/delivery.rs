@@ -21,6 +21,26 @@ pub enum DeliveryError {
     Io(#[source] std::io::Error),
 }
 
+impl DeliveryError {
+    /// The SMTP reply a message refused for this gets (nothing of it was kept).
+    pub fn reply_code(&self) -> u16 {
+        match self {
+            DeliveryError::TooLarge { .. } => 552,
+            DeliveryError::DiskFull => 452,
+            DeliveryError::Io(_) => 451,
+        }
+    }
+
+    /// A short label for metrics and logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            DeliveryError::TooLarge { .. } => "too_large",
+            DeliveryError::DiskFull => "disk_full",
+            DeliveryError::Io(_) => "store_failed",
+        }
+    }
+}
+
 impl From<std::io::Error> for DeliveryError {
     fn from(err: std::io::Error) -> Self {
         if err.kind() == std::io::ErrorKind::StorageFull {
