@@ -53,16 +53,12 @@ impl EventIngest for Ingest {
             subscribers = tracing::field::Empty,
         );
         let published = deliver.in_scope(|| self.feed.publish(&event));
-        let (sequence, subscribers) =
+        let published =
             published.map_err(|err| tonic::Status::invalid_argument(err.to_string()))?;
+        let (sequence, subscribers) = (published.sequence, published.subscribers);
         deliver.record("inlet.event.sequence", sequence as i64);
         deliver.record("subscribers", subscribers as i64);
-        if let Some(kind) = &event.kind {
-            deliver.record(
-                "inlet.event.topic",
-                crate::feed::topic::Topic::of(kind).name(),
-            );
-        }
+        deliver.record("inlet.event.topic", published.topic.name());
         span.record("inlet.event.sequence", sequence as i64);
         tracing::debug!(sequence, subscribers, source = %event.source, "event published");
         Ok(tonic::Response::new(PublishResponse { sequence }))

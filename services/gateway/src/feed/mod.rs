@@ -34,6 +34,17 @@ pub struct Delivery {
     pub frame: ByteString,
 }
 
+/// What publishing an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    /// Its sequence number.
+    pub sequence: u64,
+    /// Its topic.
+    pub topic: Topic,
+    /// How many subscribers follow that topic.
+    pub subscribers: usize,
+}
+
 /// Why an event was not accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
@@ -102,8 +113,8 @@ impl Feed {
     }
 
     /// Sequences `event`, keeps it in the history and hands it to every live
-    /// subscriber. Returns its sequence and how many subscribers follow its topic.
-    pub fn publish(&self, event: &Event) -> Result<(u64, usize), FeedError> {
+    /// subscriber.
+    pub fn publish(&self, event: &Event) -> Result<Published, FeedError> {
         let topic = Topic::of(event.kind.as_ref().ok_or(FeedError::NoKind)?);
         let tail = frame::event_tail(topic, event);
         let mut history = self.history.lock().expect("feed lock");
@@ -122,10 +133,11 @@ impl Feed {
         let _ = self.live.send(delivery);
         drop(history);
         self.metrics.events_published.inc();
-        Ok((
+        Ok(Published {
             sequence,
-            self.subscribers[topic.index()].load(Ordering::Relaxed),
-        ))
+            topic,
+            subscribers: self.subscribers[topic.index()].load(Ordering::Relaxed),
+        })
     }
 
     /// Subscribes to `topics`, with the events missed since `since` (none
@@ -300,10 +312,11 @@ mod tests {
         let mail_only = TopicSet::parse("mail").unwrap();
         let sub = feed.subscribe(mail_only, Some(&Since::default()));
         assert_eq!(sequences(&sub), [2]);
-        assert_eq!(feed.publish(&mail()).unwrap(), (3, 1));
-        assert_eq!(feed.publish(&form()).unwrap(), (4, 0));
+        let counted = |p: Published| (p.sequence, p.subscribers);
+        assert_eq!(counted(feed.publish(&mail()).unwrap()), (3, 1));
+        assert_eq!(counted(feed.publish(&form()).unwrap()), (4, 0));
         drop(sub);
-        assert_eq!(feed.publish(&mail()).unwrap(), (5, 0));
+        assert_eq!(counted(feed.publish(&mail()).unwrap()), (5, 0));
         assert!(matches!(
             feed.publish(&Event::default()),
             Err(FeedError::NoKind)
