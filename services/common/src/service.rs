@@ -36,6 +36,32 @@ pub trait ServiceConfig: DeserializeOwned + Serialize + Default + Validate {
     fn health_listen(&self) -> SocketAddr;
 }
 
+/// Implements [`ServiceConfig`] for a service's config struct that has the
+/// fields every service has (`service_name: Option<String>`, `log_format:
+/// LogFormat`); `health_listen` names the address its `/readyz` is on.
+///
+/// ```text
+/// inlet_common::impl_service_config!(FormsConfig, health_listen: listen);
+/// ```
+#[macro_export]
+macro_rules! impl_service_config {
+    ($config:ty, health_listen: $field:ident) => {
+        impl $crate::service::ServiceConfig for $config {
+            fn service_name(&self) -> Option<&str> {
+                self.service_name.as_deref()
+            }
+
+            fn log_format(&self) -> $crate::log_format::LogFormat {
+                self.log_format
+            }
+
+            fn health_listen(&self) -> std::net::SocketAddr {
+                self.$field
+            }
+        }
+    };
+}
+
 /// Runs a service binary: parses args, loads config (exit 64 when invalid),
 /// starts telemetry, runs `serve` on a tokio runtime and flushes traces on the
 /// way out, whether `serve` succeeds, fails or panics.

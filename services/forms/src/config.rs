@@ -8,7 +8,6 @@ use inlet_common::config::{
 };
 use inlet_common::log_format::LogFormat;
 use inlet_common::publish::PublishSettings;
-use inlet_common::service::ServiceConfig;
 use inlet_http::settings::HttpSettings;
 use serde::{Deserialize, Serialize};
 
@@ -126,16 +125,4 @@ impl Validate for FormsConfig {
     }
 }
 
-impl ServiceConfig for FormsConfig {
-    fn service_name(&self) -> Option<&str> {
-        self.service_name.as_deref()
-    }
-
-    fn log_format(&self) -> LogFormat {
-        self.log_format
-    }
-
-    fn health_listen(&self) -> SocketAddr {
-        self.listen
-    }
-}
+inlet_common::impl_service_config!(FormsConfig, health_listen: listen);

@@ -8,7 +8,6 @@ use inlet_common::config::{
     check, check_nonzero, comma_list, default_listen, ConfigProblem, Validate,
 };
 use inlet_common::log_format::LogFormat;
-use inlet_common::service::ServiceConfig;
 use inlet_http::settings::HttpSettings;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -185,19 +184,7 @@ impl Validate for GatewayConfig {
     }
 }
 
-impl ServiceConfig for GatewayConfig {
-    fn service_name(&self) -> Option<&str> {
-        self.service_name.as_deref()
-    }
-
-    fn log_format(&self) -> LogFormat {
-        self.log_format
-    }
-
-    fn health_listen(&self) -> SocketAddr {
-        self.listen
-    }
-}
+inlet_common::impl_service_config!(GatewayConfig, health_listen: listen);
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,6 @@ use inlet_common::config::{
 };
 use inlet_common::log_format::LogFormat;
 use inlet_common::publish::PublishSettings;
-use inlet_common::service::ServiceConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::mailbox::is_safe_user;
@@ -152,19 +151,7 @@ impl Validate for SmtpConfig {
     }
 }
 
-impl ServiceConfig for SmtpConfig {
-    fn service_name(&self) -> Option<&str> {
-        self.service_name.as_deref()
-    }
-
-    fn log_format(&self) -> LogFormat {
-        self.log_format
-    }
-
-    fn health_listen(&self) -> SocketAddr {
-        self.admin_listen
-    }
-}
+inlet_common::impl_service_config!(SmtpConfig, health_listen: admin_listen);
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,6 @@ use inlet_common::config::{
 };
 use inlet_common::log_format::LogFormat;
 use inlet_common::publish::PublishSettings;
-use inlet_common::service::ServiceConfig;
 use inlet_http::settings::HttpSettings;
 use serde::{Deserialize, Serialize};
 
@@ -124,16 +123,4 @@ impl Validate for UploadsConfig {
     }
 }
 
-impl ServiceConfig for UploadsConfig {
-    fn service_name(&self) -> Option<&str> {
-        self.service_name.as_deref()
-    }
-
-    fn log_format(&self) -> LogFormat {
-        self.log_format
-    }
-
-    fn health_listen(&self) -> SocketAddr {
-        self.listen
-    }
-}
+inlet_common::impl_service_config!(UploadsConfig, health_listen: listen);
