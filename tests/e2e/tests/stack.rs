@@ -605,36 +605,6 @@ async fn the_gateway_feeds_each_arrival_once_joins_its_trace_and_is_not_needed_t
     stack.compose(&["start", "gateway"]).await;
 }
 
-/// A raw SMTP dialogue with the stack's smtp service: each command's reply code.
-async fn smtp_dialogue(port: u16, commands: &[&str]) -> Vec<String> {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read).lines();
-    let mut codes = Vec::new();
-    let mut next_code = async || loop {
-        let line = tokio::time::timeout(WAIT, lines.next_line())
-            .await
-            .expect("a reply in time")
-            .unwrap()
-            .expect("the server is still there");
-        if line.as_bytes().get(3) != Some(&b'-') {
-            return line[..3].to_owned();
-        }
-    };
-    codes.push(next_code().await);
-    for command in commands {
-        write
-            .write_all(format!("{command}\r\n").as_bytes())
-            .await
-            .unwrap();
-        codes.push(next_code().await);
-    }
-    codes
-}
-
 #[tokio::test]
 #[ignore = "needs the compose stack: run tests/e2e/run.sh"]
 async fn smtp_delivers_onto_the_shared_volume_announces_it_and_joins_a_senders_trace() {
@@ -698,7 +668,7 @@ async fn smtp_delivers_onto_the_shared_volume_announces_it_and_joins_a_senders_t
     );
 
     // Nobody's mailbox: 550.
-    let codes = smtp_dialogue(
+    let codes = inlet_testkit::smtp::codes(
         stack.smtp_port,
         &[
             "helo host",
@@ -708,7 +678,7 @@ async fn smtp_delivers_onto_the_shared_volume_announces_it_and_joins_a_senders_t
         ],
     )
     .await;
-    assert_eq!(codes, ["220", "250", "250", "550", "221"]);
+    assert_eq!(codes, [220, 250, 250, 550, 221]);
 
     // A mail that carries a traceparent is stored in that trace, and its
     // event reaches the gateway in it.
@@ -716,7 +686,7 @@ async fn smtp_delivers_onto_the_shared_volume_announces_it_and_joins_a_senders_t
     let message = format!(
         "traceparent: 00-{trace_id}-{parent}-01\r\nSubject: traced {nonce}\r\n\r\ntraced\r\n."
     );
-    let codes = smtp_dialogue(
+    let codes = inlet_testkit::smtp::codes(
         stack.smtp_port,
         &[
             "helo host",
@@ -728,7 +698,7 @@ async fn smtp_delivers_onto_the_shared_volume_announces_it_and_joins_a_senders_t
         ],
     )
     .await;
-    assert_eq!(codes, ["220", "250", "250", "250", "354", "250", "221"]);
+    assert_eq!(codes, [220, 250, 250, 250, 354, 250, 221]);
     assert_eq!(next_json(&mut feed).await["kind"], "mail_received");
     let trace = stack
         .wait_for_trace_where(&trace_id, "the smtp and gateway spans", |t| {

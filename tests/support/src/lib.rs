@@ -11,6 +11,7 @@
 //! - [`http`]: an HTTP client bounded in time.
 //! - [`log`]: `TEST_LOG` switches on logs in in-process tests.
 //! - [`server`]: a service running in the test's process, stopped on demand.
+//! - [`smtp`]: a raw SMTP dialogue with bounded waits.
 //! - [`ws`]: a real WebSocket client with bounded waits.
 #![forbid(unsafe_code)]
 
@@ -22,6 +23,7 @@ pub mod otlp;
 pub mod process;
 pub mod raw;
 pub mod server;
+pub mod smtp;
 pub mod ws;
 
 use std::time::Duration;

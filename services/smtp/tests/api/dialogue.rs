@@ -252,7 +252,7 @@ async fn past_max_sessions_a_client_gets_421_and_refusals_are_counted_by_code() 
     let smtp = spawn_smtp(&[("INLET_SMTP__MAX_SESSIONS", "1")]).await;
     let mut first = smtp.dial().await;
     assert_eq!(first.say("ehlo first").await, 250);
-    let mut second = crate::helpers::connect(smtp.port).await;
+    let mut second = inlet_testkit::smtp::connect(smtp.port).await;
     let turned_away = second.reply().await;
     assert!(turned_away.starts_with("421 "), "{turned_away}");
     assert!(turned_away.contains("smtp.max_sessions"), "{turned_away}");

@@ -6,8 +6,7 @@ use inlet_common::config::{load, ConfigSource};
 use inlet_smtp::config::SmtpConfig;
 use inlet_smtp::startup::{Application, StartupError};
 use inlet_testkit::server::Running;
-use inlet_testkit::WAIT;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use inlet_testkit::smtp::{self, Dialogue};
 use tokio::net::TcpStream;
 
 /// An SMTP service running in this process on free ports.
@@ -72,24 +71,11 @@ impl TestSmtp {
     }
 
     /// A raw SMTP conversation, greeting read.
-    pub async fn dial(&self) -> Dialogue {
-        let mut dialogue = connect(self.port).await;
+    pub async fn dial(&self) -> Dialogue<TcpStream> {
+        let mut dialogue = smtp::connect(self.port).await;
         let greeting = dialogue.reply().await;
         assert!(greeting.starts_with("220 "), "{greeting}");
         dialogue
-    }
-}
-
-/// A raw connection to `port`, nothing read yet.
-pub async fn connect(port: u16) -> Dialogue {
-    let stream = tokio::time::timeout(WAIT, TcpStream::connect(("127.0.0.1", port)))
-        .await
-        .unwrap()
-        .unwrap();
-    let (read, write) = stream.into_split();
-    Dialogue {
-        reader: BufReader::new(read),
-        writer: write,
     }
 }
 
@@ -97,63 +83,4 @@ fn files(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
         .map(|entries| entries.map(|e| e.unwrap().path()).collect())
         .unwrap_or_default()
-}
-
-/// One SMTP session over raw TCP.
-pub struct Dialogue {
-    reader: BufReader<tokio::net::tcp::OwnedReadHalf>,
-    pub writer: tokio::net::tcp::OwnedWriteHalf,
-}
-
-impl Dialogue {
-    /// The next whole reply (all its lines), waiting up to WAIT.
-    pub async fn reply(&mut self) -> String {
-        let mut whole = String::new();
-        loop {
-            let mut line = String::new();
-            let read = tokio::time::timeout(WAIT, self.reader.read_line(&mut line))
-                .await
-                .expect("a reply in time")
-                .unwrap();
-            assert!(
-                read > 0,
-                "the server closed the connection; so far: {whole}"
-            );
-            whole.push_str(&line);
-            if line.len() < 4 || line.as_bytes()[3] != b'-' {
-                return whole;
-            }
-        }
-    }
-
-    /// Sends `line` (CRLF added) and gives the reply's code.
-    pub async fn say(&mut self, line: &str) -> u16 {
-        self.send(format!("{line}\r\n").as_bytes()).await;
-        let reply = self.reply().await;
-        reply[..3]
-            .parse()
-            .unwrap_or_else(|_| panic!("not a reply: {reply}"))
-    }
-
-    /// `MAIL FROM:<me@me.com>`, a `RCPT TO` for each of `recipients` and
-    /// `DATA`, each answered as it should be (250 … 354).
-    pub async fn start_message(&mut self, recipients: &[&str]) {
-        assert_eq!(self.say("mail from:<me@me.com>").await, 250);
-        for rcpt in recipients {
-            assert_eq!(self.say(&format!("rcpt to:<{rcpt}>")).await, 250, "{rcpt}");
-        }
-        assert_eq!(self.say("data").await, 354);
-    }
-
-    /// Whether the server has closed the connection (reads its end, up to WAIT).
-    pub async fn closed(&mut self) -> bool {
-        let mut rest = String::new();
-        let read = tokio::time::timeout(WAIT, self.reader.read_line(&mut rest)).await;
-        matches!(read, Ok(Ok(0)) | Ok(Err(_)))
-    }
-
-    /// Sends raw bytes.
-    pub async fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).await.unwrap();
-    }
 }

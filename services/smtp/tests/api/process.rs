@@ -4,8 +4,8 @@
 
 use inlet_testkit::otlp::OtlpReceiver;
 use inlet_testkit::process::{sibling_binary, ServiceProcess};
+use inlet_testkit::smtp;
 use inlet_testkit::WAIT;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const BIN: &str = env!("CARGO_BIN_EXE_inlet-smtp");
 
@@ -56,41 +56,20 @@ async fn a_traced_mail_is_stored_and_announced_in_its_senders_trace() {
     inlet_testkit::ws::next_json(&mut feed).await;
 
     let trace_id = "0af7651916cd43dd8448eb211c80319c";
-    let stream = tokio::net::TcpStream::connect(("127.0.0.1", smtp_port))
-        .await
-        .unwrap();
-    let (read, mut write) = stream.into_split();
-    let mut replies = BufReader::new(read).lines();
-    let mut next_code = async || -> String {
-        loop {
-            let line = tokio::time::timeout(WAIT, replies.next_line())
-                .await
-                .unwrap()
-                .unwrap()
-                .unwrap();
-            if line.as_bytes().get(3) != Some(&b'-') {
-                return line[..3].to_owned();
-            }
-        }
-    };
-    assert_eq!(next_code().await, "220");
-    for (command, code) in [
-        ("helo client", "250"),
-        ("mail from:<me@me.com>", "250"),
-        ("rcpt to:<you@example.com>", "250"),
-        ("data", "354"),
-    ] {
-        write
-            .write_all(format!("{command}\r\n").as_bytes())
-            .await
-            .unwrap();
-        assert_eq!(next_code().await, code, "{command}");
-    }
-    let message = format!(
-        "traceparent: 00-{trace_id}-b7ad6b7169203331-01\r\nSubject: traced\r\n\r\nhi\r\n.\r\n"
-    );
-    write.write_all(message.as_bytes()).await.unwrap();
-    assert_eq!(next_code().await, "250");
+    let message =
+        format!("traceparent: 00-{trace_id}-b7ad6b7169203331-01\r\nSubject: traced\r\n\r\nhi\r\n.");
+    let codes = smtp::codes(
+        smtp_port,
+        &[
+            "helo client",
+            "mail from:<me@me.com>",
+            "rcpt to:<you@example.com>",
+            "data",
+            &message,
+        ],
+    )
+    .await;
+    assert_eq!(codes, [220, 250, 250, 250, 354, 250]);
 
     let event = inlet_testkit::ws::next_json(&mut feed).await;
     assert_eq!(event["kind"], "mail_received");
@@ -147,33 +126,17 @@ async fn a_refused_recipient_is_logged_once_at_info_not_as_an_error() {
     )
     .await;
     let port = port_logged(&smtp, "inlet-smtp SMTP listening").await;
-    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .unwrap();
-    let (read, mut write) = stream.into_split();
-    let mut lines = BufReader::new(read).lines();
-    let mut codes = Vec::new();
-    for command in [
-        "",
-        "helo client",
-        "mail from:<me@me.com>",
-        "rcpt to:<nobody@example.com>",
-        "quit",
-    ] {
-        if !command.is_empty() {
-            write
-                .write_all(format!("{command}\r\n").as_bytes())
-                .await
-                .unwrap();
-        }
-        let line = tokio::time::timeout(WAIT, lines.next_line())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        codes.push(line[..3].to_owned());
-    }
-    assert_eq!(codes, ["220", "250", "250", "550", "221"]);
+    let codes = smtp::codes(
+        port,
+        &[
+            "helo client",
+            "mail from:<me@me.com>",
+            "rcpt to:<nobody@example.com>",
+            "quit",
+        ],
+    )
+    .await;
+    assert_eq!(codes, [220, 250, 250, 550, 221]);
     let refused = smtp
         .wait_for_log(|v| v["message"] == "no mailbox for recipient")
         .await

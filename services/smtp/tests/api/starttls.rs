@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
+use inlet_testkit::smtp::Dialogue;
 use inlet_testkit::WAIT;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
 use tokio_rustls::rustls;
 
 use crate::helpers::{spawn_smtp, TestSmtp};
@@ -37,32 +38,6 @@ async fn spawn_with_tls(cert: &Certificate) -> TestSmtp {
     .await
 }
 
-/// Reads one whole reply; gives its code and text.
-async fn reply<S: AsyncRead + Unpin>(reader: &mut BufReader<S>) -> (u16, String) {
-    let mut whole = String::new();
-    loop {
-        let mut line = String::new();
-        let n = tokio::time::timeout(WAIT, reader.read_line(&mut line))
-            .await
-            .expect("a reply in time")
-            .unwrap();
-        assert!(n > 0, "closed; so far: {whole}");
-        whole.push_str(&line);
-        if line.as_bytes().get(3) != Some(&b'-') {
-            return (whole[..3].parse().unwrap(), whole);
-        }
-    }
-}
-
-async fn say<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut BufReader<S>, line: &str) -> u16 {
-    stream
-        .get_mut()
-        .write_all(format!("{line}\r\n").as_bytes())
-        .await
-        .unwrap();
-    reply(stream).await.0
-}
-
 /// Upgrades `plain` to TLS, trusting only `cert`.
 async fn handshake(
     plain: tokio::net::TcpStream,
@@ -84,29 +59,30 @@ async fn handshake(
         .expect("the server's certificate is the configured one")
 }
 
+/// A session with a STARTTLS-capable server, its EHLO answered; gives the
+/// EHLO reply too.
+async fn greeted(smtp: &TestSmtp) -> (Dialogue<TcpStream>, String) {
+    let mut plain = smtp.dial().await;
+    plain.send(b"ehlo client\r\n").await;
+    let ehlo = plain.reply().await;
+    assert!(ehlo.starts_with("250"), "{ehlo}");
+    (plain, ehlo)
+}
+
 #[tokio::test]
 async fn a_client_upgrades_with_starttls_and_its_message_is_stored() {
     let cert = certificate();
     let smtp = spawn_with_tls(&cert).await;
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", smtp.port))
-        .await
-        .unwrap();
-    let mut plain = BufReader::new(tcp);
-    assert_eq!(reply(&mut plain).await.0, 220);
-    plain.get_mut().write_all(b"ehlo client\r\n").await.unwrap();
-    let (code, ehlo) = reply(&mut plain).await;
-    assert_eq!(code, 250);
+    let (mut plain, ehlo) = greeted(&smtp).await;
     assert!(ehlo.contains("STARTTLS"), "{ehlo}");
-    assert_eq!(say(&mut plain, "starttls").await, 220);
-    let mut tls = BufReader::new(handshake(plain.into_inner(), &cert).await);
-    tls.get_mut().write_all(b"ehlo client\r\n").await.unwrap();
-    let (code, ehlo) = reply(&mut tls).await;
-    assert_eq!(code, 250);
+    assert_eq!(plain.say("starttls").await, 220);
+    let mut tls = Dialogue::new(handshake(plain.into_inner(), &cert).await);
+    tls.send(b"ehlo client\r\n").await;
+    let ehlo = tls.reply().await;
+    assert!(ehlo.starts_with("250"), "{ehlo}");
     assert!(!ehlo.contains("STARTTLS"), "not offered twice: {ehlo}");
-    assert_eq!(say(&mut tls, "mail from:<me@me.com>").await, 250);
-    assert_eq!(say(&mut tls, "rcpt to:<you@example.com>").await, 250);
-    assert_eq!(say(&mut tls, "data").await, 354);
-    assert_eq!(say(&mut tls, "sent over TLS\r\n.").await, 250);
+    tls.start_message(&["you@example.com"]).await;
+    assert_eq!(tls.say("sent over TLS\r\n.").await, 250);
     let stored = smtp.new_mail("you");
     assert_eq!(stored.len(), 1);
     assert!(stored[0].ends_with(b"sent over TLS\r\n"));
@@ -116,23 +92,16 @@ async fn a_client_upgrades_with_starttls_and_its_message_is_stored() {
 async fn commands_sent_in_plain_text_behind_starttls_are_dropped() {
     let cert = certificate();
     let smtp = spawn_with_tls(&cert).await;
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", smtp.port))
-        .await
-        .unwrap();
-    let mut plain = BufReader::new(tcp);
-    assert_eq!(reply(&mut plain).await.0, 220);
-    assert_eq!(say(&mut plain, "ehlo client").await, 250);
+    let (mut plain, _) = greeted(&smtp).await;
     // The injection: a MAIL FROM riding in the same packet as STARTTLS.
     plain
-        .get_mut()
-        .write_all(b"starttls\r\nmail from:<evil@example.com>\r\n")
-        .await
-        .unwrap();
-    assert_eq!(reply(&mut plain).await.0, 220);
-    let mut tls = BufReader::new(handshake(plain.into_inner(), &cert).await);
-    assert_eq!(say(&mut tls, "ehlo client").await, 250);
+        .send(b"starttls\r\nmail from:<evil@example.com>\r\n")
+        .await;
+    assert_eq!(plain.code().await, 220);
+    let mut tls = Dialogue::new(handshake(plain.into_inner(), &cert).await);
+    assert_eq!(tls.say("ehlo client").await, 250);
     // Had the injected MAIL counted, this RCPT would be accepted.
-    assert_eq!(say(&mut tls, "rcpt to:<you@example.com>").await, 503);
+    assert_eq!(tls.say("rcpt to:<you@example.com>").await, 503);
 }
 
 #[tokio::test]
