@@ -131,7 +131,9 @@ pub struct Wire {
     client: IpAddr,
     verdict: Arc<Verdict>,
     deadline: Pin<Box<Sleep>>,
-    timed_out: bool,
+    /// The session is over (timeout, shutdown, a DATA line too long): once
+    /// our last reply is out, reads give end of stream.
+    ending: bool,
     stopping: Pin<Box<tokio_util::sync::WaitForCancellationFutureOwned>>,
     /// Bytes since the last line break, inside DATA.
     data_line: usize,
@@ -157,7 +159,7 @@ impl Wire {
             client,
             verdict,
             deadline: Box::pin(tokio::time::sleep(limits.command_timeout)),
-            timed_out: false,
+            ending: false,
             stopping: Box::pin(stop.cancelled_owned()),
             data_line: 0,
         }
@@ -204,7 +206,7 @@ impl Wire {
                             self.limits.max_data_line
                         );
                         self.replies.extend_from_slice(reply.as_bytes());
-                        self.timed_out = true;
+                        self.ending = true;
                         return;
                     }
                     self.ready.extend_from_slice(&bytes[..used]);
@@ -319,7 +321,7 @@ impl AsyncRead for Wire {
                 this.ready.drain(..n);
                 return Poll::Ready(Ok(n));
             }
-            if this.timed_out {
+            if this.ending {
                 return Poll::Ready(Ok(0));
             }
             let mut chunk = [0u8; 8192];
@@ -342,7 +344,7 @@ impl AsyncRead for Wire {
                         this.replies.extend_from_slice(
                             b"421 4.3.2 the server is shutting down; try again later\r\n",
                         );
-                        this.timed_out = true;
+                        this.ending = true;
                         continue;
                     }
                     if this.deadline.as_mut().poll(cx).is_pending() {
@@ -352,7 +354,7 @@ impl AsyncRead for Wire {
                     tracing::info!(client.address = %this.client, "SMTP session timed out");
                     this.replies
                         .extend_from_slice(b"421 4.4.2 timeout: closing connection\r\n");
-                    this.timed_out = true;
+                    this.ending = true;
                 }
             }
         }
