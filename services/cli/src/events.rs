@@ -1,0 +1,310 @@
+//! `inlet events`: follows the gateway's event feed, one readable line per
+//! arrival (or the frame as JSON with `--json`). A dropped connection is
+//! picked up again by itself with `since` and `epoch`, so a short break
+//! loses nothing the gateway still holds.
+
+use std::io::Write;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde::Deserialize;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::args::EventsArgs;
+use crate::context::Context;
+use crate::error::CliError;
+use crate::interrupt::Interrupt;
+use crate::outcome::Outcome;
+use crate::style::{dim, Stream};
+use crate::ws::connect;
+
+/// Where the feed was left: the last sequence seen in a gateway run (epoch).
+#[derive(Debug, Clone)]
+struct Position {
+    since: u64,
+    epoch: String,
+}
+
+/// Why following stopped.
+enum Stop {
+    /// Ctrl+C.
+    Interrupted,
+    /// The connection ended; the reason is shown before reconnecting.
+    Lost(String),
+}
+
+/// The first wait before reconnecting, doubled up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Follows the feed until Ctrl+C.
+pub async fn run(args: EventsArgs, ctx: &Context) -> Result<Outcome, CliError> {
+    let base = connect::parse_url(&args.url)?;
+    let mut interrupt = Interrupt::listen()?;
+    let mut position: Option<Position> = None;
+    let mut connected_once = false;
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let url = feed_url(&base, args.topics.as_deref(), position.as_ref());
+        match connect::open(&url, ctx).await {
+            Ok(socket) => {
+                if connected_once {
+                    status("-- reconnected --");
+                }
+                connected_once = true;
+                backoff = FIRST_BACKOFF;
+                match follow(socket, &mut position, &args, &mut interrupt).await? {
+                    Stop::Interrupted => return Ok(Outcome::Done),
+                    Stop::Lost(reason) => status(&format!("-- {reason}; reconnecting --")),
+                }
+            }
+            // Nothing to follow yet: say so rather than wait in silence.
+            Err(err) if !connected_once => return Err(err),
+            Err(err) => status(&format!(
+                "-- {err}; retrying in {:.1}s --",
+                backoff.as_secs_f64()
+            )),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = interrupt.wait() => return Ok(Outcome::Done),
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+/// The feed URL with `topics`, and `since`/`epoch` when resuming.
+fn feed_url(base: &reqwest::Url, topics: Option<&str>, at: Option<&Position>) -> reqwest::Url {
+    let mut url = base.clone();
+    {
+        let mut query = url.query_pairs_mut();
+        if let Some(topics) = topics {
+            query.append_pair("topics", topics);
+        }
+        if let Some(at) = at {
+            query.append_pair("since", &at.since.to_string());
+            query.append_pair("epoch", &at.epoch);
+        }
+    }
+    if url.query() == Some("") {
+        url.set_query(None);
+    }
+    url
+}
+
+/// A frame of the feed (README, "Event feed frames").
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Frame {
+    Subscribed {
+        epoch: String,
+        latest: u64,
+        recovered: bool,
+    },
+    Event(Event),
+}
+
+#[derive(Debug, Deserialize)]
+struct Event {
+    sequence: u64,
+    #[serde(default)]
+    time: Option<String>,
+    #[serde(default)]
+    source: String,
+    kind: String,
+    #[serde(default)]
+    data: serde_json::Value,
+}
+
+/// Reads frames until the connection ends or Ctrl+C.
+async fn follow(
+    mut socket: connect::Socket,
+    position: &mut Option<Position>,
+    args: &EventsArgs,
+    interrupt: &mut Interrupt,
+) -> Result<Stop, CliError> {
+    loop {
+        let incoming = tokio::select! {
+            incoming = socket.next() => incoming,
+            _ = interrupt.wait() => {
+                let _ = socket.close(None).await;
+                return Ok(Stop::Interrupted);
+            }
+        };
+        let text = match incoming {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Close(frame))) => {
+                let why = frame
+                    .map(|f| {
+                        format!(
+                            "the gateway closed the feed ({} {})",
+                            u16::from(f.code),
+                            f.reason
+                        )
+                    })
+                    .unwrap_or_else(|| "the gateway closed the feed".to_owned());
+                return Ok(Stop::Lost(why));
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(err)) => return Ok(Stop::Lost(format!("the connection broke: {err}"))),
+            None => return Ok(Stop::Lost("the connection ended".to_owned())),
+        };
+        match serde_json::from_str::<Frame>(&text) {
+            Ok(Frame::Subscribed {
+                epoch,
+                latest,
+                recovered,
+            }) => {
+                status(&format!(
+                    "-- subscribed to {} (latest #{latest}) --",
+                    args.url
+                ));
+                let resumed = position.is_some();
+                if resumed && !recovered {
+                    status("-- the gateway no longer holds everything sent during the break (restarted, or the break was too long): some events may be missing --");
+                }
+                let since = match position {
+                    Some(at) if at.epoch == epoch => at.since,
+                    // A new gateway run: its events since the start are replayed.
+                    Some(_) => 0,
+                    None => latest,
+                };
+                *position = Some(Position { since, epoch });
+            }
+            Ok(Frame::Event(event)) => {
+                if let Some(at) = position.as_mut() {
+                    at.since = event.sequence;
+                }
+                let line = if args.json {
+                    text.to_string()
+                } else {
+                    readable(&event)
+                };
+                let mut stdout = std::io::stdout().lock();
+                writeln!(stdout, "{line}")?;
+                stdout.flush()?;
+            }
+            // A frame this client does not know: newer gateways may add some.
+            Err(_) => {}
+        }
+    }
+}
+
+/// One line: time, kind, source, what, size.
+fn readable(event: &Event) -> String {
+    let time = event
+        .time
+        .as_deref()
+        .and_then(|t| t.get(11..19))
+        .unwrap_or("--:--:--");
+    let data = &event.data;
+    let text = |key: &str| {
+        data.get(key)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let list = |key: &str| {
+        data.get(key)
+            .and_then(|v| v.as_array())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    let what = match event.kind.as_str() {
+        "form_submitted" => format!(
+            "{} {} [{}]",
+            text("submission_id"),
+            text("content_type"),
+            list("field_names")
+        ),
+        "file_stored" => format!(
+            "{} as {} (field {})",
+            text("original_name"),
+            text("stored_name"),
+            text("field")
+        ),
+        "mail_received" => format!("from {} to {}", text("sender"), list("recipients")),
+        _ => data.to_string(),
+    };
+    let size = data
+        .get("size")
+        .and_then(|v| v.as_u64())
+        .map(human_size)
+        .unwrap_or_default();
+    format!(
+        "{time}  #{:<5} {:<15} {:<14} {what}  {size}",
+        event.sequence, event.kind, event.source
+    )
+    .trim_end()
+    .to_owned()
+}
+
+/// `1536` → `1.5 KiB`.
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+fn status(line: &str) {
+    eprintln!("{}", dim(Stream::Stderr, line));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_like_people_say_them() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1023), "1023 B");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(50 * 1024 * 1024), "50.0 MiB");
+    }
+
+    #[test]
+    fn resuming_asks_for_what_came_after_the_last_event_of_that_run() {
+        let base = reqwest::Url::parse("ws://gw:8082/events").unwrap();
+        assert_eq!(feed_url(&base, None, None).as_str(), "ws://gw:8082/events");
+        let at = Position {
+            since: 7,
+            epoch: "e1".to_owned(),
+        };
+        assert_eq!(
+            feed_url(&base, Some("forms,mail"), Some(&at)).as_str(),
+            "ws://gw:8082/events?topics=forms%2Cmail&since=7&epoch=e1"
+        );
+    }
+
+    #[test]
+    fn an_event_line_says_when_what_from_where_and_how_big() {
+        let event: Event = serde_json::from_str(
+            r#"{"sequence":3,"time":"2026-11-26T08:01:02.5Z","source":"inlet-uploads","kind":"file_stored",
+                "data":{"original_name":"a.txt","stored_name":"0190-a.txt","field":"userfile0","size":2048}}"#,
+        )
+        .unwrap();
+        let line = readable(&event);
+        assert!(line.starts_with("08:01:02  #3 "), "{line}");
+        assert!(line.contains("file_stored"), "{line}");
+        assert!(line.contains("inlet-uploads"), "{line}");
+        assert!(
+            line.contains("a.txt as 0190-a.txt (field userfile0)"),
+            "{line}"
+        );
+        assert!(line.ends_with("2.0 KiB"), "{line}");
+    }
+}

@@ -1,0 +1,52 @@
+//! `inlet get`: the whole response, checked against its Content-Length, JSON
+//! pretty-printed, or one top-level field of it (`--field`).
+
+use std::io::Write;
+
+use super::{
+    client, is_json, parse_url, print_body, request_failed, send, show_response_head, with_headers,
+    CheckedBody,
+};
+use crate::args::GetArgs;
+use crate::context::Context;
+use crate::error::CliError;
+use crate::outcome::Outcome;
+
+/// Gets and prints.
+pub async fn run(args: GetArgs, ctx: &Context) -> Result<Outcome, CliError> {
+    let url = parse_url(&args.url)?;
+    let client = client(ctx)?;
+    let request = with_headers(client.get(url.clone()), &args.http, ctx)?
+        .build()
+        .map_err(|err| request_failed(&url, &err))?;
+    let response = send(&client, request, args.http.verbose).await?;
+    let outcome = show_response_head(&response, args.http.verbose, ctx);
+    let Some(name) = &args.field else {
+        print_body(response, !args.raw).await?;
+        return Ok(outcome);
+    };
+    let json = is_json(&response);
+    let bytes = CheckedBody::new(response).collect().await?;
+    if outcome != Outcome::Done {
+        std::io::stdout().write_all(&bytes)?;
+        return Ok(outcome);
+    }
+    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|err| {
+        let said = if json {
+            ""
+        } else {
+            " (and does not say it is)"
+        };
+        CliError::Response(format!("the response is not JSON{said}: {err}"))
+    })?;
+    let field = value
+        .as_object()
+        .ok_or_else(|| CliError::Response("the response is JSON but not an object".to_owned()))?
+        .get(name)
+        .ok_or_else(|| CliError::Response(format!("the response has no field {name:?}")))?;
+    match field {
+        serde_json::Value::String(text) => println!("{text}"),
+        other => println!("{other}"),
+    }
+    Ok(outcome)
+}

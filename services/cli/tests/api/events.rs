@@ -1,0 +1,169 @@
+//! `inlet events` following a real gateway fed by real forms and uploads.
+
+use std::process::Stdio;
+
+use inlet_testkit::WAIT;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::Child;
+use tokio::sync::mpsc;
+
+use crate::helpers::{command, inlet, service, url, Gateway};
+
+/// A running `inlet events` with its output read line by line.
+struct Follower {
+    child: Child,
+    stdout: mpsc::UnboundedReceiver<String>,
+    stderr: mpsc::UnboundedReceiver<String>,
+}
+
+fn lines_of(stream: impl AsyncRead + Unpin + Send + 'static) -> mpsc::UnboundedReceiver<String> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
+impl Follower {
+    fn start(args: &[&str]) -> Self {
+        let mut child = command(args, &[])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = lines_of(child.stdout.take().unwrap());
+        let stderr = lines_of(child.stderr.take().unwrap());
+        Self {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// The next line printed on stdout.
+    async fn next(&mut self) -> String {
+        tokio::time::timeout(WAIT, self.stdout.recv())
+            .await
+            .expect("a line in time")
+            .expect("inlet events is still running")
+    }
+
+    /// Waits for a status line on stderr containing `text`; gives the lines before it too.
+    async fn status(&mut self, text: &str) -> Vec<String> {
+        let mut seen = Vec::new();
+        tokio::time::timeout(WAIT, async {
+            while let Some(line) = self.stderr.recv().await {
+                let found = line.contains(text);
+                seen.push(line);
+                if found {
+                    return;
+                }
+            }
+            panic!("inlet events ended; said {seen:?}");
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no status line with {text:?}"));
+        seen
+    }
+
+    /// Ctrl+C; gives its exit status.
+    async fn interrupt(mut self) -> std::process::ExitStatus {
+        let pid = nix::unistd::Pid::from_raw(self.child.id().unwrap() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+        tokio::time::timeout(WAIT, self.child.wait())
+            .await
+            .expect("it ends on Ctrl+C")
+            .unwrap()
+    }
+}
+
+#[tokio::test]
+async fn events_prints_arrivals_and_reconnects_by_itself_after_a_gateway_restart() {
+    let gateway = Gateway::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let forms = service("forms", data.path(), Some(&gateway), &[]).await;
+    let uploads = service("uploads", data.path(), Some(&gateway), &[]).await;
+    let mut follower = Follower::start(&["events", &gateway.ws("/events"), "--json"]);
+    follower.status("-- subscribed").await;
+
+    let post = inlet(&["post", &url(&forms, "/"), "--json", r#"{"n":1}"#], b"").await;
+    assert_eq!(post.code(), 0);
+    let file = data.path().join("a.txt");
+    std::fs::write(&file, "a").unwrap();
+    let put = inlet(&["put", &url(&uploads, "/"), file.to_str().unwrap()], b"").await;
+    assert_eq!(put.code(), 0);
+
+    // Two services publish on their own: either may reach the gateway first.
+    let mut got: Vec<Value> = vec![
+        serde_json::from_str(&follower.next().await).unwrap(),
+        serde_json::from_str(&follower.next().await).unwrap(),
+    ];
+    got.sort_by_key(|e| e["kind"].as_str().unwrap().to_owned());
+    let [second, first] = <[Value; 2]>::try_from(got).unwrap();
+    assert_eq!(first["kind"], "form_submitted", "{first}");
+    assert_eq!(first["data"]["field_names"], serde_json::json!(["n"]));
+    assert_eq!(second["kind"], "file_stored", "{second}");
+    assert_eq!(second["data"]["original_name"], "a.txt");
+
+    // The gateway goes away and comes back on the same ports.
+    let http = format!("127.0.0.1:{}", gateway.process.port);
+    let grpc = format!("127.0.0.1:{}", gateway.grpc_port);
+    let Gateway {
+        process: mut old, ..
+    } = gateway;
+    assert!(old.terminate().await.success());
+    follower.status("reconnecting").await;
+    let _gateway = Gateway::start_on(&http, &grpc).await;
+    let said = follower.status("-- subscribed").await;
+    assert!(said.iter().any(|l| l == "-- reconnected --"), "{said:?}");
+
+    let post = inlet(&["post", &url(&forms, "/"), "--json", r#"{"n":2}"#], b"").await;
+    assert_eq!(post.code(), 0);
+    let third: Value = serde_json::from_str(&follower.next().await).unwrap();
+    assert_eq!(third["kind"], "form_submitted", "{third}");
+    assert_eq!(
+        third["sequence"], 1,
+        "a new gateway run numbers from 1: {third}"
+    );
+
+    assert!(follower.interrupt().await.success());
+}
+
+#[tokio::test]
+async fn readable_lines_say_what_arrived_and_topics_filter() {
+    let gateway = Gateway::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let forms = service("forms", data.path(), Some(&gateway), &[]).await;
+    let uploads = service("uploads", data.path(), Some(&gateway), &[]).await;
+    let mut follower = Follower::start(&["events", &gateway.ws("/events"), "--topics", "uploads"]);
+    follower.status("-- subscribed").await;
+
+    inlet(&["post", &url(&forms, "/"), "--json", "{}"], b"").await;
+    let file = data.path().join("report.pdf");
+    std::fs::write(&file, vec![b'x'; 1536]).unwrap();
+    inlet(&["put", &url(&uploads, "/"), file.to_str().unwrap()], b"").await;
+
+    // Only the upload: the form post is on another topic.
+    let line = follower.next().await;
+    assert!(line.contains("file_stored"), "{line}");
+    assert!(line.contains("inlet-uploads"), "{line}");
+    assert!(line.contains("report.pdf as "), "{line}");
+    assert!(line.ends_with("1.5 KiB"), "{line}");
+    assert!(follower.interrupt().await.success());
+}
+
+#[tokio::test]
+async fn with_no_gateway_at_the_start_it_says_so_and_exits_1() {
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let run = inlet(&["events", &format!("ws://127.0.0.1:{closed}/events")], b"").await;
+    assert_eq!(run.code(), 1, "{run:?}");
+    assert!(run.stderr.contains("cannot connect"), "{}", run.stderr);
+}

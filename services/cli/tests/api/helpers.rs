@@ -1,0 +1,175 @@
+//! Running `inlet` and the services it talks to.
+
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+
+use inlet_testkit::process::{sibling_binary, ServiceProcess};
+use inlet_testkit::WAIT;
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+/// The binary under test.
+pub const INLET: &str = env!("CARGO_BIN_EXE_inlet");
+
+/// A finished `inlet` run.
+#[derive(Debug)]
+pub struct Run {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The exit code (panics on death by signal).
+    pub fn code(&self) -> i32 {
+        self.status
+            .code()
+            .unwrap_or_else(|| panic!("inlet died by a signal: {self:?}"))
+    }
+}
+
+/// The command `inlet args…` with a clean environment (no colours, no OTEL).
+pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(INLET);
+    cmd.env_clear().args(args).kill_on_drop(true);
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
+    }
+    cmd.env("NO_COLOR", "1");
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    cmd
+}
+
+/// Runs `inlet args…` with `stdin` to its end, bounded by [`WAIT`].
+pub async fn inlet(args: &[&str], stdin: &[u8]) -> Run {
+    inlet_with_env(args, stdin, &[]).await
+}
+
+/// Like [`inlet`], with extra environment.
+pub async fn inlet_with_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Run {
+    let mut child = command(args, env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("inlet starts");
+    let mut input = child.stdin.take().expect("stdin is piped");
+    let stdin = stdin.to_vec();
+    let writer = tokio::spawn(async move {
+        // A command that does not read its input may close it first.
+        let _ = input.write_all(&stdin).await;
+    });
+    let output = tokio::time::timeout(WAIT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("inlet {args:?} did not finish in time"))
+        .expect("inlet runs");
+    writer.await.unwrap();
+    Run {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The port a JSON log line with `message` names.
+pub async fn port_logged(process: &ServiceProcess, message: &str) -> u16 {
+    let line = process
+        .wait_for_log(|v| v["message"] == message)
+        .await
+        .unwrap_or_else(|| panic!("no {message:?} log line"));
+    line["fields"]["port"].as_u64().unwrap() as u16
+}
+
+/// A started gateway and its gRPC ingest port.
+pub struct Gateway {
+    pub process: ServiceProcess,
+    pub grpc_port: u16,
+}
+
+impl Gateway {
+    /// Starts the gateway on `http` and `grpc` (`127.0.0.1:0` for any free port).
+    pub async fn start_on(http: &str, grpc: &str) -> Self {
+        let bin = sibling_binary("inlet-gateway");
+        let process = ServiceProcess::start(
+            bin.to_str().unwrap(),
+            &[("INLET_LISTEN", http), ("INLET_GRPC_LISTEN", grpc)],
+        )
+        .await;
+        let grpc_port = port_logged(&process, "event ingest (gRPC) listening").await;
+        Self { process, grpc_port }
+    }
+
+    /// Starts the gateway on free ports.
+    pub async fn start() -> Self {
+        Self::start_on("127.0.0.1:0", "127.0.0.1:0").await
+    }
+
+    /// `ws://…/path`.
+    pub fn ws(&self, path: &str) -> String {
+        format!("ws://127.0.0.1:{}{path}", self.process.port)
+    }
+
+    /// What forms, uploads and smtp publish to.
+    pub fn ingest_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.grpc_port)
+    }
+}
+
+/// Starts `inlet-<name>` on a free port storing under `data`, publishing to
+/// `gateway` when given, with `extra` environment.
+pub async fn service(
+    name: &str,
+    data: &Path,
+    gateway: Option<&Gateway>,
+    extra: &[(&str, &str)],
+) -> ServiceProcess {
+    let bin = sibling_binary(&format!("inlet-{name}"));
+    let data_dir = data.display().to_string();
+    let ingest = gateway.map(Gateway::ingest_url);
+    let mut env = vec![("INLET_DATA_DIR", data_dir.as_str())];
+    if name == "smtp" {
+        env.push(("INLET_SMTP_LISTEN", "127.0.0.1:0"));
+        env.push(("INLET_ADMIN_LISTEN", "127.0.0.1:0"));
+    } else {
+        env.push(("INLET_LISTEN", "127.0.0.1:0"));
+    }
+    if let Some(url) = &ingest {
+        env.push(("INLET_GATEWAY_URL", url));
+    }
+    env.extend_from_slice(extra);
+    ServiceProcess::start(bin.to_str().unwrap(), &env).await
+}
+
+/// A started SMTP service and its SMTP port.
+pub async fn smtp(data: &Path) -> (ServiceProcess, u16) {
+    let process = service("smtp", data, None, &[]).await;
+    let port = port_logged(&process, "inlet-smtp SMTP listening").await;
+    (process, port)
+}
+
+/// Every message stored in the Maildir folders under `data`, as text.
+pub fn stored_mail(data: &Path) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    let Ok(users) = std::fs::read_dir(data.join("mail")) else {
+        return found;
+    };
+    for user in users.flatten() {
+        for entry in std::fs::read_dir(user.path().join("new"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            found.push((entry.path(), text));
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The `http://127.0.0.1:<port>/` of a service process.
+pub fn url(process: &ServiceProcess, path: &str) -> String {
+    format!("http://127.0.0.1:{}{path}", process.port)
+}
