@@ -6,7 +6,9 @@
 #   3. Jaeger replaced by the stand-in (docker-compose.standin.yml), because no
 #      Jaeger image can be pulled here;
 #   4. the stack started on free loopback ports, every healthcheck waited for,
-#      then driven from the host by the `stack` test of the inlet-e2e crate;
+#      then driven from the host by the `stack` test of the inlet-e2e crate,
+#      mostly through the `inlet` CLI built for the host, and once through
+#      the `cli` image (`compose run --rm cli …`);
 #   5. everything torn down (containers, network, volume) whatever the outcome;
 #      the images stay, as the build cache.
 #
@@ -68,6 +70,8 @@ export INLET_E2E_UPLOADS_URL="http://127.0.0.1:$INLET_UPLOADS_PORT"
 export INLET_E2E_GATEWAY_URL="ws://127.0.0.1:$INLET_GATEWAY_PORT"
 export INLET_E2E_SMTP_PORT="$INLET_SMTP_PORT"
 export INLET_E2E_JAEGER_URL="http://127.0.0.1:$JAEGER_UI_PORT"
+# Where the host's `inlet --trace` sends the client's own spans.
+export INLET_E2E_OTLP_ENDPOINT="http://127.0.0.1:$JAEGER_OTLP_GRPC_PORT"
 export INLET_E2E_COMPOSE="${compose[*]}"
 
 teardown() {
@@ -91,9 +95,10 @@ teardown() {
 }
 trap teardown EXIT
 
-step "building the service images (${compose[*]} build)"
+step "building the service images and the cli image (${compose[*]} build)"
 build_log=$(mktemp)
-if ! "${compose[@]}" build >"$build_log" 2>&1; then
+# The cli service is under a profile: named here so that it is built too.
+if ! COMPOSE_PROFILES=cli "${compose[@]}" build >"$build_log" 2>&1; then
   tail -n 60 "$build_log" >&2
   rm -f "$build_log"
   exit 1
@@ -119,6 +124,9 @@ while :; do
   sleep 1
 done
 echo "$states" | sed 's/^/e2e:   /'
+
+step "the inlet CLI for the host"
+cargo build --quiet --locked -p inlet-cli
 
 step "driving the stack from the host"
 # One test at a time: they restart and stop services the others read through.

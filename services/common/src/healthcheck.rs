@@ -54,6 +54,7 @@ pub fn probe(listen: SocketAddr, timeout: Duration) -> Result<(), ProbeError> {
         url: url.clone(),
         reason: crate::report::with_causes(err),
     };
+    crate::crypto::install_provider();
     let client = reqwest::blocking::Client::builder()
         .timeout(timeout)
         .no_proxy()

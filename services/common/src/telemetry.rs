@@ -197,6 +197,8 @@ fn tracer_provider(settings: &TelemetrySettings) -> Result<SdkTracerProvider, Te
         .build();
     let mut builder = SdkTracerProvider::builder().with_resource(resource);
     if let Some(endpoint) = &settings.endpoint {
+        // The HTTP exporter builds a reqwest client.
+        crate::crypto::install_provider();
         let exporter = match settings.protocol {
             OtlpProtocol::Grpc => opentelemetry_otlp::SpanExporter::builder()
                 .with_tonic()

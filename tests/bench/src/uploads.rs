@@ -80,6 +80,8 @@ pub async fn run(args: Args) -> Result<Report, BenchError> {
     let pattern = Bytes::from((0..CHUNK).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
     let before = args.server_pid.and_then(rss_and_peak);
 
+    // Built in one workspace with the CLI, reqwest has rustls without a provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();

@@ -4,15 +4,24 @@
 //!
 //! - `INLET_E2E_FORMS_URL`, `INLET_E2E_UPLOADS_URL`, `INLET_E2E_GATEWAY_URL`
 //!   (`ws://`), `INLET_E2E_SMTP_PORT`, `INLET_E2E_JAEGER_URL`: the published ports;
+//! - `INLET_E2E_OTLP_ENDPOINT`: Jaeger's OTLP port, for the host's `inlet --trace`;
 //! - `COMPOSE_PROJECT_NAME`, `COMPOSE_FILE`: the stack, for `docker-compose`;
 //! - `INLET_E2E_COMPOSE`: the compose program (default `docker-compose`).
+//!
+//! The stack is driven with the `inlet` CLI built for the host wherever it
+//! has the command, as a user would; a raw test client is used only for
+//! what the CLI does not show (a close code, an upload held half-sent).
 
-use std::process::Command;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use inlet_e2e::jaeger_api::{Envelope, Trace};
 
 use crate::http::get_json;
+use inlet_testkit::cli::{self, Follower, Run};
+use inlet_testkit::process::sibling_binary;
 use inlet_testkit::WAIT;
 
 /// How long spans may take to reach Jaeger: the services export in batches
@@ -26,6 +35,10 @@ struct Stack {
     gateway: String,
     smtp_port: u16,
     jaeger: String,
+    /// Where the host's `inlet --trace` exports its spans (the Jaeger stand-in).
+    otlp: String,
+    /// The `inlet` binary built for the host.
+    inlet: PathBuf,
     project: String,
     /// `docker-compose`, or `docker compose`: a program and its first words.
     compose: Vec<String>,
@@ -44,6 +57,8 @@ impl Stack {
             gateway: var("INLET_E2E_GATEWAY_URL"),
             smtp_port: var("INLET_E2E_SMTP_PORT").parse().expect("a port"),
             jaeger: var("INLET_E2E_JAEGER_URL"),
+            otlp: var("INLET_E2E_OTLP_ENDPOINT"),
+            inlet: sibling_binary("inlet"),
             project: var("COMPOSE_PROJECT_NAME"),
             compose: std::env::var("INLET_E2E_COMPOSE")
                 .unwrap_or_else(|_| "docker-compose".into())
@@ -57,15 +72,29 @@ impl Stack {
     /// Runs `program ARGS` on a blocking thread, bounded in time; its stdout,
     /// or a panic with its stderr.
     async fn run(&self, program: &[&str], args: &[&str]) -> String {
+        self.run_with_input(program, args, b"").await
+    }
+
+    /// Like [`Stack::run`], with `input` on the program's stdin.
+    async fn run_with_input(&self, program: &[&str], args: &[&str], input: &[u8]) -> String {
         let mut cmd = Command::new(program[0]);
-        cmd.args(&program[1..]).args(args);
+        cmd.args(&program[1..])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let what = format!("{} {}", program.join(" "), args.join(" "));
-        let output =
-            tokio::time::timeout(WAIT * 3, tokio::task::spawn_blocking(move || cmd.output()))
-                .await
-                .unwrap_or_else(|_| panic!("{what} did not finish in time"))
-                .unwrap()
-                .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+        let input = input.to_vec();
+        let running = move || {
+            let mut child = cmd.spawn()?;
+            child.stdin.take().expect("piped").write_all(&input)?;
+            child.wait_with_output()
+        };
+        let output = tokio::time::timeout(WAIT * 3, tokio::task::spawn_blocking(running))
+            .await
+            .unwrap_or_else(|_| panic!("{what} did not finish in time"))
+            .unwrap()
+            .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
         assert!(
             output.status.success(),
             "{what} failed: {}",
@@ -75,8 +104,43 @@ impl Stack {
     }
 
     async fn compose(&self, args: &[&str]) -> String {
+        self.compose_with_input(args, b"").await
+    }
+
+    async fn compose_with_input(&self, args: &[&str], input: &[u8]) -> String {
         let program: Vec<&str> = self.compose.iter().map(String::as_str).collect();
-        self.run(&program, args).await
+        self.run_with_input(&program, args, input).await
+    }
+
+    /// Runs the host's `inlet args…` (its `--trace` spans go to Jaeger).
+    async fn inlet(&self, args: &[&str], input: &[u8]) -> Run {
+        cli::run(
+            &self.inlet,
+            args,
+            input,
+            &[("OTEL_EXPORTER_OTLP_ENDPOINT", &self.otlp)],
+        )
+        .await
+    }
+
+    /// Like [`Stack::inlet`], for a command that must succeed.
+    async fn inlet_ok(&self, args: &[&str], input: &[u8]) -> Run {
+        let run = self.inlet(args, input).await;
+        assert_eq!(run.code(), 0, "inlet {args:?}: {run:?}");
+        run
+    }
+
+    /// `inlet args…` in the `cli` image on the compose network
+    /// (`compose run --rm -T cli args…`); its stdout.
+    async fn cli_image(&self, args: &[&str], input: &[u8]) -> String {
+        let mut all = vec!["run", "--rm", "-T", "cli"];
+        all.extend_from_slice(args);
+        self.compose_with_input(&all, input).await
+    }
+
+    /// `inlet args…` left running (`inlet events`).
+    fn follow(&self, args: &[&str]) -> Follower {
+        Follower::start(&self.inlet, args, &[])
     }
 
     /// Lists `/data/uploads` as the forms container sees it on the volume.
@@ -103,24 +167,15 @@ impl Stack {
         .collect()
     }
 
-    async fn post(&self, content_type: &str, body: String, traceparent: &str) -> String {
-        let res = self
-            .http
-            .post(&self.forms)
-            .header("content-type", content_type)
-            .header("traceparent", traceparent)
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200);
-        res.text().await.unwrap()
-    }
-
-    /// Waits for the trace `trace_id` in Jaeger to hold a span named `operation`.
-    async fn wait_for_trace(&self, trace_id: &str, operation: &str) -> Trace {
-        self.wait_for_trace_where(trace_id, operation, |t| t.span_named(operation).is_some())
-            .await
+    /// `inlet post --form key=value… --trace`: the answer and the trace id.
+    async fn post_form(&self, fields: &[String]) -> (String, String) {
+        let mut args = vec!["post", self.forms.as_str(), "--trace"];
+        for field in fields {
+            args.extend(["--form", field.as_str()]);
+        }
+        let run = self.inlet_ok(&args, b"").await;
+        let trace_id = run.trace_id();
+        (run.stdout, trace_id)
     }
 
     /// Waits for the trace `trace_id` in Jaeger to satisfy `complete`
@@ -169,11 +224,19 @@ impl Stack {
     }
 }
 
-/// A fresh W3C trace id and span id, as a client would start a trace.
-fn new_trace() -> (String, String) {
-    let trace_id = uuid::Uuid::now_v7().simple().to_string();
-    let span_id = uuid::Uuid::now_v7().simple().to_string()[16..].to_owned();
-    (trace_id, span_id)
+/// The `inlet` client's own span in `trace`: the trace's root.
+fn client_span<'t>(trace: &'t Trace, operation: &str) -> &'t inlet_e2e::jaeger_api::Span {
+    let client = trace
+        .spans
+        .iter()
+        .find(|s| s.operation_name == operation && trace.service_of(s) == Some("inlet-cli"))
+        .unwrap_or_else(|| panic!("no inlet-cli {operation} span in the trace"));
+    assert_eq!(
+        client.parent_span_id(),
+        None,
+        "the client's span starts the trace"
+    );
+    client
 }
 
 fn record_with_nonce<'a>(
@@ -193,31 +256,30 @@ async fn forms_stores_on_the_volume_traces_to_jaeger_and_survives_a_restart() {
     let form_nonce = uuid::Uuid::now_v7().simple().to_string();
     let json_nonce = uuid::Uuid::now_v7().simple().to_string();
 
-    // A form post and a JSON post, each starting its own client trace.
-    let (form_trace, form_parent) = new_trace();
-    let answer = stack
-        .post(
-            "application/x-www-form-urlencoded",
-            format!("userinput1=hello&nonce={form_nonce}"),
-            &format!("00-{form_trace}-{form_parent}-01"),
-        )
+    // A form post and a JSON post with the CLI, each starting its own trace
+    // at the client (`--trace`).
+    let (answer, form_trace) = stack
+        .post_form(&["userinput1=hello".into(), format!("nonce={form_nonce}")])
         .await;
     assert!(
         answer.starts_with("You Posted: ") && answer.contains(&form_nonce),
         "{answer}"
     );
-    let (json_trace, json_parent) = new_trace();
-    let answer = stack
-        .post(
-            "application/json",
-            format!(r#"{{"userinput1":"hi","nonce":"{json_nonce}"}}"#),
-            &format!("00-{json_trace}-{json_parent}-01"),
+    let json = stack
+        .inlet_ok(
+            &[
+                "post",
+                &stack.forms,
+                "--json",
+                &format!(r#"{{"userinput1":"hi","nonce":"{json_nonce}"}}"#),
+                "--trace",
+            ],
+            b"",
         )
         .await;
-    assert!(
-        answer.starts_with(r#"{"data": "#) && answer.contains(&json_nonce),
-        "{answer}"
-    );
+    let answer: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(answer["data"]["nonce"], json_nonce.as_str(), "{answer}");
+    let json_trace = json.trace_id();
 
     // Both records lie on the named volume, as the container sees it.
     let records = stack.stored_records().await;
@@ -249,25 +311,27 @@ async fn forms_stores_on_the_volume_traces_to_jaeger_and_survives_a_restart() {
     let uid = stack.compose(&["exec", "-T", "forms", "id", "-u"]).await;
     assert_ne!(uid.trim(), "0", "forms must not run as root");
 
-    // Each request is one trace in Jaeger: the client's trace continued, the
-    // server span under the client's span, the stored span under the server span.
-    for (trace_id, parent, record, content_type) in [
+    // Each request is one trace in Jaeger that starts at the client's span:
+    // the server span under it, the stored span under the server span.
+    for (trace_id, record, content_type) in [
         (
             &form_trace,
-            &form_parent,
             form_record[0],
             "application/x-www-form-urlencoded",
         ),
-        (
-            &json_trace,
-            &json_parent,
-            json_record[0],
-            "application/json",
-        ),
+        (&json_trace, json_record[0], "application/json"),
     ] {
         let trace = stack
-            .wait_for_trace(trace_id, "forms.submission.stored")
+            .wait_for_trace_where(trace_id, "the client and stored spans", |t| {
+                t.span_named("forms.submission.stored").is_some()
+                    && t.span_named("inlet post").is_some()
+            })
             .await;
+        let client = client_span(&trace, "inlet post");
+        assert_eq!(
+            client.tag("http.response.status_code"),
+            Some(&serde_json::json!(200))
+        );
         let stored = trace.span_named("forms.submission.stored").unwrap();
         assert_eq!(trace.service_of(stored), Some("inlet-forms"));
         assert_eq!(stored.tag("forms.submission.id"), Some(&record["id"]));
@@ -286,8 +350,8 @@ async fn forms_stores_on_the_volume_traces_to_jaeger_and_survives_a_restart() {
         assert_eq!(server.tag("http.route"), Some(&serde_json::json!("/")));
         assert_eq!(
             server.parent_span_id(),
-            Some(parent.as_str()),
-            "traceparent continued"
+            Some(client.span_id.as_str()),
+            "the client's traceparent continued"
         );
     }
     // And the service is listed with its traces, as the Jaeger UI finds it.
@@ -308,11 +372,13 @@ async fn forms_stores_on_the_volume_traces_to_jaeger_and_survives_a_restart() {
     let records = stack.stored_records().await;
     assert_eq!(record_with_nonce(&records, &form_nonce).len(), 1);
     assert_eq!(record_with_nonce(&records, &json_nonce).len(), 1);
-    let listed: serde_json::Value = get_json(
-        &stack.http,
-        &format!("{}/submissions?limit=100", stack.forms),
-    )
-    .await;
+    let listing = stack
+        .inlet_ok(
+            &["get", &format!("{}/submissions?limit=100", stack.forms)],
+            b"",
+        )
+        .await;
+    let listed: serde_json::Value = serde_json::from_str(&listing.stdout).unwrap();
     let ids: Vec<&serde_json::Value> = listed["submissions"]
         .as_array()
         .unwrap()
@@ -329,31 +395,33 @@ async fn uploads_stores_on_the_shared_volume_traces_and_stops_without_a_partial_
     let stack = Stack::from_env();
     let nonce = uuid::Uuid::now_v7().simple().to_string();
 
-    // A multipart upload of two files and a text field, in one client trace.
-    let (trace_id, parent) = new_trace();
+    // A multipart upload of two files and a text field, with the CLI, in
+    // one trace that starts at the client.
+    let files = tempfile::tempdir().unwrap();
     let first = format!("first file {nonce}\n").repeat(1000);
     let second = format!("second file {nonce}\n");
-    let form = reqwest::multipart::Form::new()
-        .text("userinput1", "hello")
-        .part(
-            "userfile1",
-            reqwest::multipart::Part::text(first.clone()).file_name("first.txt"),
+    let first_path = files.path().join("first.txt");
+    let second_path = files.path().join("second.txt");
+    std::fs::write(&first_path, &first).unwrap();
+    std::fs::write(&second_path, &second).unwrap();
+    let upload = stack
+        .inlet_ok(
+            &[
+                "upload",
+                &stack.uploads,
+                first_path.to_str().unwrap(),
+                second_path.to_str().unwrap(),
+                "--field",
+                "userinput1=hello",
+                "-H",
+                "accept: application/json",
+                "--trace",
+            ],
+            b"",
         )
-        .part(
-            "userfile2",
-            reqwest::multipart::Part::text(second.clone()).file_name("second.txt"),
-        );
-    let res = stack
-        .http
-        .post(&stack.uploads)
-        .header("accept", "application/json")
-        .header("traceparent", format!("00-{trace_id}-{parent}-01"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let answer: serde_json::Value = res.json().await.unwrap();
+        .await;
+    let trace_id = upload.trace_id();
+    let answer: serde_json::Value = serde_json::from_str(&upload.stdout).unwrap();
     let mut expected = vec![
         (
             answer["stored"][0]["name"].as_str().unwrap().to_owned(),
@@ -367,18 +435,23 @@ async fn uploads_stores_on_the_shared_volume_traces_and_stops_without_a_partial_
 
     // And a PUT.
     let put_body = format!("put body {nonce}");
-    let res = stack
-        .http
-        .put(&stack.uploads)
-        .header("x-field", "userfile1")
-        .header("x-filename", "put.txt")
-        .header("accept", "application/json")
-        .body(put_body.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let answer: serde_json::Value = res.json().await.unwrap();
+    let put_path = files.path().join("put.txt");
+    std::fs::write(&put_path, &put_body).unwrap();
+    let put = stack
+        .inlet_ok(
+            &[
+                "put",
+                &stack.uploads,
+                put_path.to_str().unwrap(),
+                "--field",
+                "userfile1",
+                "-H",
+                "accept: application/json",
+            ],
+            b"",
+        )
+        .await;
+    let answer: serde_json::Value = serde_json::from_str(&put.stdout).unwrap();
     expected.push((
         answer["stored"][0]["name"].as_str().unwrap().to_owned(),
         put_body,
@@ -401,7 +474,17 @@ async fn uploads_stores_on_the_shared_volume_traces_and_stops_without_a_partial_
 
     // The upload is one trace in Jaeger: a stored-file span per file under
     // the server span, which continues the client's trace.
-    let trace = stack.wait_for_trace(&trace_id, "uploads.file.stored").await;
+    let trace = stack
+        .wait_for_trace_where(&trace_id, "the client and stored spans", |t| {
+            t.span_named("inlet upload").is_some()
+                && t.spans
+                    .iter()
+                    .filter(|s| s.operation_name == "uploads.file.stored")
+                    .count()
+                    == 2
+        })
+        .await;
+    let client = client_span(&trace, "inlet upload");
     let stored: Vec<_> = trace
         .spans
         .iter()
@@ -412,7 +495,7 @@ async fn uploads_stores_on_the_shared_volume_traces_and_stops_without_a_partial_
         assert_eq!(trace.service_of(span), Some("inlet-uploads"));
         let server = trace.span(span.parent_span_id().unwrap()).unwrap();
         assert_eq!(server.tag("http.route"), Some(&serde_json::json!("/")));
-        assert_eq!(server.parent_span_id(), Some(parent.as_str()));
+        assert_eq!(server.parent_span_id(), Some(client.span_id.as_str()));
     }
 
     // Stopping the service in the middle of a large upload keeps nothing of it.
@@ -509,49 +592,50 @@ fn assert_published_through_the_gateway(trace: &Trace, service: &str) {
 #[tokio::test]
 #[ignore = "needs the compose stack: run tests/e2e/run.sh"]
 async fn the_gateway_feeds_each_arrival_once_joins_its_trace_and_is_not_needed_to_store() {
-    use inlet_testkit::ws::{connect, next_json, next_text, send_text};
+    use inlet_testkit::ws::connect;
     let stack = Stack::from_env();
     let nonce = uuid::Uuid::now_v7().simple().to_string();
-    let mut feed = connect(&format!("{}/events", stack.gateway)).await;
-    assert_eq!(next_json(&mut feed).await["type"], "subscribed");
+    let mut feed = stack.follow(&["events", &format!("{}/events", stack.gateway), "--json"]);
+    feed.status("-- subscribed").await;
 
     // The seed's socket answers through the published port.
-    let mut chat = connect(&format!("{}/", stack.gateway)).await;
-    send_text(&mut chat, "Hello").await;
-    assert_eq!(next_text(&mut chat).await, "Websockets!");
-
-    // A form post and an upload, each in a client trace of its own.
-    let (form_trace, form_parent) = new_trace();
-    stack
-        .post(
-            "application/x-www-form-urlencoded",
-            format!("feed_{nonce}=1"),
-            &format!("00-{form_trace}-{form_parent}-01"),
+    let hello = stack
+        .inlet_ok(
+            &["ws", &format!("{}/", stack.gateway), "--once"],
+            b"Hello\n",
         )
         .await;
-    let (upload_trace, upload_parent) = new_trace();
-    let res = stack
-        .http
-        .put(&stack.uploads)
-        .header("x-field", "userfile1")
-        .header("x-filename", format!("feed-{nonce}.txt"))
-        .header(
-            "traceparent",
-            format!("00-{upload_trace}-{upload_parent}-01"),
+    assert_eq!(hello.stdout, "Websockets!\n");
+    // A socket held open, to see how it is closed when the gateway stops.
+    let mut chat = connect(&format!("{}/", stack.gateway)).await;
+
+    // A form post and an upload, each in a trace that starts at the client.
+    let (_, form_trace) = stack.post_form(&[format!("feed_{nonce}=1")]).await;
+    let files = tempfile::tempdir().unwrap();
+    let fed = files.path().join(format!("feed-{nonce}.txt"));
+    std::fs::write(&fed, "fed").unwrap();
+    let upload_trace = stack
+        .inlet_ok(
+            &[
+                "put",
+                &stack.uploads,
+                fed.to_str().unwrap(),
+                "--field",
+                "userfile1",
+                "--trace",
+            ],
+            b"",
         )
-        .body("fed")
-        .send()
         .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let form = next_json(&mut feed).await;
+        .trace_id();
+    let form = feed.next_json().await;
     assert_eq!(form["kind"], "form_submitted", "{form}");
     assert_eq!(form["source"], "inlet-forms");
     assert_eq!(
         form["data"]["field_names"],
         serde_json::json!([format!("feed_{nonce}")])
     );
-    let file = next_json(&mut feed).await;
+    let file = feed.next_json().await;
     assert_eq!(file["kind"], "file_stored", "{file}");
     assert_eq!(file["source"], "inlet-uploads");
     assert_eq!(file["data"]["original_name"], format!("feed-{nonce}.txt"));
@@ -561,15 +645,8 @@ async fn the_gateway_feeds_each_arrival_once_joins_its_trace_and_is_not_needed_t
         form["sequence"].as_u64().map(|s| s + 1)
     );
     // Once each: the next event is a marker posted now, not a repeat.
-    let (marker_trace, marker_parent) = new_trace();
-    stack
-        .post(
-            "application/x-www-form-urlencoded",
-            format!("marker_{nonce}=1"),
-            &format!("00-{marker_trace}-{marker_parent}-01"),
-        )
-        .await;
-    let marker = next_json(&mut feed).await;
+    stack.post_form(&[format!("marker_{nonce}=1")]).await;
+    let marker = feed.next_json().await;
     assert_eq!(
         marker["data"]["field_names"],
         serde_json::json!([format!("marker_{nonce}")])
@@ -589,48 +666,61 @@ async fn the_gateway_feeds_each_arrival_once_joins_its_trace_and_is_not_needed_t
     }
 
     // With the gateway stopped, a post is still stored and answered; the
-    // feed's subscribers were told it was going away.
-    drop(feed);
+    // sockets were told it was going away, and the follower keeps trying.
     stack.compose(&["stop", "gateway"]).await;
     assert_eq!(inlet_testkit::ws::close_code(&mut chat).await.0, 1001);
-    let (trace, parent) = new_trace();
-    let answer = stack
-        .post(
-            "application/x-www-form-urlencoded",
-            format!("while_down_{nonce}=1"),
-            &format!("00-{trace}-{parent}-01"),
-        )
-        .await;
+    feed.status("reconnecting").await;
+    let (answer, _) = stack.post_form(&[format!("while_down_{nonce}=1")]).await;
     assert!(answer.contains(&format!("while_down_{nonce}")), "{answer}");
+    // Back again: the follower reconnects by itself and gets the next arrival.
     stack.compose(&["start", "gateway"]).await;
+    feed.status("-- reconnected --").await;
+    stack.post_form(&[format!("after_{nonce}=1")]).await;
+    let after = loop {
+        // The post made while the gateway was down may be delivered first.
+        let event = feed.next_json().await;
+        if event["data"]["field_names"] == serde_json::json!([format!("after_{nonce}")]) {
+            break event;
+        }
+    };
+    assert_eq!(after["kind"], "form_submitted");
+    assert!(feed.interrupt().await.success());
 }
 
 #[tokio::test]
 #[ignore = "needs the compose stack: run tests/e2e/run.sh"]
 async fn smtp_delivers_onto_the_shared_volume_announces_it_and_joins_a_senders_trace() {
-    use inlet_testkit::ws::{connect, next_json};
-    use lettre::message::Mailbox;
-    use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
     let stack = Stack::from_env();
     let nonce = uuid::Uuid::now_v7().simple().to_string();
-    let mut feed = connect(&format!("{}/events?topics=mail", stack.gateway)).await;
-    assert_eq!(next_json(&mut feed).await["type"], "subscribed");
+    let server = format!("127.0.0.1:{}", stack.smtp_port);
+    let mut feed = stack.follow(&[
+        "events",
+        &format!("{}/events", stack.gateway),
+        "--topics",
+        "mail",
+        "--json",
+    ]);
+    feed.status("-- subscribed").await;
 
-    // A real client, from the host, to two mailboxes.
-    let email = Message::builder()
-        .from("me@me.com".parse::<Mailbox>().unwrap())
-        .to("you@example.com".parse::<Mailbox>().unwrap())
-        .to("another@localhost".parse::<Mailbox>().unwrap())
-        .subject(format!("e2e {nonce}"))
-        .body(format!("hello from the host {nonce}\r\n"))
-        .unwrap();
-    let on_the_wire = [email.formatted().as_slice(), b"\r\n"].concat();
-    let mailer = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
-        .port(stack.smtp_port)
-        .build();
-    mailer.send(email).await.expect("the stack takes the mail");
+    // The CLI, from the host, to two mailboxes.
+    stack
+        .inlet_ok(
+            &[
+                "mail",
+                "--server",
+                &server,
+                "--to",
+                "you@example.com; another@localhost",
+                "--subject",
+                &format!("e2e {nonce}"),
+                "--body",
+                &format!("hello from the host {nonce}"),
+            ],
+            b"",
+        )
+        .await;
 
-    // Both copies, byte for byte, as another service's container sees them.
+    // Both copies, as another service's container sees them.
     for user in ["you", "another"] {
         let listing = stack
             .compose(&[
@@ -652,14 +742,22 @@ async fn smtp_delivers_onto_the_shared_volume_announces_it_and_joins_a_senders_t
                     &format!("/data/mail/{user}/new/{name}"),
                 ])
                 .await;
-            if stored.contains(&nonce) {
-                assert!(stored.as_bytes().ends_with(&on_the_wire), "{stored}");
+            if stored.contains(&format!("Subject: e2e {nonce}")) {
+                assert!(stored.contains("From: me@me.com"), "{stored}");
+                assert!(
+                    stored.contains("To: you@example.com, another@localhost"),
+                    "{stored}"
+                );
+                assert!(
+                    stored.contains(&format!("hello from the host {nonce}")),
+                    "{stored}"
+                );
                 found = true;
             }
         }
         assert!(found, "no mail for {user} in {listing}");
     }
-    let event = next_json(&mut feed).await;
+    let event = feed.next_json().await;
     assert_eq!(event["kind"], "mail_received", "{event}");
     assert_eq!(event["source"], "inlet-smtp");
     assert_eq!(
@@ -667,46 +765,117 @@ async fn smtp_delivers_onto_the_shared_volume_announces_it_and_joins_a_senders_t
         serde_json::json!(["you@example.com", "another@localhost"])
     );
 
-    // Nobody's mailbox: 550.
-    let codes = inlet_testkit::smtp::codes(
-        stack.smtp_port,
-        &[
-            "helo host",
-            "mail from:<me@me.com>",
-            "rcpt to:<nobody@example.com>",
-            "quit",
-        ],
-    )
-    .await;
-    assert_eq!(codes, [220, 250, 250, 550, 221]);
-
-    // A mail that carries a traceparent is stored in that trace, and its
-    // event reaches the gateway in it.
-    let (trace_id, parent) = new_trace();
-    let message = format!(
-        "traceparent: 00-{trace_id}-{parent}-01\r\nSubject: traced {nonce}\r\n\r\ntraced\r\n."
+    // Nobody's mailbox: the CLI names the recipient the server refused (550).
+    let refused = stack
+        .inlet(
+            &[
+                "mail",
+                "--server",
+                &server,
+                "--to",
+                "nobody@example.com",
+                "--body",
+                "x",
+            ],
+            b"",
+        )
+        .await;
+    assert_eq!(refused.code(), 1, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("No mailbox for recipient \"nobody@example.com\""),
+        "{}",
+        refused.stderr
     );
-    let codes = inlet_testkit::smtp::codes(
-        stack.smtp_port,
-        &[
-            "helo host",
-            "mail from:<me@me.com>",
-            "rcpt to:<you@example.com>",
-            "data",
-            &message,
-            "quit",
-        ],
-    )
-    .await;
-    assert_eq!(codes, [220, 250, 250, 250, 354, 250, 221]);
-    assert_eq!(next_json(&mut feed).await["kind"], "mail_received");
+
+    // A traced mail carries the client's traceparent: stored in that trace,
+    // and its event reaches the gateway in it.
+    let traced = stack
+        .inlet_ok(
+            &[
+                "mail",
+                "--server",
+                &server,
+                "--to",
+                "you@example.com",
+                "--subject",
+                &format!("traced {nonce}"),
+                "--body",
+                "traced",
+                "--trace",
+            ],
+            b"",
+        )
+        .await;
+    let trace_id = traced.trace_id();
+    assert_eq!(feed.next_json().await["kind"], "mail_received");
     let trace = stack
-        .wait_for_trace_where(&trace_id, "the smtp and gateway spans", |t| {
-            find_span(t, "inlet-smtp", "smtp.message").is_some()
+        .wait_for_trace_where(&trace_id, "the client, smtp and gateway spans", |t| {
+            t.span_named("inlet mail").is_some()
+                && find_span(t, "inlet-smtp", "smtp.message").is_some()
                 && holds_the_publish(t, "inlet-smtp")
         })
         .await;
+    let client = client_span(&trace, "inlet mail");
     let stored = span_of(&trace, "inlet-smtp", "smtp.message");
-    assert_eq!(stored.parent_span_id(), Some(parent.as_str()));
+    assert_eq!(stored.parent_span_id(), Some(client.span_id.as_str()));
     assert_published_through_the_gateway(&trace, "inlet-smtp");
+    assert!(feed.interrupt().await.success());
+}
+
+#[tokio::test]
+#[ignore = "needs the compose stack: run tests/e2e/run.sh"]
+async fn the_cli_image_talks_to_every_service_from_inside_the_compose_network() {
+    let stack = Stack::from_env();
+    let nonce = uuid::Uuid::now_v7().simple().to_string();
+    // A post to forms by its compose name.
+    let answer = stack
+        .cli_image(
+            &[
+                "post",
+                "http://forms:8080/",
+                "--form",
+                &format!("from_cli_image_{nonce}=1"),
+            ],
+            b"",
+        )
+        .await;
+    assert!(
+        answer.contains(&format!("from_cli_image_{nonce}")),
+        "{answer}"
+    );
+
+    // The seed's socket, at the default address the compose service sets.
+    let reply = stack.cli_image(&["ws", "--once"], b"Hello\n").await;
+    assert_eq!(reply, "Websockets!\n");
+
+    // Mail, to the default server the compose service sets.
+    stack
+        .cli_image(
+            &[
+                "mail",
+                "--to",
+                "you@example.com",
+                "--subject",
+                &format!("from the cli image {nonce}"),
+                "--body",
+                "hi",
+            ],
+            b"",
+        )
+        .await;
+
+    let listing = stack
+        .compose(&[
+            "exec",
+            "-T",
+            "forms",
+            "grep",
+            "-rl",
+            &nonce,
+            "/data/mail/you/new",
+        ])
+        .await;
+    assert_eq!(listing.lines().count(), 1, "{listing}");
 }

@@ -6,6 +6,7 @@
 //! - [`ingest`]: a gateway event-ingest stand-in (a real gRPC `EventIngest` server).
 //! - [`otlp`]: an OTLP trace receiver speaking the real wire protocol (gRPC and HTTP/protobuf).
 //! - [`browser`]: headless Chromium through chromedriver, via WebDriver.
+//! - [`cli`]: the `inlet` command-line client, run to its end or left running.
 //! - [`process`]: a service binary as a child process, with a readiness wait.
 //! - [`raw`]: raw TCP requests, trickled bytes, waiting for a port to close.
 //! - [`http`]: an HTTP client bounded in time.
@@ -16,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod browser;
+pub mod cli;
 pub mod http;
 pub mod ingest;
 pub mod log;

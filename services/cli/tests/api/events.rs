@@ -1,86 +1,8 @@
 //! `inlet events` following a real gateway fed by real forms and uploads.
 
-use std::process::Stdio;
-
-use inlet_testkit::WAIT;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::Child;
-use tokio::sync::mpsc;
 
-use crate::helpers::{command, inlet, service, url, Gateway};
-
-/// A running `inlet events` with its output read line by line.
-struct Follower {
-    child: Child,
-    stdout: mpsc::UnboundedReceiver<String>,
-    stderr: mpsc::UnboundedReceiver<String>,
-}
-
-fn lines_of(stream: impl AsyncRead + Unpin + Send + 'static) -> mpsc::UnboundedReceiver<String> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut lines = BufReader::new(stream).lines();
-        while let Ok(Some(line)) = lines.next_line().await {
-            let _ = tx.send(line);
-        }
-    });
-    rx
-}
-
-impl Follower {
-    fn start(args: &[&str]) -> Self {
-        let mut child = command(args, &[])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = lines_of(child.stdout.take().unwrap());
-        let stderr = lines_of(child.stderr.take().unwrap());
-        Self {
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    /// The next line printed on stdout.
-    async fn next(&mut self) -> String {
-        tokio::time::timeout(WAIT, self.stdout.recv())
-            .await
-            .expect("a line in time")
-            .expect("inlet events is still running")
-    }
-
-    /// Waits for a status line on stderr containing `text`; gives the lines before it too.
-    async fn status(&mut self, text: &str) -> Vec<String> {
-        let mut seen = Vec::new();
-        tokio::time::timeout(WAIT, async {
-            while let Some(line) = self.stderr.recv().await {
-                let found = line.contains(text);
-                seen.push(line);
-                if found {
-                    return;
-                }
-            }
-            panic!("inlet events ended; said {seen:?}");
-        })
-        .await
-        .unwrap_or_else(|_| panic!("no status line with {text:?}"));
-        seen
-    }
-
-    /// Ctrl+C; gives its exit status.
-    async fn interrupt(mut self) -> std::process::ExitStatus {
-        let pid = nix::unistd::Pid::from_raw(self.child.id().unwrap() as i32);
-        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
-        tokio::time::timeout(WAIT, self.child.wait())
-            .await
-            .expect("it ends on Ctrl+C")
-            .unwrap()
-    }
-}
+use crate::helpers::{follow, inlet, service, url, Gateway};
 
 #[tokio::test]
 async fn events_prints_arrivals_and_reconnects_by_itself_after_a_gateway_restart() {
@@ -88,7 +10,7 @@ async fn events_prints_arrivals_and_reconnects_by_itself_after_a_gateway_restart
     let data = tempfile::tempdir().unwrap();
     let forms = service("forms", data.path(), Some(&gateway), &[]).await;
     let uploads = service("uploads", data.path(), Some(&gateway), &[]).await;
-    let mut follower = Follower::start(&["events", &gateway.ws("/events"), "--json"]);
+    let mut follower = follow(&["events", &gateway.ws("/events"), "--json"]);
     follower.status("-- subscribed").await;
 
     let post = inlet(&["post", &url(&forms, "/"), "--json", r#"{"n":1}"#], b"").await;
@@ -140,7 +62,7 @@ async fn readable_lines_say_what_arrived_and_topics_filter() {
     let data = tempfile::tempdir().unwrap();
     let forms = service("forms", data.path(), Some(&gateway), &[]).await;
     let uploads = service("uploads", data.path(), Some(&gateway), &[]).await;
-    let mut follower = Follower::start(&["events", &gateway.ws("/events"), "--topics", "uploads"]);
+    let mut follower = follow(&["events", &gateway.ws("/events"), "--topics", "uploads"]);
     follower.status("-- subscribed").await;
 
     inlet(&["post", &url(&forms, "/"), "--json", "{}"], b"").await;

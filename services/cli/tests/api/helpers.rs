@@ -1,76 +1,27 @@
 //! Running `inlet` and the services it talks to.
 
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
 
+use inlet_testkit::cli;
+pub use inlet_testkit::cli::{Follower, Run};
 use inlet_testkit::process::{sibling_binary, ServiceProcess};
-use inlet_testkit::WAIT;
-use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
 
 /// The binary under test.
 pub const INLET: &str = env!("CARGO_BIN_EXE_inlet");
 
-/// A finished `inlet` run.
-#[derive(Debug)]
-pub struct Run {
-    pub status: ExitStatus,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    /// The exit code (panics on death by signal).
-    pub fn code(&self) -> i32 {
-        self.status
-            .code()
-            .unwrap_or_else(|| panic!("inlet died by a signal: {self:?}"))
-    }
-}
-
-/// The command `inlet args…` with a clean environment (no colours, no OTEL).
-pub fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(INLET);
-    cmd.env_clear().args(args).kill_on_drop(true);
-    if let Some(path) = std::env::var_os("PATH") {
-        cmd.env("PATH", path);
-    }
-    cmd.env("NO_COLOR", "1");
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
-    cmd
-}
-
-/// Runs `inlet args…` with `stdin` to its end, bounded by [`WAIT`].
+/// Runs `inlet args…` with `stdin` to its end, bounded in time.
 pub async fn inlet(args: &[&str], stdin: &[u8]) -> Run {
     inlet_with_env(args, stdin, &[]).await
 }
 
 /// Like [`inlet`], with extra environment.
 pub async fn inlet_with_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -> Run {
-    let mut child = command(args, env)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("inlet starts");
-    let mut input = child.stdin.take().expect("stdin is piped");
-    let stdin = stdin.to_vec();
-    let writer = tokio::spawn(async move {
-        // A command that does not read its input may close it first.
-        let _ = input.write_all(&stdin).await;
-    });
-    let output = tokio::time::timeout(WAIT, child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("inlet {args:?} did not finish in time"))
-        .expect("inlet runs");
-    writer.await.unwrap();
-    Run {
-        status: output.status,
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    cli::run(Path::new(INLET), args, stdin, env).await
+}
+
+/// `inlet args…` left running, its output read line by line.
+pub fn follow(args: &[&str]) -> Follower {
+    Follower::start(Path::new(INLET), args, &[])
 }
 
 /// The port a JSON log line with `message` names.

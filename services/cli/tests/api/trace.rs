@@ -37,12 +37,7 @@ async fn a_traced_post_is_one_trace_that_starts_at_the_client() {
     )
     .await;
     assert_eq!(run.code(), 0, "{run:?}");
-    let trace_id = run
-        .stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("trace "))
-        .expect("the trace id is printed")
-        .to_owned();
+    let trace_id = run.trace_id();
 
     let client = receiver
         .wait_for_span(WAIT, |s| s.name == "inlet post" && s.trace_id == trace_id)
