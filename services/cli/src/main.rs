@@ -30,6 +30,7 @@ use trace::ClientTrace;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    inlet_common::crypto::install_provider();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

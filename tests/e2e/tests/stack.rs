@@ -47,6 +47,7 @@ struct Stack {
 
 impl Stack {
     fn from_env() -> Self {
+        inlet_testkit::http::install_crypto_provider();
         let var = |name: &str| {
             std::env::var(name)
                 .unwrap_or_else(|_| panic!("{name} is not set: run tests/e2e/run.sh"))

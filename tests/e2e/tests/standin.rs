@@ -72,6 +72,7 @@ async fn received_spans_come_back_as_jaeger_traces() {
     let otlp = standin.receiver().http_endpoint();
     let query = standin.query_url();
     actix_web::rt::spawn(standin.run());
+    inlet_testkit::http::install_crypto_provider();
     let client = reqwest::Client::builder()
         .timeout(inlet_testkit::WAIT)
         .build()
