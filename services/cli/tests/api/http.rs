@@ -24,6 +24,54 @@ async fn one_shot(reply: &'static [u8]) -> String {
     format!("http://127.0.0.1:{port}/")
 }
 
+/// A server that takes connections and requests and never answers.
+async fn silent() -> (u16, tokio::task::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            open.push(stream);
+        }
+    });
+    (port, held)
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_given_up_after_the_timeout() {
+    let (port, _held) = silent().await;
+    let started = std::time::Instant::now();
+    let run = inlet(
+        &[
+            "get",
+            &format!("http://127.0.0.1:{port}/"),
+            "--timeout",
+            "0.5",
+        ],
+        b"",
+    )
+    .await;
+    assert_eq!(run.code(), 1, "{run:?}");
+    assert!(
+        run.stderr.contains("timed out (--timeout)"),
+        "{}",
+        run.stderr
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+
+    let run = inlet(
+        &["ws", &format!("ws://127.0.0.1:{port}/"), "--timeout", "0.5"],
+        b"hi\n",
+    )
+    .await;
+    assert_eq!(run.code(), 1, "{run:?}");
+    assert!(
+        run.stderr.contains("no answer within 0.5s (--timeout)"),
+        "{}",
+        run.stderr
+    );
+}
+
 #[tokio::test]
 async fn a_json_body_arrives_byte_exact_with_its_byte_length() {
     let data = tempfile::tempdir().unwrap();
