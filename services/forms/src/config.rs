@@ -48,6 +48,8 @@ pub struct Limits {
     pub max_list_limit: usize,
     /// Page size of `GET /submissions` without `?limit=` (at most `max_list_limit`).
     pub default_list_limit: usize,
+    /// Deepest nesting of arrays and objects a JSON body may have; deeper is 400.
+    pub max_json_depth: usize,
 }
 
 /// The `[store]` table.
@@ -83,6 +85,7 @@ impl Default for Limits {
             max_fields: 1000,
             max_list_limit: 1000,
             default_list_limit: 50,
+            max_json_depth: 64,
         }
     }
 }
@@ -118,6 +121,15 @@ impl Validate for FormsConfig {
                 ("store.max_batch", self.store.max_batch as u64),
                 ("store.queue_depth", self.store.queue_depth as u64),
             ],
+        );
+        inlet_common::config::check(
+            problems,
+            (1..=crate::json_body::MAX_SUPPORTED_DEPTH).contains(&self.limits.max_json_depth),
+            "limits.max_json_depth",
+            &format!(
+                "must be from 1 to {}",
+                crate::json_body::MAX_SUPPORTED_DEPTH
+            ),
         );
         check_data_dir(problems, &self.data_dir);
         self.http.validate(problems);

@@ -117,8 +117,8 @@ async fn parse(
         }
         FormKind::Json => {
             let text = std::str::from_utf8(&body).map_err(|_| FormsError::InvalidUtf8)?;
-            let count =
-                json_body::validate(text).map_err(|e| FormsError::InvalidJson(e.to_string()))?;
+            let count = json_body::validate(text, state.limits.max_json_depth)
+                .map_err(|e| FormsError::InvalidJson(e.to_string()))?;
             (json_body::single_line(text), count)
         }
     };

@@ -37,6 +37,28 @@ async fn bad_config_exits_64_naming_every_bad_key() {
 }
 
 #[tokio::test]
+async fn a_json_depth_past_what_the_parser_walks_exits_64() {
+    let dir = tempfile::tempdir().unwrap();
+    for depth in ["0", "128"] {
+        let (status, stderr) = run_to_exit(
+            BIN,
+            &[],
+            &[
+                ("INLET_DATA_DIR", dir.path().to_str().unwrap()),
+                ("INLET_LIMITS__MAX_JSON_DEPTH", depth),
+            ],
+            WAIT,
+        )
+        .await;
+        assert_eq!(status.code(), Some(64), "{depth}: {stderr}");
+        assert!(
+            stderr.contains("limits.max_json_depth") && stderr.contains("from 1 to 127"),
+            "{stderr}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_missing_config_file_exits_64() {
     let (status, stderr) = run_to_exit(
         BIN,

@@ -235,3 +235,59 @@ async fn expect_continue_over_the_cap_answers_json_when_asked() {
         "{reply:?}"
     );
 }
+
+/// Posts JSON `body` and gives the status and the error message.
+async fn json_refusal(app: &crate::helpers::TestApp, body: String) -> (u16, String) {
+    let res = app.post("application/json", body).await;
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (status, text)
+}
+
+#[tokio::test]
+async fn json_nesting_is_capped_and_the_cap_is_configurable() {
+    let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+    let app = spawn_app(&[]).await;
+    // 10,000 open brackets: refused at the cap, without walking the rest.
+    let (status, text) = json_refusal(&app, "[".repeat(10_000)).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("nested deeper than 64 levels"), "{text}");
+    assert_eq!(app.post("application/json", nested(64)).await.status(), 200);
+    assert_eq!(json_refusal(&app, nested(65)).await.0, 400);
+    assert_eq!(app.stored().len(), 1, "only the one within the cap is kept");
+
+    let app = spawn_app(&[("INLET_LIMITS__MAX_JSON_DEPTH", "3")]).await;
+    let deep = r#"{"a":{"b":{"c":1}}}"#;
+    assert_eq!(app.post("application/json", deep).await.status(), 200);
+    let (status, text) = json_refusal(&app, r#"{"a":{"b":{"c":[1]}}}"#.to_owned()).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("nested deeper than 3 levels"), "{text}");
+}
+
+#[tokio::test]
+async fn json_is_checked_by_one_rule_at_the_top_and_inside() {
+    let app = spawn_app(&[]).await;
+    for body in [
+        "1e999999",
+        "[1e999999]",
+        r#"{"a":[{"b":1e999999}]}"#,
+        r#""\ud800x""#,
+        r#"["\ud800x"]"#,
+        r#"{"\ud800x":1}"#,
+        r#"{"a":{"b":"\udc00"}}"#,
+    ] {
+        let (status, text) = json_refusal(&app, body.to_owned()).await;
+        assert_eq!(status, 400, "{body}: {text}");
+        assert!(text.contains("invalid JSON"), "{body}: {text}");
+    }
+    assert!(app.stored().is_empty());
+    // What the rule allows passes wherever it is.
+    for body in [r#"{"\ud83e\udd80":["\ud83e\udd80", 1e300, -0.0]}"#, "1e300"] {
+        assert_eq!(
+            app.post("application/json", body).await.status(),
+            200,
+            "{body}"
+        );
+    }
+    assert_eq!(app.stored().len(), 2);
+}
