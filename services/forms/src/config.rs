@@ -50,6 +50,10 @@ pub struct Limits {
     pub default_list_limit: usize,
     /// Deepest nesting of arrays and objects a JSON body may have; deeper is 400.
     pub max_json_depth: usize,
+    /// Most bytes of records one `GET /submissions` page carries; a page
+    /// stops early, with a cursor, before the record that would pass it
+    /// (a page always holds at least one record).
+    pub max_page_bytes: u64,
 }
 
 /// The `[store]` table.
@@ -86,6 +90,7 @@ impl Default for Limits {
             max_list_limit: 1000,
             default_list_limit: 50,
             max_json_depth: 64,
+            max_page_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -114,6 +119,7 @@ impl Validate for FormsConfig {
                 ("limits.max_body_bytes", self.limits.max_body_bytes),
                 ("limits.max_fields", self.limits.max_fields as u64),
                 ("limits.max_list_limit", self.limits.max_list_limit as u64),
+                ("limits.max_page_bytes", self.limits.max_page_bytes),
                 (
                     "limits.default_list_limit",
                     self.limits.default_list_limit as u64,

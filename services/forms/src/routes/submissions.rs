@@ -1,22 +1,23 @@
 //! `GET /submissions`: stored submissions, newest first, a page at a time.
+//!
+//! A page holds at most `limit` records and stops early, with a cursor, when
+//! the next record would take it past `limits.max_page_bytes`. It is streamed
+//! record by record from the journal, so however large the records, one
+//! request holds about one of them in memory.
+
+use std::sync::Arc;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Serialize;
-use serde_json::value::RawValue;
+use bytes::Bytes;
+use futures_util::stream::{self, Stream, StreamExt};
 
 use crate::error::FormsError;
 use crate::state::AppState;
+use crate::store::{Journal, PagePlan, StoreError};
 use crate::urlencoded;
 
 /// Most `key=value` pairs a `/submissions` query may have; it takes two.
 const MAX_QUERY_PAIRS: usize = 8;
-
-#[derive(Serialize)]
-struct Page {
-    submissions: Vec<Box<RawValue>>,
-    /// Pass as `?cursor=` to get the next (older) page; `null` on the last page.
-    next_cursor: Option<String>,
-}
 
 /// Handles `GET /submissions?limit=N&cursor=C`.
 pub async fn list(
@@ -57,12 +58,44 @@ pub async fn list(
             _ => {}
         }
     }
-    let journal = state.journal.clone();
-    let (submissions, next) = web::block(move || journal.page(cursor, limit))
-        .await
-        .map_err(|_| FormsError::Store(crate::store::StoreError::Closed))??;
-    Ok(HttpResponse::Ok().json(Page {
-        submissions,
-        next_cursor: next.map(|n| n.to_string()),
-    }))
+    let plan = state
+        .journal
+        .plan_page(cursor, limit, state.limits.max_page_bytes);
+    tracing::debug!(
+        records = plan.records.len(),
+        next_cursor = plan.next,
+        "submissions page"
+    );
+    Ok(HttpResponse::Ok()
+        .content_type(mime::APPLICATION_JSON)
+        .streaming(page_body(state.journal.clone(), plan)))
+}
+
+/// `{"submissions":[…],"next_cursor":…}`, one record read at a time.
+fn page_body(
+    journal: Arc<Journal>,
+    plan: PagePlan,
+) -> impl Stream<Item = Result<Bytes, FormsError>> {
+    let next_cursor = match plan.next {
+        Some(n) => format!("\"{n}\""),
+        None => "null".to_owned(),
+    };
+    let head = stream::once(async { Ok(Bytes::from_static(b"{\"submissions\":[")) });
+    let records = stream::iter(plan.records.into_iter().enumerate()).then(move |(i, record)| {
+        let journal = Arc::clone(&journal);
+        async move {
+            let text = web::block(move || journal.read(record))
+                .await
+                .map_err(|_| FormsError::Store(StoreError::Closed))??;
+            let mut piece = Vec::with_capacity(text.len() + 1);
+            if i > 0 {
+                piece.push(b',');
+            }
+            piece.extend_from_slice(&text);
+            Ok(Bytes::from(piece))
+        }
+    });
+    let tail =
+        stream::once(async move { Ok(Bytes::from(format!("],\"next_cursor\":{next_cursor}}}"))) });
+    head.chain(records).chain(tail)
 }

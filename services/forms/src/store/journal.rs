@@ -7,7 +7,6 @@ use std::path::Path;
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
-use serde_json::value::RawValue;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{recovery, Entry, StoreError, JOURNAL_FILE};
@@ -118,35 +117,53 @@ impl Journal {
         let _ = self.queue.send(Command::Close).await;
     }
 
-    /// Up to `limit` records with sequence numbers below `before` (all, when
-    /// `None`), newest first, and the `before` value for the next page.
-    /// Blocking: reads the file.
-    pub fn page(
-        &self,
-        before: Option<u64>,
-        limit: usize,
-    ) -> Result<(Vec<Box<RawValue>>, Option<u64>), StoreError> {
-        let (start, entries) = {
-            let index = self.shared.index.read().expect("index lock");
-            let end = before.map_or(index.len(), |b| (b as usize).min(index.len()));
-            let start = end.saturating_sub(limit);
-            (start, index[start..end].to_vec())
-        };
-        let mut records = Vec::with_capacity(entries.len());
-        for entry in entries.iter().rev() {
-            let mut buf = vec![0u8; entry.len as usize];
-            self.shared
-                .reader
-                .read_exact_at(&mut buf, entry.offset)
-                .map_err(|e| StoreError::Read(Arc::new(e)))?;
-            buf.pop(); // the newline
-            let text = String::from_utf8(buf).map_err(invalid_record)?;
-            let raw = RawValue::from_string(text).map_err(invalid_record)?;
-            records.push(raw);
+    /// Which records a page holds: up to `limit` with sequence numbers below
+    /// `before` (all, when `None`), newest first, stopping early when the next
+    /// record would take the page past `max_bytes` (a page always holds at
+    /// least one record, so paging always moves on). Reads only the index.
+    pub fn plan_page(&self, before: Option<u64>, limit: usize, max_bytes: u64) -> PagePlan {
+        let index = self.shared.index.read().expect("index lock");
+        let end = before.map_or(index.len(), |b| (b as usize).min(index.len()));
+        let mut records = Vec::new();
+        let mut bytes = 0u64;
+        let mut oldest = end;
+        for position in (0..end).rev().take(limit) {
+            let entry = index[position];
+            // The newline becomes the comma between records: same count.
+            let size = u64::from(entry.len);
+            if !records.is_empty() && bytes + size > max_bytes {
+                break;
+            }
+            bytes += size;
+            records.push(entry);
+            oldest = position;
         }
-        let next = (start > 0).then_some(start as u64);
-        Ok((records, next))
+        PagePlan {
+            records,
+            next: (oldest > 0).then_some(oldest as u64),
+        }
     }
+
+    /// One record's JSON text, as stored. Blocking: reads the file.
+    pub fn read(&self, record: Entry) -> Result<Vec<u8>, StoreError> {
+        let mut buf = vec![0u8; record.len as usize];
+        self.shared
+            .reader
+            .read_exact_at(&mut buf, record.offset)
+            .map_err(|e| StoreError::Read(Arc::new(e)))?;
+        buf.pop(); // the newline
+        std::str::from_utf8(&buf).map_err(invalid_record)?;
+        Ok(buf)
+    }
+}
+
+/// The records of one page and the cursor of the next.
+#[derive(Debug)]
+pub struct PagePlan {
+    /// Newest first.
+    pub records: Vec<Entry>,
+    /// The `before` of the next (older) page; `None` on the last page.
+    pub next: Option<u64>,
 }
 
 /// A stored line that no longer reads back as UTF-8 JSON.

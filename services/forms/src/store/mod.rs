@@ -10,7 +10,7 @@ mod recovery;
 
 use std::sync::Arc;
 
-pub use journal::{Journal, JournalWriter};
+pub use journal::{Journal, JournalWriter, PagePlan};
 pub use record::Record;
 
 /// File name of the journal inside the forms folder.
@@ -40,7 +40,7 @@ pub enum StoreError {
 
 /// Where one record sits in the journal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Entry {
+pub struct Entry {
     offset: u64,
     /// Length including the trailing newline.
     len: u32,

@@ -486,3 +486,61 @@ async fn malformed_requests_get_a_readable_answer_and_one_warn_line_each() {
         assert_eq!(line["fields"]["client.address"], "127.0.0.1");
     }
 }
+
+/// A process's peak resident memory so far (`VmHWM`), in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/<pid>/status")
+}
+
+#[tokio::test]
+async fn pages_of_large_records_stay_small_in_memory_however_many_read_at_once() {
+    const RECORDS: usize = 20;
+    const RECORD_BYTES: usize = 1900 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let forms = start_forms(&dir, &[]).await;
+    let client = inlet_testkit::http::client();
+    for n in 0..RECORDS {
+        let body = format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(RECORD_BYTES));
+        let res = client
+            .post(forms.url())
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+    }
+    let before = peak_rss_kib(forms.pid());
+
+    // Eight readers at once, each asking for everything (about 37 MiB).
+    let url = format!("{}/submissions?limit=1000", forms.url());
+    let readers = (0..8).map(|_| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let page: serde_json::Value =
+                client.get(&url).send().await.unwrap().json().await.unwrap();
+            page
+        }
+    });
+    let pages = futures_util::future::join_all(readers).await;
+    for page in &pages {
+        // The 4 MiB default budget holds two of these records, not twenty.
+        assert_eq!(
+            page["submissions"].as_array().unwrap().len(),
+            2,
+            "{}",
+            page["next_cursor"]
+        );
+        assert_eq!(page["next_cursor"], "18");
+    }
+    let grown = peak_rss_kib(forms.pid()).saturating_sub(before);
+    assert!(
+        grown < 48 * 1024,
+        "eight readers grew the peak RSS by {grown} KiB"
+    );
+}

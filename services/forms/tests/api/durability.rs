@@ -83,6 +83,56 @@ async fn pages_follow_the_cursor_to_the_end() {
 }
 
 #[tokio::test]
+async fn a_page_stops_before_the_record_that_would_pass_its_byte_budget() {
+    let app = spawn_app(&[("INLET_LIMITS__MAX_PAGE_BYTES", "1000")]).await;
+    // Each stored record is a little over 300 bytes: three fit in 1000, four do not.
+    for n in 0..7 {
+        let body = format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(150));
+        assert_eq!(app.post("application/json", body).await.status(), 200);
+    }
+    let line = std::fs::read_to_string(app.journal_path()).unwrap();
+    let record = line.lines().next().unwrap().len() + 1;
+    assert!(
+        3 * record <= 1000 && 4 * record > 1000,
+        "a record is {record} bytes"
+    );
+
+    let mut seen = Vec::new();
+    let mut path = "/submissions?limit=100".to_string();
+    loop {
+        let page = app.get_json(&path).await;
+        let records = page["submissions"].as_array().unwrap();
+        assert!(!records.is_empty() && records.len() <= 3, "{page}");
+        seen.extend(records.iter().map(|r| r["fields"]["n"].as_i64().unwrap()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/submissions?limit=100&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        [6, 5, 4, 3, 2, 1, 0],
+        "every record once, newest first"
+    );
+}
+
+#[tokio::test]
+async fn a_record_larger_than_the_page_budget_still_gets_a_page_of_its_own() {
+    let app = spawn_app(&[("INLET_LIMITS__MAX_PAGE_BYTES", "64")]).await;
+    for n in 0..2 {
+        let body = format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(100));
+        assert_eq!(app.post("application/json", body).await.status(), 200);
+    }
+    let first = app.get_json("/submissions").await;
+    assert_eq!(first["submissions"].as_array().unwrap().len(), 1);
+    assert_eq!(first["submissions"][0]["fields"]["n"], 1);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = app.get_json(&format!("/submissions?cursor={cursor}")).await;
+    assert_eq!(second["submissions"][0]["fields"]["n"], 0);
+    assert!(second["next_cursor"].is_null());
+}
+
+#[tokio::test]
 async fn the_default_page_size_comes_from_config() {
     let app = spawn_app(&[("INLET_LIMITS__DEFAULT_LIST_LIMIT", "2")]).await;
     for n in 0..3 {
