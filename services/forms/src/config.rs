@@ -50,6 +50,10 @@ pub struct Limits {
     pub default_list_limit: usize,
     /// Deepest nesting of arrays and objects a JSON body may have; deeper is 400.
     pub max_json_depth: usize,
+    /// Most bytes of request bodies held in memory at once, over all
+    /// connections; a body that does not fit is refused with 503 and
+    /// `Retry-After` (at least `max_body_bytes`).
+    pub max_inflight_body_bytes: u64,
     /// Most bytes of records one `GET /submissions` page carries; a page
     /// stops early, with a cursor, before the record that would pass it
     /// (a page always holds at least one record).
@@ -91,6 +95,7 @@ impl Default for Limits {
             default_list_limit: 50,
             max_json_depth: 64,
             max_page_bytes: 4 * 1024 * 1024,
+            max_inflight_body_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -136,6 +141,12 @@ impl Validate for FormsConfig {
                 "must be from 1 to {}",
                 crate::json_body::MAX_SUPPORTED_DEPTH
             ),
+        );
+        inlet_common::config::check(
+            problems,
+            self.limits.max_inflight_body_bytes >= self.limits.max_body_bytes,
+            "limits.max_inflight_body_bytes",
+            "must be at least limits.max_body_bytes, or no body of the largest size could be read",
         );
         check_data_dir(problems, &self.data_dir);
         self.http.validate(problems);

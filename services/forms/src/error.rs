@@ -1,6 +1,6 @@
 //! Why a form request fails, and what status each failure maps to.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use inlet_common::code::Code;
 use inlet_http::body::BodyError;
@@ -29,6 +29,9 @@ pub enum FormsError {
     /// A query parameter of `GET /submissions` is wrong.
     #[error("{0}")]
     BadQuery(String),
+    /// The in-flight body budget is spent; try again shortly.
+    #[error("too many request bodies are being received at once; try again shortly")]
+    Busy,
     /// The submission could not be made durable.
     #[error("storing the submission failed")]
     Store(#[from] StoreError),
@@ -42,6 +45,7 @@ impl PublicError for FormsError {
             FormsError::InvalidUtf8 => Code::InvalidUtf8,
             FormsError::InvalidJson(_) => Code::InvalidJson,
             FormsError::BadQuery(_) => Code::BadQuery,
+            FormsError::Busy => Code::Unavailable,
             FormsError::Store(_) => Code::StoreFailed,
         }
     }
@@ -49,6 +53,8 @@ impl PublicError for FormsError {
     fn closes_connection(&self) -> bool {
         match self {
             FormsError::Body(err) => err.closes_connection(),
+            // Answered before its body is read: the connection cannot be reused.
+            FormsError::Busy => true,
             _ => false,
         }
     }
@@ -60,6 +66,11 @@ impl ResponseError for FormsError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        error_response(self)
+        let mut res = error_response(self);
+        if let FormsError::Busy = self {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        res
     }
 }

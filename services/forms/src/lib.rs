@@ -14,6 +14,7 @@
 
 pub mod config;
 pub mod error;
+pub mod inflight;
 pub mod json_body;
 pub mod metrics;
 mod routes;

@@ -28,6 +28,10 @@ pub struct FormsMetrics {
     pub stored: Family<ContentType, Counter>,
     /// Submissions refused, by reason.
     pub refused: Family<Reason, Counter>,
+    /// Bytes of the in-flight body budget reserved now.
+    pub inflight_bytes: Gauge,
+    /// Body bytes read from clients.
+    pub body_bytes: Counter,
 }
 
 /// The journal writer's side.
@@ -47,6 +51,8 @@ impl FormsMetrics {
         let requests = Self {
             stored: Family::default(),
             refused: Family::default(),
+            inflight_bytes: Gauge::default(),
+            body_bytes: Counter::default(),
         };
         let journal = JournalMetrics {
             // 1 to 1024 records.
@@ -64,6 +70,16 @@ impl FormsMetrics {
             "inlet_forms_submissions_refused",
             "Submissions refused, by reason (the error code).",
             requests.refused.clone(),
+        );
+        metrics.register(
+            "inlet_forms_inflight_body_bytes",
+            "Bytes of the in-flight body budget (limits.max_inflight_body_bytes) reserved now.",
+            requests.inflight_bytes.clone(),
+        );
+        metrics.register(
+            "inlet_forms_body_bytes_received",
+            "Request body bytes read from clients (of posts, refused ones included).",
+            requests.body_bytes.clone(),
         );
         metrics.register(
             "inlet_forms_journal_batch_size",

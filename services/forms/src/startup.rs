@@ -11,6 +11,7 @@ use inlet_common::publish::{PublishError, Publisher};
 use inlet_common::readiness::Readiness;
 
 use crate::config::FormsConfig;
+use crate::inflight::InflightBudget;
 use crate::metrics::FormsMetrics;
 use crate::routes;
 use crate::state::AppState;
@@ -61,6 +62,10 @@ impl Application {
         let state = web::Data::new(AppState {
             journal: Arc::clone(&journal),
             limits: config.limits.clone(),
+            inflight: InflightBudget::new(
+                config.limits.max_inflight_body_bytes,
+                forms_metrics.inflight_bytes.clone(),
+            ),
             metrics: forms_metrics,
             publisher: publisher.clone(),
         });

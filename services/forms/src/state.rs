@@ -6,6 +6,7 @@ use std::sync::Arc;
 use inlet_common::publish::Publisher;
 
 use crate::config::Limits;
+use crate::inflight::InflightBudget;
 use crate::metrics::FormsMetrics;
 use crate::store::Journal;
 
@@ -15,6 +16,8 @@ pub struct AppState {
     pub journal: Arc<Journal>,
     /// Size and count limits.
     pub limits: Limits,
+    /// Room for bodies being read, shared by every connection.
+    pub inflight: InflightBudget,
     /// What is stored and refused, for `/metrics`.
     pub metrics: FormsMetrics,
     /// Publishes each stored submission to the gateway.

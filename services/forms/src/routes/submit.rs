@@ -9,6 +9,7 @@ use inlet_http::errors::{prefers_json, PublicError};
 use tracing::Instrument;
 
 use crate::error::FormsError;
+use crate::inflight::Reservation;
 use crate::json_body;
 use crate::metrics::{ContentType, Reason};
 use crate::state::AppState;
@@ -53,6 +54,8 @@ struct Submission {
     field_count: usize,
     /// The body as posted; a JSON body is echoed exactly as sent.
     body: BytesMut,
+    /// Its room in the in-flight budget, held until it is answered.
+    _room: Reservation,
 }
 
 impl Submission {
@@ -98,6 +101,32 @@ pub async fn submit(
     }
 }
 
+/// Reads the whole body under the cap and the body timeout, holding room for
+/// it in the in-flight budget: its declared length up front (a length over
+/// the cap is 413 before that), or, for a chunked body, growing as it comes.
+async fn read_within_budget(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> Result<(BytesMut, Reservation), FormsError> {
+    let mut reader = body::BodyReader::new(req, payload, state.limits.max_body_bytes)?;
+    let declared = reader.declared();
+    let mut room = state
+        .inflight
+        .try_reserve(declared.unwrap_or(0))
+        .ok_or(FormsError::Busy)?;
+    let mut body = BytesMut::with_capacity(declared.unwrap_or(0) as usize);
+    while let Some(chunk) = reader.next_chunk().await? {
+        let total = (body.len() + chunk.len()) as u64;
+        if declared.is_none() && !room.try_grow_to(total) {
+            return Err(FormsError::Busy);
+        }
+        state.metrics.body_bytes.inc_by(chunk.len() as u64);
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, room))
+}
+
 /// Reads the body under the configured limits and checks it is a form or JSON.
 async fn parse(
     req: &HttpRequest,
@@ -105,7 +134,7 @@ async fn parse(
     state: &AppState,
 ) -> Result<Submission, FormsError> {
     let kind = FormKind::of(req)?;
-    let body = body::read_capped(req, payload, state.limits.max_body_bytes).await?;
+    let (body, room) = read_within_budget(req, payload, state).await?;
     let (fields, field_count) = match kind {
         FormKind::Urlencoded => {
             let map = urlencoded::parse(&body, state.limits.max_fields).map_err(|e| match e {
@@ -127,6 +156,7 @@ async fn parse(
         fields,
         field_count,
         body,
+        _room: room,
     })
 }
 

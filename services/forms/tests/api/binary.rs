@@ -544,3 +544,83 @@ async fn pages_of_large_records_stay_small_in_memory_however_many_read_at_once()
         "eight readers grew the peak RSS by {grown} KiB"
     );
 }
+
+/// A process's resident memory now (`VmRSS`), in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/<pid>/status")
+}
+
+#[tokio::test]
+async fn many_slow_large_posts_hold_no_more_memory_than_the_inflight_budget() {
+    use tokio::io::AsyncWriteExt;
+    const POSTS: usize = 40;
+    const BODY: usize = 2 * 1024 * 1024;
+    const SENT: usize = BODY - 100 * 1024;
+    const BUDGET: usize = 16 * 1024 * 1024;
+    let dir = tempfile::tempdir().unwrap();
+    let budget = BUDGET.to_string();
+    let forms = start_forms(&dir, &[("INLET_LIMITS__MAX_INFLIGHT_BODY_BYTES", &budget)]).await;
+    let pid = forms.pid();
+    let rss_before = rss_kib(pid);
+
+    // Forty posts that each declare 2 MiB and send all but the last 100 KiB.
+    let mut held = Vec::new();
+    for _ in 0..POSTS {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", forms.port))
+            .await
+            .unwrap();
+        held.push(tokio::spawn(async move {
+            let head = format!(
+                "POST / HTTP/1.1\r\nHost: f\r\nContent-Type: application/json\r\nContent-Length: {BODY}\r\n\r\n"
+            );
+            // A refused post's connection is closed under it: its writes fail.
+            if stream.write_all(head.as_bytes()).await.is_ok() {
+                let _ = stream.write_all(&vec![b' '; SENT]).await;
+            }
+            stream
+        }));
+    }
+    // The budget holds eight; wait until the service has read what they sent.
+    let accepted = BUDGET / BODY;
+    let metrics = format!("{}/metrics", forms.url());
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let text = inlet_testkit::http::get_text(&metrics).await;
+            let full = text
+                .lines()
+                .any(|l| l == format!("inlet_forms_inflight_body_bytes {BUDGET}"));
+            let read: u64 = text
+                .lines()
+                .find_map(|l| l.strip_prefix("inlet_forms_body_bytes_received_total "))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if full && read >= (accepted * SENT) as u64 {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the budget fills and its bodies are read");
+    let grown = rss_kib(pid).saturating_sub(rss_before);
+    // The budget (16 MiB) plus a fixed overhead, not 40 × 2 MiB.
+    assert!(
+        grown < 40 * 1024,
+        "forty slow posts grew RSS by {grown} KiB"
+    );
+    // And it still answers.
+    let health = inlet_testkit::http::client()
+        .get(format!("{}/healthz", forms.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    for task in held {
+        drop(task.await.unwrap());
+    }
+}

@@ -291,3 +291,140 @@ async fn json_is_checked_by_one_rule_at_the_top_and_inside() {
     }
     assert_eq!(app.stored().len(), 2);
 }
+
+/// The head of a JSON post declaring `len` bytes of body.
+fn post_head(len: usize) -> String {
+    format!(
+        "POST / HTTP/1.1\r\nHost: forms\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
+    )
+}
+
+/// Waits until `/metrics` shows `bytes` of the in-flight budget reserved.
+async fn wait_for_reserved(app: &crate::helpers::TestApp, bytes: usize) {
+    let wanted = format!("inlet_forms_inflight_body_bytes {bytes}");
+    tokio::time::timeout(WAIT, async {
+        loop {
+            let metrics = inlet_testkit::http::get_text(&app.url("/metrics")).await;
+            if metrics.lines().any(|l| l == wanted) {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("never saw {wanted}"));
+}
+
+#[tokio::test]
+async fn bodies_past_the_inflight_budget_get_503_and_the_service_keeps_answering() {
+    let app = spawn_app(&[("INLET_LIMITS__MAX_INFLIGHT_BODY_BYTES", "4194304")]).await;
+    // Two slow 2 MiB posts take the whole budget: their heads and a byte of body.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
+        stream
+            .write_all(post_head(DEFAULT_CAP).as_bytes())
+            .await
+            .unwrap();
+        stream.write_all(b"\"").await.unwrap();
+        held.push(stream);
+    }
+    wait_for_reserved(&app, 2 * DEFAULT_CAP).await;
+
+    // A third body is refused at once, before it is read, and its connection closed.
+    let mut third = TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
+    third.write_all(post_head(100).as_bytes()).await.unwrap();
+    let reply = read_reply(&mut third, WAIT).await;
+    assert_eq!(reply.status(), Some(503), "{}", reply.text);
+    assert!(
+        reply.text.to_lowercase().contains("retry-after: 1"),
+        "{}",
+        reply.text
+    );
+    assert!(reply.text.contains("try again shortly"), "{}", reply.text);
+    assert!(reply.closed, "an early answer closes the connection");
+
+    // Everything that reads no body still answers.
+    let health = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let page = app
+        .client
+        .get(app.url("/submissions"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+
+    // One held post finishes: 200, and its room comes back.
+    let mut first = held.remove(0);
+    let rest = format!("{}\"", "x".repeat(DEFAULT_CAP - 2));
+    first.write_all(rest.as_bytes()).await.unwrap();
+    let mut answer = [0u8; 12];
+    first.read_exact(&mut answer).await.unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 200");
+    wait_for_reserved(&app, DEFAULT_CAP).await;
+    let res = app.post("application/json", r#"{"after":true}"#).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(app.stored().len(), 2);
+    let refused = inlet_testkit::http::get_text(&app.url("/metrics")).await;
+    assert!(
+        refused.contains("inlet_forms_submissions_refused_total{reason=\"unavailable\"} 1"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn an_inflight_budget_smaller_than_one_body_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let pairs = vec![
+        (
+            "INLET_DATA_DIR".to_string(),
+            dir.path().display().to_string(),
+        ),
+        (
+            "INLET_LIMITS__MAX_INFLIGHT_BODY_BYTES".to_string(),
+            "1024".to_string(),
+        ),
+    ];
+    let err = inlet_common::config::load::<inlet_forms::config::FormsConfig>(
+        &inlet_common::config::ConfigSource::from_pairs(pairs),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("limits.max_inflight_body_bytes"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_chunked_body_grows_its_room_and_is_cut_off_when_the_budget_runs_out() {
+    let app = spawn_app(&[("INLET_LIMITS__MAX_INFLIGHT_BODY_BYTES", "2097152")]).await;
+    // A held post declares 1 MiB: half the budget.
+    let mut held = TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
+    held.write_all(post_head(1024 * 1024).as_bytes())
+        .await
+        .unwrap();
+    wait_for_reserved(&app, 1024 * 1024).await;
+
+    // A chunked post fits while it stays under the other half…
+    let mut chunked = TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
+    let head = "POST / HTTP/1.1\r\nHost: forms\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    chunked.write_all(head.as_bytes()).await.unwrap();
+    let piece = |n: usize| format!("{n:x}\r\n{}\r\n", " ".repeat(n));
+    chunked
+        .write_all(piece(512 * 1024).as_bytes())
+        .await
+        .unwrap();
+    wait_for_reserved(&app, 1024 * 1024 + 512 * 1024).await;
+    // …and is answered 503 and closed when it grows past it.
+    chunked
+        .write_all(piece(600 * 1024).as_bytes())
+        .await
+        .unwrap();
+    let reply = read_reply(&mut chunked, WAIT).await;
+    assert_eq!(reply.status(), Some(503), "{}", reply.text);
+    assert!(reply.closed);
+    wait_for_reserved(&app, 1024 * 1024).await;
+    drop(held);
+    assert!(app.stored().is_empty());
+}
