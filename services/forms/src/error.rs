@@ -46,6 +46,8 @@ impl PublicError for FormsError {
             FormsError::InvalidJson(_) => Code::InvalidJson,
             FormsError::BadQuery(_) => Code::BadQuery,
             FormsError::Busy => Code::Unavailable,
+            // Stopped for good after a failed rollback: nothing can be taken now.
+            FormsError::Store(StoreError::Stopped(_)) => Code::Unavailable,
             FormsError::Store(_) => Code::StoreFailed,
         }
     }
@@ -72,5 +74,28 @@ impl ResponseError for FormsError {
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[test]
+    fn a_journal_that_stopped_taking_writes_is_503_and_a_failed_write_500() {
+        let stopped = FormsError::Store(StoreError::Stopped(Arc::from("cut failed")));
+        assert_eq!(stopped.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        let failed = FormsError::Store(StoreError::Write(Arc::new(std::io::Error::other("eio"))));
+        assert_eq!(failed.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn a_busy_answer_says_when_to_come_back_and_closes() {
+        let res = FormsError::Busy.error_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers().get(header::RETRY_AFTER).unwrap(), "1");
+        assert!(FormsError::Busy.closes_connection());
     }
 }

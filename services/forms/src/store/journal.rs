@@ -4,7 +4,7 @@ use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot};
@@ -31,6 +31,27 @@ struct Shared {
     index: RwLock<Vec<Entry>>,
     /// A read handle for serving pages (positioned reads, no shared cursor).
     reader: File,
+    /// Why the writer stopped taking writes, once it has.
+    stopped: OnceLock<Arc<str>>,
+}
+
+/// What the writer needs of its file: the journal file itself, or in tests
+/// one that fails on cue.
+pub(super) trait JournalFile: Send + 'static {
+    /// Appends `buf` and makes it durable (write, then fdatasync).
+    fn append_durably(&mut self, buf: &[u8]) -> std::io::Result<()>;
+    /// Cuts the file back to `len` and makes that durable.
+    fn cut_back(&mut self, len: u64) -> std::io::Result<()>;
+}
+
+impl JournalFile for File {
+    fn append_durably(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.write_all(buf).and_then(|()| self.sync_data())
+    }
+
+    fn cut_back(&mut self, len: u64) -> std::io::Result<()> {
+        self.set_len(len).and_then(|()| self.sync_data())
+    }
 }
 
 /// Handle to the journal used by request handlers.
@@ -61,6 +82,18 @@ impl Journal {
         queue_depth: usize,
         metrics: JournalMetrics,
     ) -> Result<(Arc<Journal>, JournalWriter), StoreError> {
+        Self::open_with(dir, |file| file, max_batch, queue_depth, metrics)
+    }
+
+    /// [`Journal::open`], with the writer's file passed through `wrap` first
+    /// (tests wrap it in one that fails on cue).
+    pub(super) fn open_with<F: JournalFile>(
+        dir: &Path,
+        wrap: impl FnOnce(File) -> F,
+        max_batch: usize,
+        queue_depth: usize,
+        metrics: JournalMetrics,
+    ) -> Result<(Arc<Journal>, JournalWriter), StoreError> {
         let path = dir.join(JOURNAL_FILE);
         let open_error = |source: std::io::Error| StoreError::Open {
             path: path.display().to_string(),
@@ -71,21 +104,14 @@ impl Journal {
         let shared = Arc::new(Shared {
             index: RwLock::new(recovered.index),
             reader,
+            stopped: OnceLock::new(),
         });
+        let file = wrap(recovered.file);
         let (queue, rx) = mpsc::channel(queue_depth);
         let writer_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("forms-journal".into())
-            .spawn(move || {
-                write_loop(
-                    recovered.file,
-                    recovered.len,
-                    rx,
-                    &writer_shared,
-                    max_batch,
-                    &metrics,
-                )
-            })
+            .spawn(move || write_loop(file, recovered.len, rx, &writer_shared, max_batch, &metrics))
             .map_err(open_error)?;
         Ok((
             Arc::new(Journal { queue, shared }),
@@ -102,8 +128,16 @@ impl Journal {
         self.queue
             .send(Command::Append(Pending { line, done }))
             .await
-            .map_err(|_| StoreError::Closed)?;
-        durable.await.map_err(|_| StoreError::Closed)?
+            .map_err(|_| self.why_closed())?;
+        durable.await.map_err(|_| self.why_closed())?
+    }
+
+    /// Why appends no longer go through: stopped after a failure, or closed.
+    fn why_closed(&self) -> StoreError {
+        match self.shared.stopped.get() {
+            Some(why) => StoreError::Stopped(Arc::clone(why)),
+            None => StoreError::Closed,
+        }
     }
 
     /// Whether the writer thread still takes appends (false once it stopped,
@@ -176,9 +210,10 @@ fn invalid_record(err: impl std::error::Error + Send + Sync + 'static) -> StoreE
 
 /// Takes whatever lines are queued (up to `max_batch`), writes them with one
 /// write and one fsync, then acknowledges each. A failed batch is cut back off
-/// the file so no partial record stays behind.
-fn write_loop(
-    mut file: File,
+/// the file so no partial record stays behind; if that fails too, the writer
+/// stops for good rather than append after what the batch left.
+fn write_loop<F: JournalFile>(
+    mut file: F,
     mut len: u64,
     mut rx: mpsc::Receiver<Command>,
     shared: &Shared,
@@ -218,7 +253,7 @@ fn write_loop(
         metrics.queue_depth.set(rx.len() as i64);
         metrics.batch_size.observe(batch.len() as f64);
         let started = std::time::Instant::now();
-        let written = file.write_all(&buf).and_then(|()| file.sync_data());
+        let written = file.append_durably(&buf);
         metrics
             .fsync_seconds
             .observe(started.elapsed().as_secs_f64());
@@ -242,14 +277,133 @@ fn write_loop(
             }
             Err(err) => {
                 tracing::error!(error = %err, records = batch.len(), "journal batch failed; rolling back");
-                if let Err(cut) = file.set_len(len).and_then(|()| file.sync_data()) {
-                    tracing::error!(error = %cut, "cannot cut a failed batch off the journal");
-                }
+                let cut = file.cut_back(len);
                 let err = Arc::new(err);
                 for pending in batch.drain(..) {
                     let _ = pending.done.send(Err(StoreError::Write(Arc::clone(&err))));
                 }
+                if let Err(cut) = cut {
+                    let why: Arc<str> = format!(
+                        "a failed batch could not be cut back off the journal ({cut}); \
+                         a restart recovers it"
+                    )
+                    .into();
+                    tracing::error!(
+                        error = %cut,
+                        length = len,
+                        "journal stopped taking writes: rolling back a failed batch failed, \
+                         and appending after what it left would corrupt the journal"
+                    );
+                    let _ = shared.stopped.set(why);
+                    // Dropping the queue fails every waiting append with the reason.
+                    return;
+                }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use inlet_common::metrics::Metrics;
+
+    use super::*;
+    use crate::metrics::FormsMetrics;
+
+    /// The journal file, with its next append and its next cut failing on cue.
+    struct Faulty {
+        file: File,
+        fail_append: Arc<AtomicBool>,
+        fail_cut: Arc<AtomicBool>,
+    }
+
+    impl JournalFile for Faulty {
+        fn append_durably(&mut self, buf: &[u8]) -> std::io::Result<()> {
+            if self.fail_append.swap(false, Ordering::SeqCst) {
+                // Half the batch reaches the file before the failure.
+                self.file.write_all(&buf[..buf.len() / 2])?;
+                return Err(std::io::Error::other("injected write failure"));
+            }
+            self.file.append_durably(buf)
+        }
+
+        fn cut_back(&mut self, len: u64) -> std::io::Result<()> {
+            if self.fail_cut.load(Ordering::SeqCst) {
+                return Err(std::io::Error::other("injected truncate failure"));
+            }
+            self.file.cut_back(len)
+        }
+    }
+
+    struct Faults {
+        fail_append: Arc<AtomicBool>,
+        fail_cut: Arc<AtomicBool>,
+    }
+
+    fn open_faulty(dir: &Path) -> (Arc<Journal>, JournalWriter, Faults) {
+        let faults = Faults {
+            fail_append: Arc::default(),
+            fail_cut: Arc::default(),
+        };
+        let (fail_append, fail_cut) = (faults.fail_append.clone(), faults.fail_cut.clone());
+        let (_, metrics) = FormsMetrics::register(&Metrics::new());
+        let wrap = move |file| Faulty {
+            file,
+            fail_append,
+            fail_cut,
+        };
+        let (journal, writer) = Journal::open_with(dir, wrap, 16, 64, metrics).unwrap();
+        (journal, writer, faults)
+    }
+
+    fn journal_text(dir: &Path) -> String {
+        std::fs::read_to_string(dir.join(JOURNAL_FILE)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_is_cut_back_and_the_journal_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, _writer, faults) = open_faulty(dir.path());
+        assert_eq!(journal.append(b"{\"n\":0}".to_vec()).await.unwrap(), 0);
+        faults.fail_append.store(true, Ordering::SeqCst);
+        let failed = journal.append(b"{\"n\":1}".to_vec()).await;
+        assert!(matches!(failed, Err(StoreError::Write(_))), "{failed:?}");
+        assert_eq!(journal.append(b"{\"n\":2}".to_vec()).await.unwrap(), 1);
+        assert_eq!(journal_text(dir.path()), "{\"n\":0}\n{\"n\":2}\n");
+        assert!(journal.writer_alive());
+    }
+
+    #[tokio::test]
+    async fn when_the_rollback_fails_too_the_journal_stops_taking_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, writer, faults) = open_faulty(dir.path());
+        assert_eq!(journal.append(b"{\"n\":0}".to_vec()).await.unwrap(), 0);
+        faults.fail_append.store(true, Ordering::SeqCst);
+        faults.fail_cut.store(true, Ordering::SeqCst);
+        let failed = journal.append(b"{\"n\":1}".to_vec()).await;
+        assert!(matches!(failed, Err(StoreError::Write(_))), "{failed:?}");
+        // Every later append is refused with the reason, and nothing more is written.
+        let left = journal_text(dir.path());
+        let later = journal.append(b"{\"n\":2}".to_vec()).await;
+        match later {
+            Err(StoreError::Stopped(why)) => {
+                assert!(why.contains("could not be cut back"), "{why}");
+            }
+            other => panic!("expected Stopped, got {other:?}"),
+        }
+        assert!(!journal.writer_alive(), "readiness sees the writer gone");
+        assert_eq!(
+            journal_text(dir.path()),
+            left,
+            "nothing appended after the garbage"
+        );
+        writer.join();
+        // A restart recovers: the partial line is dropped and the journal takes writes again.
+        drop(journal);
+        let (journal, _writer, _) = open_faulty(dir.path());
+        assert_eq!(journal.append(b"{\"n\":3}".to_vec()).await.unwrap(), 1);
+        assert_eq!(journal_text(dir.path()), "{\"n\":0}\n{\"n\":3}\n");
     }
 }

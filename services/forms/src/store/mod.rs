@@ -36,6 +36,10 @@ pub enum StoreError {
     /// The writer thread is gone (the service is shutting down).
     #[error("the journal writer has stopped")]
     Closed,
+    /// The journal stopped taking writes: a failed batch could not be rolled
+    /// back, and appending after what it left would corrupt the journal.
+    #[error("the journal stopped taking writes: {0}")]
+    Stopped(Arc<str>),
 }
 
 /// Where one record sits in the journal.
