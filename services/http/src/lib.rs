@@ -14,6 +14,7 @@
 //! - [`health`]: `GET /healthz` and `GET /readyz`.
 //! - [`metrics`]: HTTP request metrics and `GET /metrics`.
 //! - [`refusals`]: actix's own 400/431 answers get a readable body and a WARN line.
+//! - [`head_deadline`]: every request head of a kept-alive connection has the head deadline.
 //! - [`page`]: one look for every page (shared stylesheet, header and nav).
 //! - [`access_log`]: one log line per request.
 #![forbid(unsafe_code)]
@@ -24,6 +25,7 @@ pub mod body;
 pub mod early_close;
 pub mod errors;
 pub mod expect;
+pub mod head_deadline;
 pub mod health;
 pub mod metrics;
 pub mod page;

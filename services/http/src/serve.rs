@@ -20,6 +20,7 @@ use crate::body::BodyTimeout;
 use crate::early_close::close_on_unread_body;
 use crate::errors::render_errors;
 use crate::expect;
+use crate::head_deadline::HeadDeadline;
 use crate::metrics::{self, HttpMetrics};
 use crate::refusals::Watched;
 use crate::routes::not_found;
@@ -133,9 +134,12 @@ where
                 .finish(map_config(app, |_| AppConfig::default()));
             // As actix's own `.tcp()`, but with the socket watched for the
             // answers actix makes by itself (see crate::refusals).
-            fn_service(|io: TcpStream| async move {
+            // And every request head after the first one held to the head
+            // deadline (see crate::head_deadline).
+            fn_service(move |io: TcpStream| async move {
                 let peer = io.peer_addr().ok();
-                Ok::<_, DispatchError>((Watched::new(io, peer), Protocol::Http1, peer))
+                let io = HeadDeadline::new(Watched::new(io, peer), head_timeout, peer);
+                Ok::<_, DispatchError>((io, Protocol::Http1, peer))
             })
             .and_then(http)
         })?

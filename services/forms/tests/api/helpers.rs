@@ -103,7 +103,9 @@ impl TestApp {
         let res = self
             .post("application/x-www-form-urlencoded", "still=here")
             .await;
-        assert_eq!(res.status(), 200, "the service still takes posts");
+        let status = res.status();
+        let text = res.text().await.unwrap_or_default();
+        assert_eq!(status, 200, "the service still takes posts: {text}");
     }
 
     /// Asks the service to stop (as SIGTERM would) without waiting for it;
