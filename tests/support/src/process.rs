@@ -142,6 +142,17 @@ impl ServiceProcess {
     }
 }
 
+impl ServiceProcess {
+    /// Kills the process with SIGKILL (a crash: nothing is flushed) and waits for it.
+    pub async fn kill(&mut self) -> ExitStatus {
+        self.child.start_kill().expect("SIGKILL is sent");
+        tokio::time::timeout(WAIT, self.child.wait())
+            .await
+            .expect("process dies after SIGKILL")
+            .expect("wait works")
+    }
+}
+
 /// The port in a "listening" line, JSON (`"port":N`) or text (`port=N`).
 fn port_in(line: &str) -> Option<u16> {
     if let Ok(v) = serde_json::from_str::<serde_json::Value>(line) {

@@ -624,3 +624,106 @@ async fn many_slow_large_posts_hold_no_more_memory_than_the_inflight_budget() {
         drop(task.await.unwrap());
     }
 }
+
+/// Every submission id stored, following the cursor to the end.
+async fn stored_ids(forms: &ServiceProcess) -> Vec<String> {
+    let client = inlet_testkit::http::client();
+    let mut ids = Vec::new();
+    let mut url = format!("{}/submissions?limit=1000", forms.url());
+    loop {
+        let page: serde_json::Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+        for record in page["submissions"].as_array().unwrap() {
+            ids.push(record["fields"]["post"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => url = format!("{}/submissions?limit=1000&cursor={cursor}", forms.url()),
+            None => return ids,
+        }
+    }
+}
+
+#[tokio::test]
+async fn after_sigkill_under_load_every_acknowledged_post_is_there_once_and_nothing_else() {
+    const ROUNDS: usize = 3;
+    const WRITERS: usize = 16;
+    let dir = tempfile::tempdir().unwrap();
+    let mut attempted = std::collections::HashSet::new();
+    let mut acknowledged = std::collections::HashSet::new();
+    for round in 0..ROUNDS {
+        let mut forms = start_forms(&dir, &[]).await;
+        let (acks, mut acked) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let (tried, mut tries) = tokio::sync::mpsc::unbounded_channel::<String>();
+        let url = forms.url();
+        // Sixteen writers post as fast as they can until the service dies.
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let (url, acks, tried) = (url.clone(), acks.clone(), tried.clone());
+                tokio::spawn(async move {
+                    let client = inlet_testkit::http::client();
+                    for n in 0.. {
+                        let id = format!("r{round}-w{w}-n{n}");
+                        tried.send(id.clone()).unwrap();
+                        let sent = client
+                            .post(&url)
+                            .header("content-type", "application/json")
+                            .body(format!(r#"{{"post":"{id}"}}"#))
+                            .send()
+                            .await;
+                        match sent {
+                            Ok(res) if res.status() == 200 => acks.send(id).unwrap(),
+                            _ => return,
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(acks);
+        // Kill it once it has acknowledged a good number of posts under load.
+        let mut this_round = 0;
+        while this_round < 300 {
+            let id = tokio::time::timeout(WAIT, acked.recv())
+                .await
+                .expect("posts are acknowledged")
+                .expect("writers are running");
+            acknowledged.insert(id);
+            this_round += 1;
+        }
+        assert!(!forms.kill().await.success());
+        for writer in writers {
+            writer.await.unwrap();
+        }
+        while let Ok(id) = acked.try_recv() {
+            acknowledged.insert(id);
+        }
+        drop(tried);
+        while let Some(id) = tries.recv().await {
+            attempted.insert(id);
+        }
+
+        // After a restart: every acknowledged post exactly once, nothing not posted.
+        let mut forms = start_forms(&dir, &[]).await;
+        let ids = stored_ids(&forms).await;
+        let unique: std::collections::HashSet<_> = ids.iter().cloned().collect();
+        assert_eq!(
+            unique.len(),
+            ids.len(),
+            "round {round}: a record is stored twice"
+        );
+        let missing: Vec<_> = acknowledged.difference(&unique).collect();
+        assert!(
+            missing.is_empty(),
+            "round {round}: acknowledged but lost: {missing:?}"
+        );
+        let foreign: Vec<_> = unique.difference(&attempted).collect();
+        assert!(
+            foreign.is_empty(),
+            "round {round}: stored but never posted: {foreign:?}"
+        );
+        assert!(forms.terminate().await.success());
+    }
+    // The journal on disk reads back line for line.
+    let journal = std::fs::read_to_string(dir.path().join("forms/submissions.jsonl")).unwrap();
+    for line in journal.lines() {
+        serde_json::from_str::<serde_json::Value>(line).expect("every stored line is whole JSON");
+    }
+}
