@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use inlet_common::config::{
     check_data_dir, check_nonzero, default_data_dir, default_listen, ConfigProblem, Validate,
@@ -10,6 +11,8 @@ use inlet_common::log_format::LogFormat;
 use inlet_common::publish::PublishSettings;
 use inlet_http::settings::HttpSettings;
 use serde::{Deserialize, Serialize};
+
+use crate::store::{JournalSettings, SyncPolicy};
 
 /// Everything `inlet-forms` can be configured with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +71,38 @@ pub struct StoreSettings {
     pub max_batch: usize,
     /// Submissions that may wait for the writer before posts are slowed down.
     pub queue_depth: usize,
+    /// When an acknowledged submission is on disk: `always` (fdatasync'd
+    /// before its 200) or `interval` (within `sync_interval_ms` of it).
+    pub sync: SyncMode,
+    /// With `sync = "interval"`: the longest an acknowledged submission may
+    /// wait for its fdatasync, so the most a machine crash can lose.
+    pub sync_interval_ms: u64,
+}
+
+/// `store.sync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// Every submission is fdatasync'd before its 200.
+    Always,
+    /// fdatasync at least every `store.sync_interval_ms`.
+    Interval,
+}
+
+impl StoreSettings {
+    /// What the journal is opened with.
+    pub fn journal(&self) -> JournalSettings {
+        JournalSettings {
+            max_batch: self.max_batch,
+            queue_depth: self.queue_depth,
+            sync: match self.sync {
+                SyncMode::Always => SyncPolicy::Always,
+                SyncMode::Interval => {
+                    SyncPolicy::Interval(Duration::from_millis(self.sync_interval_ms))
+                }
+            },
+        }
+    }
 }
 
 impl Default for FormsConfig {
@@ -105,6 +140,8 @@ impl Default for StoreSettings {
         Self {
             max_batch: 512,
             queue_depth: 4096,
+            sync: SyncMode::Always,
+            sync_interval_ms: 1000,
         }
     }
 }
@@ -131,6 +168,7 @@ impl Validate for FormsConfig {
                 ),
                 ("store.max_batch", self.store.max_batch as u64),
                 ("store.queue_depth", self.store.queue_depth as u64),
+                ("store.sync_interval_ms", self.store.sync_interval_ms),
             ],
         );
         inlet_common::config::check(

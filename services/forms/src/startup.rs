@@ -48,12 +48,7 @@ impl Application {
         let metrics = Arc::new(Metrics::new());
         let (forms_metrics, journal_metrics) = FormsMetrics::register(&metrics);
         let publisher = Publisher::start(config.gateway_url.as_deref(), &config.publish, &metrics)?;
-        let (journal, writer) = Journal::open(
-            &forms_dir,
-            config.store.max_batch,
-            config.store.queue_depth,
-            journal_metrics,
-        )?;
+        let (journal, writer) = Journal::open(&forms_dir, config.store.journal(), journal_metrics)?;
         let readiness = Readiness::new(vec![forms_dir]);
         let writer_check = Arc::clone(&journal);
         readiness.register("journal-writer", move || writer_check.writer_alive());

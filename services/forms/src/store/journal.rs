@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::sync::{SyncPolicy, Syncer};
 use super::{recovery, Entry, StoreError, JOURNAL_FILE};
 use crate::metrics::JournalMetrics;
 
@@ -38,19 +39,31 @@ struct Shared {
 /// What the writer needs of its file: the journal file itself, or in tests
 /// one that fails on cue.
 pub(super) trait JournalFile: Send + 'static {
-    /// Appends `buf` and makes it durable (write, then fdatasync).
-    fn append_durably(&mut self, buf: &[u8]) -> std::io::Result<()>;
+    /// Appends `buf` (to the page cache).
+    fn append(&mut self, buf: &[u8]) -> std::io::Result<()>;
+    /// Makes what was appended durable (fdatasync).
+    fn sync(&mut self) -> std::io::Result<()>;
     /// Cuts the file back to `len` and makes that durable.
     fn cut_back(&mut self, len: u64) -> std::io::Result<()>;
+    /// Another handle on the file, for the syncer thread.
+    fn handle(&self) -> std::io::Result<File>;
 }
 
 impl JournalFile for File {
-    fn append_durably(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.write_all(buf).and_then(|()| self.sync_data())
+    fn append(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.write_all(buf)
+    }
+
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.sync_data()
     }
 
     fn cut_back(&mut self, len: u64) -> std::io::Result<()> {
         self.set_len(len).and_then(|()| self.sync_data())
+    }
+
+    fn handle(&self) -> std::io::Result<File> {
+        self.try_clone()
     }
 }
 
@@ -58,6 +71,17 @@ impl JournalFile for File {
 pub struct Journal {
     queue: mpsc::Sender<Command>,
     shared: Arc<Shared>,
+}
+
+/// How the journal writes.
+#[derive(Debug, Clone, Copy)]
+pub struct JournalSettings {
+    /// Most records written (and fsync'd) together in one group commit.
+    pub max_batch: usize,
+    /// Records that may wait for the writer before appends wait.
+    pub queue_depth: usize,
+    /// When an acknowledged record is on disk.
+    pub sync: SyncPolicy,
 }
 
 /// Owns the writer thread; [`JournalWriter::join`] waits until every queued line is written.
@@ -78,11 +102,10 @@ impl Journal {
     /// Opens the journal in `dir` (creating it) and starts its writer thread.
     pub fn open(
         dir: &Path,
-        max_batch: usize,
-        queue_depth: usize,
+        settings: JournalSettings,
         metrics: JournalMetrics,
     ) -> Result<(Arc<Journal>, JournalWriter), StoreError> {
-        Self::open_with(dir, |file| file, max_batch, queue_depth, metrics)
+        Self::open_with(dir, |file| file, settings, metrics)
     }
 
     /// [`Journal::open`], with the writer's file passed through `wrap` first
@@ -90,8 +113,7 @@ impl Journal {
     pub(super) fn open_with<F: JournalFile>(
         dir: &Path,
         wrap: impl FnOnce(File) -> F,
-        max_batch: usize,
-        queue_depth: usize,
+        settings: JournalSettings,
         metrics: JournalMetrics,
     ) -> Result<(Arc<Journal>, JournalWriter), StoreError> {
         let path = dir.join(JOURNAL_FILE);
@@ -107,11 +129,11 @@ impl Journal {
             stopped: OnceLock::new(),
         });
         let file = wrap(recovered.file);
-        let (queue, rx) = mpsc::channel(queue_depth);
+        let (queue, rx) = mpsc::channel(settings.queue_depth);
         let writer_shared = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("forms-journal".into())
-            .spawn(move || write_loop(file, recovered.len, rx, &writer_shared, max_batch, &metrics))
+            .spawn(move || write_loop(file, recovered.len, rx, &writer_shared, &settings, &metrics))
             .map_err(open_error)?;
         Ok((
             Arc::new(Journal { queue, shared }),
@@ -209,15 +231,70 @@ fn invalid_record(err: impl std::error::Error + Send + Sync + 'static) -> StoreE
 }
 
 /// Takes whatever lines are queued (up to `max_batch`), writes them with one
-/// write and one fsync, then acknowledges each. A failed batch is cut back off
-/// the file so no partial record stays behind; if that fails too, the writer
-/// stops for good rather than append after what the batch left.
+/// write and (with `store.sync = "always"`) one fsync, then acknowledges
+/// each; with `"interval"` the syncer fsyncs behind it. A failed batch is cut
+/// back off the file so no partial record stays behind; if that fails too
+/// (or the syncer's fsync fails), the writer stops for good rather than
+/// append after what it cannot vouch for.
 fn write_loop<F: JournalFile>(
+    file: F,
+    len: u64,
+    rx: mpsc::Receiver<Command>,
+    shared: &Arc<Shared>,
+    settings: &JournalSettings,
+    metrics: &JournalMetrics,
+) {
+    let syncer = match settings.sync {
+        SyncPolicy::Always => None,
+        SyncPolicy::Interval(every) => {
+            let stopped = Arc::clone(shared);
+            let failed = move |err: std::io::Error| {
+                tracing::error!(
+                    error = %err,
+                    "journal stopped taking writes: an interval fdatasync failed, so \
+                     acknowledged records may not be on disk"
+                );
+                let _ = stopped
+                    .stopped
+                    .set(format!("an fdatasync of the journal failed ({err})").into());
+            };
+            match file
+                .handle()
+                .and_then(|h| Syncer::start(h, every, metrics.fsync_seconds.clone(), failed))
+            {
+                Ok(syncer) => Some(syncer),
+                Err(err) => {
+                    tracing::error!(error = %err, "journal stopped taking writes: cannot start its syncer");
+                    let _ = shared
+                        .stopped
+                        .set(format!("the journal's syncer could not start ({err})").into());
+                    return;
+                }
+            }
+        }
+    };
+    write_batches(
+        file,
+        len,
+        rx,
+        shared,
+        settings.max_batch,
+        syncer.as_ref(),
+        metrics,
+    );
+    if let Some(syncer) = syncer {
+        syncer.finish();
+    }
+}
+
+/// The writer's loop proper; `syncer` is set for the `interval` policy.
+fn write_batches<F: JournalFile>(
     mut file: F,
     mut len: u64,
     mut rx: mpsc::Receiver<Command>,
     shared: &Shared,
     max_batch: usize,
+    syncer: Option<&Syncer>,
     metrics: &JournalMetrics,
 ) {
     let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
@@ -252,11 +329,24 @@ fn write_loop<F: JournalFile>(
         }
         metrics.queue_depth.set(rx.len() as i64);
         metrics.batch_size.observe(batch.len() as f64);
-        let started = std::time::Instant::now();
-        let written = file.append_durably(&buf);
-        metrics
-            .fsync_seconds
-            .observe(started.elapsed().as_secs_f64());
+        if let Some(why) = shared.stopped.get() {
+            // The syncer failed: nothing more goes in after what it could not vouch for.
+            for pending in batch.drain(..) {
+                let _ = pending.done.send(Err(StoreError::Stopped(Arc::clone(why))));
+            }
+            return;
+        }
+        let written = match syncer {
+            None => {
+                let started = std::time::Instant::now();
+                let written = file.append(&buf).and_then(|()| file.sync());
+                metrics
+                    .fsync_seconds
+                    .observe(started.elapsed().as_secs_f64());
+                written
+            }
+            Some(syncer) => file.append(&buf).map(|()| syncer.mark_dirty()),
+        };
         match written {
             Ok(()) => {
                 len = offset;
@@ -320,13 +410,21 @@ mod tests {
     }
 
     impl JournalFile for Faulty {
-        fn append_durably(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        fn append(&mut self, buf: &[u8]) -> std::io::Result<()> {
             if self.fail_append.swap(false, Ordering::SeqCst) {
                 // Half the batch reaches the file before the failure.
                 self.file.write_all(&buf[..buf.len() / 2])?;
                 return Err(std::io::Error::other("injected write failure"));
             }
-            self.file.append_durably(buf)
+            self.file.append(buf)
+        }
+
+        fn sync(&mut self) -> std::io::Result<()> {
+            self.file.sync()
+        }
+
+        fn handle(&self) -> std::io::Result<File> {
+            self.file.handle()
         }
 
         fn cut_back(&mut self, len: u64) -> std::io::Result<()> {
@@ -354,7 +452,12 @@ mod tests {
             fail_append,
             fail_cut,
         };
-        let (journal, writer) = Journal::open_with(dir, wrap, 16, 64, metrics).unwrap();
+        let settings = JournalSettings {
+            max_batch: 16,
+            queue_depth: 64,
+            sync: SyncPolicy::Always,
+        };
+        let (journal, writer) = Journal::open_with(dir, wrap, settings, metrics).unwrap();
         (journal, writer, faults)
     }
 

@@ -7,11 +7,13 @@
 mod journal;
 mod record;
 mod recovery;
+mod sync;
 
 use std::sync::Arc;
 
-pub use journal::{Journal, JournalWriter, PagePlan};
+pub use journal::{Journal, JournalSettings, JournalWriter, PagePlan};
 pub use record::Record;
+pub use sync::SyncPolicy;
 
 /// File name of the journal inside the forms folder.
 pub const JOURNAL_FILE: &str = "submissions.jsonl";

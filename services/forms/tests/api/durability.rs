@@ -227,3 +227,87 @@ async fn restart_after_appending(app: TestApp, bytes: &[u8]) -> TestApp {
         .unwrap();
     spawn_in(dir, &[]).await
 }
+
+/// How many fdatasyncs the journal has done, from `/metrics`.
+async fn fsyncs(app: &TestApp) -> u64 {
+    let text = inlet_testkit::http::get_text(&app.url("/metrics")).await;
+    text.lines()
+        .find_map(|l| l.strip_prefix("inlet_forms_journal_fsync_duration_seconds_count "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn with_sync_always_every_batch_is_fsynced_before_its_answer() {
+    let app = spawn_app(&[]).await;
+    for n in 0..5 {
+        app.post("application/json", format!("{n}")).await;
+    }
+    // Sequential posts: one batch, so one fsync, each.
+    assert_eq!(fsyncs(&app).await, 5);
+}
+
+#[tokio::test]
+async fn with_sync_interval_posts_are_answered_before_the_fsync_that_follows() {
+    // An interval no test waits out: no fsync may come before the answers.
+    let app = spawn_app(&[
+        ("INLET_STORE__SYNC", "interval"),
+        ("INLET_STORE__SYNC_INTERVAL_MS", "600000"),
+    ])
+    .await;
+    for n in 0..20 {
+        assert_eq!(
+            app.post("application/json", format!("{n}")).await.status(),
+            200
+        );
+    }
+    assert_eq!(fsyncs(&app).await, 0, "answered without waiting for a sync");
+    assert_eq!(app.stored().len(), 20, "written to the file all the same");
+    // A clean stop syncs what is left, and a restart finds everything.
+    let dir = app.stop().await;
+    let app = spawn_in(dir, &[]).await;
+    let page = app.get_json("/submissions?limit=100").await;
+    assert_eq!(page["submissions"].as_array().unwrap().len(), 20);
+}
+
+#[tokio::test]
+async fn with_sync_interval_the_syncer_catches_up_without_more_posts() {
+    let app = spawn_app(&[
+        ("INLET_STORE__SYNC", "interval"),
+        ("INLET_STORE__SYNC_INTERVAL_MS", "50"),
+    ])
+    .await;
+    for n in 0..10 {
+        app.post("application/json", format!("{n}")).await;
+    }
+    let synced = tokio::time::timeout(inlet_testkit::WAIT, async {
+        while fsyncs(&app).await == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert!(synced.is_ok(), "the syncer ran within the interval");
+    // Far fewer fsyncs than posts: they are batched by time.
+    assert!(fsyncs(&app).await < 10);
+}
+
+#[tokio::test]
+async fn an_unknown_sync_mode_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let pairs = vec![
+        (
+            "INLET_DATA_DIR".to_string(),
+            dir.path().display().to_string(),
+        ),
+        ("INLET_STORE__SYNC".to_string(), "sometimes".to_string()),
+    ];
+    let err = inlet_common::config::load::<inlet_forms::config::FormsConfig>(
+        &inlet_common::config::ConfigSource::from_pairs(pairs),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("store.sync") || err.contains("sometimes"),
+        "{err}"
+    );
+}
