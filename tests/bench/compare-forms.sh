@@ -1,58 +1,73 @@
 #!/usr/bin/env bash
-# Side-by-side benchmark in one run: inlet-forms (release build, default config,
-# durable) against the aiohttp peer from ../shared/peers, urlencoded then JSON,
-# same machine, same load. Prints one JSON line per run.
+# Side-by-side form-post benchmark in one run: inlet-forms (release build,
+# every record fdatasync'd with store.sync=always; and with store.sync=interval)
+# against the seed's own Node servers (post-form-server.js, post-json-server.js,
+# which store nothing) and the aiohttp peer (stores nothing either).
+# Two layouts: shared (everything floats over both cores) and pinned (server
+# on core 1, wrk on core 0); urlencoded and JSON; 32 and 128 connections;
+# wrk with one thread. Each load runs on a fresh server. One JSON line per
+# run; tests/bench/summarize-forms.py makes the README's table from them.
 #
-#   tests/bench/compare-forms.sh [--connections N] [--duration SECS]
+#   tests/bench/compare-forms.sh [--layouts "shared pinned"] [--connections "32 128"] [--duration SECS]
 #
-# Needs wrk and python3 (the peer's venv is made on first use).
+# Needs wrk, node, python3 (the aiohttp venv is made on first use), taskset.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 peers="${PEERS_DIR:-$root/../shared/peers}"
 venv="${PEERS_VENV:-/tmp/inlet-peers-venv}"
-connections=32 duration=10
+layouts="shared pinned" connections_list="32 128" duration=10
+servers="${SERVERS:-inlet-forms inlet-forms-interval node-seed aiohttp}"
 while [ $# -gt 0 ]; do
   case "$1" in
-    --connections) connections="$2"; shift 2 ;;
+    --layouts) layouts="$2"; shift 2 ;;
+    --connections) connections_list="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     *) echo "unknown option: $1" >&2; exit 64 ;;
   esac
 done
 
-work="$(mktemp -d)"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { # url
-  for _ in $(seq 1 200); do
-    curl -fs -o /dev/null "$1" && return 0
-    sleep 0.05
-  done
-  echo "server at $1 did not come up" >&2; exit 1
-}
-
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q -r "$peers/python/requirements.txt"
-fi
+# shellcheck source=tests/bench/lib.sh
+source "$root/tests/bench/lib.sh"
 (cd "$root" && cargo build --release -q -p inlet-forms)
 
-inlet_port=$(free_port)
-INLET_LISTEN="127.0.0.1:$inlet_port" INLET_DATA_DIR="$work/inlet" RUST_LOG=warn \
-  "$root/target/release/inlet-forms" 2>"$work/inlet.log" &
-pids+=($!)
-wait_http "http://127.0.0.1:$inlet_port/readyz"
+# start_server NAME MIX PIN: starts NAME for MIX (form | json); sets server_pid, server_port.
+start_server() {
+  local name=$1 mix=$2 pin=$3
+  server_port=$(free_port)
+  rm -rf "$work/data"
+  case "$name" in
+    inlet-forms)
+      INLET_LISTEN="127.0.0.1:$server_port" INLET_DATA_DIR="$work/data" RUST_LOG=warn \
+        $pin "$root/target/release/inlet-forms" 2>"$work/$name.log" & ;;
+    inlet-forms-interval)
+      INLET_LISTEN="127.0.0.1:$server_port" INLET_DATA_DIR="$work/data" RUST_LOG=warn \
+        INLET_STORE__SYNC=interval \
+        $pin "$root/target/release/inlet-forms" 2>"$work/$name.log" & ;;
+    node-seed)
+      local script=post-form-server.js
+      [ "$mix" = json ] && script=post-json-server.js
+      (cd "$peers/node" && NODE_PATH="$work/node/node_modules" PORT=$server_port QUIET=1 \
+        exec $pin node "$script") 2>"$work/$name.log" & ;;
+    aiohttp)
+      PORT=$server_port DATA_DIR="$work/data" QUIET=1 $pin "$venv/bin/python" \
+        "$peers/python/http_peer.py" "$mix" 2>"$work/$name.log" & ;;
+  esac
+  server_pid=$!
+  wait_port "$server_port"
+}
 
-for mix in form json; do
-  peer_port=$(free_port)
-  PORT="$peer_port" DATA_DIR="$work/peer" QUIET=1 "$venv/bin/python" "$peers/python/http_peer.py" "$mix" 2>"$work/peer-$mix.log" &
-  peer_pid=$!
-  pids+=("$peer_pid")
-  wait_http "http://127.0.0.1:$peer_port/"
-  "$root/tests/bench/load.sh" "http://127.0.0.1:$inlet_port/" --mix "$mix" --connections "$connections" --duration "$duration" --label inlet-forms
-  "$root/tests/bench/load.sh" "http://127.0.0.1:$peer_port/" --mix "$mix" --connections "$connections" --duration "$duration" --label aiohttp-peer
-  kill "$peer_pid"
+for layout in $layouts; do
+  server_pin="" load_pin=""
+  if [ "$layout" = pinned ]; then server_pin="taskset -c 1" load_pin="taskset -c 0"; fi
+  for mix in form json; do
+    for connections in $connections_list; do
+      for name in $servers; do
+        start_server "$name" "$mix" "$server_pin"
+        line=$($load_pin "$root/tests/bench/load.sh" "http://127.0.0.1:$server_port/" --mix "$mix" \
+          --connections "$connections" --duration "$duration" --label "$name")
+        echo "${line%\}},\"layout\":\"$layout\"}"
+        stop_server
+      done
+    done
+  done
 done
-echo "{\"inlet_records_stored\":$(wc -l < "$work/inlet/forms/submissions.jsonl")}"
