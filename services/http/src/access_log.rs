@@ -19,6 +19,18 @@ pub fn client_address(req: &HttpRequest) -> String {
         .unwrap_or_default()
 }
 
+/// A client's IP for a log field, formatted only if the line is written.
+struct ClientIp(Option<std::net::IpAddr>);
+
+impl std::fmt::Display for ClientIp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(ip) => ip.fmt(f),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Middleware: logs method, route, status and duration when a response is ready.
 pub async fn log_requests(
     req: ServiceRequest,
@@ -27,7 +39,7 @@ pub async fn log_requests(
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let peer = client_address(req.request());
+    let peer = ClientIp(req.peer_addr().map(|addr| addr.ip()));
     let res = next.call(req).await?;
     let status = res.status().as_u16();
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
