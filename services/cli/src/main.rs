@@ -83,7 +83,14 @@ async fn run(cli: Cli) -> Result<Outcome, CliError> {
 }
 
 /// Prints an error as one line (never a backtrace) and gives its exit status.
+/// Output closed by its reader (`inlet get … | head`) is no error: the
+/// reader has what it wanted.
 fn report(err: &CliError) -> ExitCode {
+    if let CliError::Io(io) = err {
+        if io.kind() == std::io::ErrorKind::BrokenPipe {
+            return ExitCode::SUCCESS;
+        }
+    }
     if !matches!(err, CliError::Reported) {
         eprintln!("{}", red(Stream::Stderr, &format!("inlet: {err}")));
     }

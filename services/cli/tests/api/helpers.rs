@@ -19,6 +19,11 @@ pub async fn inlet_with_env(args: &[&str], stdin: &[u8], env: &[(&str, &str)]) -
     cli::run(Path::new(INLET), args, stdin, env).await
 }
 
+/// `inlet args…` as a command to set up by hand.
+pub fn command(args: &[&str]) -> tokio::process::Command {
+    cli::command(Path::new(INLET), args, &[])
+}
+
 /// `inlet args…` left running, its output read line by line.
 pub fn follow(args: &[&str]) -> Follower {
     Follower::start(Path::new(INLET), args, &[])

@@ -263,6 +263,30 @@ async fn get_checks_the_length_and_picks_one_field() {
 }
 
 #[tokio::test]
+async fn output_closed_by_its_reader_ends_quietly() {
+    let body = "x".repeat(4 * 1024 * 1024);
+    let reply = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let url = one_shot(Box::leak(reply.into_bytes().into_boxed_slice())).await;
+    // Like `inlet get URL | head -c 1`: the reader goes away early.
+    let mut child = crate::helpers::command(&["get", &url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = tokio::time::timeout(inlet_testkit::WAIT, child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("inlet:"), "no error line: {stderr}");
+}
+
+#[tokio::test]
 async fn a_streamed_post_carries_50_mib_in_constant_memory() {
     const SIZE: usize = 50 * 1024 * 1024;
     let data = tempfile::tempdir().unwrap();
