@@ -3,10 +3,7 @@
 
 use std::io::Write;
 
-use super::{
-    client, is_json, parse_url, print_body, request_failed, send, show_response_head, with_headers,
-    CheckedBody,
-};
+use super::{client, exchange, is_json, parse_url, print_body, CheckedBody};
 use crate::args::GetArgs;
 use crate::context::Context;
 use crate::error::CliError;
@@ -16,11 +13,8 @@ use crate::outcome::Outcome;
 pub async fn run(args: GetArgs, ctx: &Context) -> Result<Outcome, CliError> {
     let url = parse_url(&args.url)?;
     let client = client(ctx)?;
-    let request = with_headers(client.get(url.clone()), &args.http, ctx)?
-        .build()
-        .map_err(|err| request_failed(&url, &err))?;
-    let response = send(&client, request, args.http.verbose).await?;
-    let outcome = show_response_head(&response, args.http.verbose, ctx);
+    let builder = client.get(url.clone());
+    let (response, outcome) = exchange(&client, &url, builder, &args.http, ctx).await?;
     let Some(name) = &args.field else {
         print_body(response, !args.raw).await?;
         return Ok(outcome);

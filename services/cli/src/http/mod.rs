@@ -44,8 +44,26 @@ pub fn parse_url(text: &str) -> Result<Url, CliError> {
     }
 }
 
+/// Sends what `builder` makes with the `-H` headers and, with `--trace`, the
+/// `traceparent`; shows the request (`-v`) and the answer's status line (and
+/// `-v` headers). Gives the answer, its body unread, and the exit outcome.
+pub async fn exchange(
+    client: &Client,
+    url: &Url,
+    builder: RequestBuilder,
+    options: &HttpOptions,
+    ctx: &Context,
+) -> Result<(Response, Outcome), CliError> {
+    let request = with_headers(builder, options, ctx)?
+        .build()
+        .map_err(|err| request_failed(url, &err))?;
+    let response = send(client, request, options.verbose).await?;
+    let outcome = show_response_head(&response, options.verbose, ctx);
+    Ok((response, outcome))
+}
+
 /// Adds `-H` headers and, with `--trace`, the `traceparent`.
-pub fn with_headers(
+fn with_headers(
     mut builder: RequestBuilder,
     options: &HttpOptions,
     ctx: &Context,
@@ -67,7 +85,7 @@ pub fn with_headers(
 }
 
 /// Sends `request`, first showing it with `-v`.
-pub async fn send(client: &Client, request: Request, verbose: bool) -> Result<Response, CliError> {
+async fn send(client: &Client, request: Request, verbose: bool) -> Result<Response, CliError> {
     if verbose {
         show_request(&request);
     }
@@ -122,7 +140,7 @@ fn show_request(request: &Request) {
 }
 
 /// Shows the status line on stderr (and with `-v` the headers), and gives the exit outcome.
-pub fn show_response_head(response: &Response, verbose: bool, ctx: &Context) -> Outcome {
+fn show_response_head(response: &Response, verbose: bool, ctx: &Context) -> Outcome {
     let status = response.status();
     ctx.trace.record_status(status.as_u16());
     eprintln!(

@@ -5,9 +5,7 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::Body;
 use tokio::io::AsyncReadExt;
 
-use super::{
-    client, parse_url, print_body, request_failed, send, show_response_head, with_headers,
-};
+use super::{client, exchange, parse_url, print_body, request_failed};
 use crate::args::PostArgs;
 use crate::context::Context;
 use crate::error::CliError;
@@ -23,11 +21,7 @@ pub async fn run(args: PostArgs, ctx: &Context) -> Result<Outcome, CliError> {
         .post(url.clone())
         .header(CONTENT_TYPE, content_type)
         .body(body);
-    let request = with_headers(builder, &args.http, ctx)?
-        .build()
-        .map_err(|err| request_failed(&url, &err))?;
-    let response = send(&client, request, args.http.verbose).await?;
-    let outcome = show_response_head(&response, args.http.verbose, ctx);
+    let (response, outcome) = exchange(&client, &url, builder, &args.http, ctx).await?;
     print_body(response, true).await?;
     Ok(outcome)
 }

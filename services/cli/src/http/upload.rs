@@ -7,10 +7,7 @@ use reqwest::multipart::{Form, Part};
 use reqwest::Body;
 
 use super::progress::{file_stream, Progress};
-use super::{
-    client, key_value, parse_url, print_body, request_failed, send, show_response_head,
-    with_headers,
-};
+use super::{client, exchange, key_value, parse_url, print_body};
 use crate::args::{PutArgs, UploadArgs};
 use crate::context::Context;
 use crate::error::CliError;
@@ -72,11 +69,7 @@ pub async fn upload(args: UploadArgs, ctx: &Context) -> Result<Outcome, CliError
         form = form.part(format!("userfile{index}"), part);
     }
     let builder = client.post(url.clone()).multipart(form);
-    let request = with_headers(builder, &args.http, ctx)?
-        .build()
-        .map_err(|err| request_failed(&url, &err))?;
-    let response = send(&client, request, args.http.verbose).await?;
-    let outcome = show_response_head(&response, args.http.verbose, ctx);
+    let (response, outcome) = exchange(&client, &url, builder, &args.http, ctx).await?;
     print_body(response, true).await?;
     Ok(outcome)
 }
@@ -96,11 +89,7 @@ pub async fn put(args: PutArgs, ctx: &Context) -> Result<Outcome, CliError> {
         .header(reqwest::header::CONTENT_TYPE, mime.as_ref())
         .header(reqwest::header::CONTENT_LENGTH, file.len)
         .body(body);
-    let request = with_headers(builder, &args.http, ctx)?
-        .build()
-        .map_err(|err| request_failed(&url, &err))?;
-    let response = send(&client, request, args.http.verbose).await?;
-    let outcome = show_response_head(&response, args.http.verbose, ctx);
+    let (response, outcome) = exchange(&client, &url, builder, &args.http, ctx).await?;
     print_body(response, true).await?;
     Ok(outcome)
 }
