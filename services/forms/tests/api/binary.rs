@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use inlet_testkit::otlp::OtlpReceiver;
-use inlet_testkit::process::{run_to_exit, ServiceProcess};
+use inlet_testkit::process::{peak_rss_kib, rss_kib, run_to_exit, ServiceProcess};
 use inlet_testkit::WAIT;
 
 const BIN: &str = env!("CARGO_BIN_EXE_inlet-forms");
@@ -487,16 +487,6 @@ async fn malformed_requests_get_a_readable_answer_and_one_warn_line_each() {
     }
 }
 
-/// A process's peak resident memory so far (`VmHWM`), in KiB.
-fn peak_rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/<pid>/status")
-}
-
 #[tokio::test]
 async fn pages_of_large_records_stay_small_in_memory_however_many_read_at_once() {
     const RECORDS: usize = 20;
@@ -543,16 +533,6 @@ async fn pages_of_large_records_stay_small_in_memory_however_many_read_at_once()
         grown < 48 * 1024,
         "eight readers grew the peak RSS by {grown} KiB"
     );
-}
-
-/// A process's resident memory now (`VmRSS`), in KiB.
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc/<pid>/status")
 }
 
 #[tokio::test]

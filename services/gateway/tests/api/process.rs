@@ -2,7 +2,7 @@
 //! publisher's, SIGTERM, and memory under a subscriber that never reads.
 
 use inlet_testkit::otlp::OtlpReceiver;
-use inlet_testkit::process::{sibling_binary, ServiceProcess};
+use inlet_testkit::process::{rss_kib, sibling_binary, ServiceProcess};
 use inlet_testkit::ws::{self, close_code, next_json, next_text, send_text};
 use inlet_testkit::WAIT;
 
@@ -257,13 +257,4 @@ async fn a_subscriber_that_never_reads_does_not_grow_the_gateway() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     drop(stuck);
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS in /proc/<pid>/status")
 }

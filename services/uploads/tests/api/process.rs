@@ -12,13 +12,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_inlet-uploads");
 
 /// The resident set size of `pid`, in bytes.
 fn rss_bytes(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kib: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS is in /proc/<pid>/status");
-    kib * 1024
+    inlet_testkit::process::rss_kib(pid) * 1024
 }
 
 /// `total` bytes in 256 KiB chunks of a repeating pattern, made as they are
