@@ -45,15 +45,50 @@ enum Phase {
     /// Between requests: the next byte read starts a head.
     Idle,
     /// A head is arriving; it must end by the deadline. `tail` holds its last
-    /// bytes, to find a `\r\n\r\n` split across reads.
+    /// (up to three) bytes, to find a `\r\n\r\n` split across reads.
     Head {
         deadline: Pin<Box<Sleep>>,
-        tail: Vec<u8>,
+        tail: Tail,
     },
     /// Past the head: its body and answer are under way.
     Request,
     /// Not HTTP any more (101).
     Upgraded,
+}
+
+/// The last bytes of a head read so far: enough to see a blank line that
+/// the next read completes.
+#[derive(Default)]
+struct Tail {
+    bytes: [u8; 3],
+    len: usize,
+}
+
+impl Tail {
+    /// Whether the head ends (`\r\n\r\n`) within this tail and `more`.
+    fn ends_head_with(&self, more: &[u8]) -> bool {
+        let mut seam = [0u8; 6];
+        let from_more = more.len().min(3);
+        seam[..self.len].copy_from_slice(&self.bytes[..self.len]);
+        seam[self.len..self.len + from_more].copy_from_slice(&more[..from_more]);
+        let ends = |w: &[u8]| w == b"\r\n\r\n";
+        seam[..self.len + from_more].windows(4).any(ends) || more.windows(4).any(ends)
+    }
+
+    /// Keeps the last three bytes of this tail followed by `more`.
+    fn keep_end_of(&mut self, more: &[u8]) {
+        if more.len() >= 3 {
+            self.bytes.copy_from_slice(&more[more.len() - 3..]);
+            self.len = 3;
+            return;
+        }
+        let keep_old = (3 - more.len()).min(self.len);
+        let mut kept = [0u8; 3];
+        kept[..keep_old].copy_from_slice(&self.bytes[self.len - keep_old..self.len]);
+        kept[keep_old..keep_old + more.len()].copy_from_slice(more);
+        self.bytes = kept;
+        self.len = keep_old + more.len();
+    }
 }
 
 /// A connection's socket with a deadline on every request head after the first.
@@ -84,17 +119,14 @@ impl<IO> HeadDeadline<IO> {
         if let Phase::Idle = self.phase {
             self.phase = Phase::Head {
                 deadline: Box::pin(sleep(self.limit)),
-                tail: Vec::with_capacity(3),
+                tail: Tail::default(),
             };
         }
         if let Phase::Head { tail, .. } = &mut self.phase {
-            let mut seen = std::mem::take(tail);
-            seen.extend_from_slice(bytes);
-            if seen.windows(4).any(|w| w == b"\r\n\r\n") {
+            if tail.ends_head_with(bytes) {
                 self.phase = Phase::Request;
             } else {
-                let keep = seen.len().min(3);
-                *tail = seen.split_off(seen.len() - keep);
+                tail.keep_end_of(bytes);
             }
         }
     }
@@ -146,8 +178,7 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncRead for HeadDeadline<IO> {
         let before = buf.filled().len();
         match Pin::new(&mut this.io).poll_read(cx, buf) {
             Poll::Ready(Ok(())) => {
-                let filled = buf.filled()[before..].to_vec();
-                this.saw_read(&filled);
+                this.saw_read(&buf.filled()[before..]);
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
@@ -217,6 +248,22 @@ mod tests {
             "request",
             "the blank line split over three reads"
         );
+    }
+
+    #[tokio::test]
+    async fn a_head_read_a_byte_at_a_time_ends_at_its_blank_line_and_not_before() {
+        let mut d = HeadDeadline::new((), Duration::from_secs(5), None);
+        d.saw_write(b"HTTP/1.1 200 OK\r\n\r\n");
+        let head = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+        for (i, byte) in head.iter().enumerate() {
+            assert_eq!(
+                phase_name(&d),
+                if i == 0 { "idle" } else { "head" },
+                "at {i}"
+            );
+            d.saw_read(std::slice::from_ref(byte));
+        }
+        assert_eq!(phase_name(&d), "request");
     }
 
     #[tokio::test]
