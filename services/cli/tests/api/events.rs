@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{follow, inlet, service, url, Gateway};
+use crate::helpers::{closed_port, follow, inlet, service, url, Gateway};
 
 #[tokio::test]
 async fn events_prints_arrivals_and_reconnects_by_itself_after_a_gateway_restart() {
@@ -81,10 +81,7 @@ async fn readable_lines_say_what_arrived_and_topics_filter() {
 
 #[tokio::test]
 async fn with_no_gateway_at_the_start_it_says_so_and_exits_1() {
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let closed = closed_port();
     let run = inlet(&["events", &format!("ws://127.0.0.1:{closed}/events")], b"").await;
     assert_eq!(run.code(), 1, "{run:?}");
     assert!(run.stderr.contains("cannot connect"), "{}", run.stderr);

@@ -129,3 +129,9 @@ pub fn stored_mail(data: &Path) -> Vec<(PathBuf, String)> {
 pub fn url(process: &ServiceProcess, path: &str) -> String {
     format!("http://127.0.0.1:{}{path}", process.port)
 }
+
+/// A loopback port nothing listens on (bound, read, and let go).
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}

@@ -5,7 +5,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::helpers::{inlet, service, url};
+use crate::helpers::{closed_port, inlet, service, url};
 
 /// A server that reads one request head and answers `reply`, then closes.
 async fn one_shot(reply: &'static [u8]) -> String {
@@ -206,10 +206,7 @@ async fn the_exit_status_says_how_the_server_answered() {
     assert_eq!(failed.stdout, "oops!");
 
     // Nobody listening: one line, no panic, no backtrace.
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let closed = closed_port();
     let unreachable = inlet(
         &[
             "post",

@@ -1,6 +1,6 @@
 //! `inlet mail` from flags and stdin, against inlet-smtp.
 
-use crate::helpers::{inlet, smtp, stored_mail};
+use crate::helpers::{closed_port, inlet, smtp, stored_mail};
 
 #[tokio::test]
 async fn a_message_with_an_attachment_reaches_both_mailboxes() {
@@ -153,10 +153,7 @@ async fn other_refusals_give_the_servers_code_and_text() {
     );
     assert!(stored_mail(data.path()).is_empty());
 
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let closed = closed_port();
     let run = inlet(
         &[
             "mail",

@@ -9,7 +9,7 @@ use expectrl::session::OsSession;
 use expectrl::{Expect, NBytes};
 use inlet_testkit::WAIT;
 
-use crate::helpers::{inlet, service, smtp, stored_mail, url, Gateway, INLET};
+use crate::helpers::{closed_port, inlet, service, smtp, stored_mail, url, Gateway, INLET};
 
 const ROWS: u16 = 30;
 const COLUMNS: u16 = 120;
@@ -237,10 +237,7 @@ async fn a_pushed_message_lands_above_the_prompt_and_leaves_the_half_typed_line_
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_connection_is_a_red_error_and_exit_1() {
-    let closed = {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.local_addr().unwrap().port()
-    };
+    let closed = closed_port();
     let code = on_terminal(move || {
         let mut term = Terminal::spawn(&["ws", &format!("ws://127.0.0.1:{closed}/")]);
         term.wait_until("the error", |rows| {
