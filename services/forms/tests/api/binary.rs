@@ -567,19 +567,12 @@ async fn many_slow_large_posts_hold_no_more_memory_than_the_inflight_budget() {
     }
     // The budget holds eight; wait until the service has read what they sent.
     let accepted = BUDGET / BODY;
-    let metrics = format!("{}/metrics", forms.url());
     tokio::time::timeout(WAIT, async {
         loop {
-            let text = inlet_testkit::http::get_text(&metrics).await;
-            let full = text
-                .lines()
-                .any(|l| l == format!("inlet_forms_inflight_body_bytes {BUDGET}"));
-            let read: u64 = text
-                .lines()
-                .find_map(|l| l.strip_prefix("inlet_forms_body_bytes_received_total "))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            if full && read >= (accepted * SENT) as u64 {
+            let scrape = crate::helpers::scrape_at(&forms.url()).await;
+            let reserved = crate::helpers::value(&scrape, "inlet_forms_inflight_body_bytes", &[]);
+            let read = crate::helpers::value(&scrape, "inlet_forms_body_bytes_received_total", &[]);
+            if reserved == BUDGET as f64 && read >= (accepted * SENT) as f64 {
                 return;
             }
             tokio::task::yield_now().await;

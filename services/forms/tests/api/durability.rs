@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::io::Write;
 
-use crate::helpers::{spawn_app, spawn_in, TestApp};
+use crate::helpers::{scrape_at, spawn_app, spawn_in, value, TestApp};
 
 #[tokio::test]
 async fn concurrent_posts_each_become_exactly_one_valid_line() {
@@ -230,11 +230,12 @@ async fn restart_after_appending(app: TestApp, bytes: &[u8]) -> TestApp {
 
 /// How many fdatasyncs the journal has done, from `/metrics`.
 async fn fsyncs(app: &TestApp) -> u64 {
-    let text = inlet_testkit::http::get_text(&app.url("/metrics")).await;
-    text.lines()
-        .find_map(|l| l.strip_prefix("inlet_forms_journal_fsync_duration_seconds_count "))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+    let scrape = scrape_at(&app.url("")).await;
+    value(
+        &scrape,
+        "inlet_forms_journal_fsync_duration_seconds_count",
+        &[],
+    ) as u64
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ use inlet_forms::startup::{Application, StartupError};
 use inlet_forms::store::{Journal, JOURNAL_FILE};
 use inlet_testkit::raw::{self, RawReply};
 use inlet_testkit::server::Running;
+use prometheus_parse::{Sample, Scrape, Value};
 use tempfile::TempDir;
 
 /// The default body cap (2 MiB), as the issue and README state it.
@@ -125,5 +126,30 @@ impl TestApp {
     /// server closes the connection (bounded by `limit`).
     pub async fn raw(&self, request: &[u8], close_write: bool, limit: Duration) -> RawReply {
         raw::send(self.port, request, close_write, limit).await
+    }
+}
+
+/// `/metrics` of the service at `base` (`http://host:port`), parsed.
+pub async fn scrape_at(base: &str) -> Scrape {
+    let text = inlet_testkit::http::get_text(&format!("{base}/metrics")).await;
+    Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("valid exposition text")
+}
+
+/// The value of the one sample named `name` whose labels include `labels`.
+pub fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let matching: Vec<&Sample> = scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .collect();
+    assert_eq!(
+        matching.len(),
+        1,
+        "{name} {labels:?} in {:#?}",
+        scrape.samples
+    );
+    match &matching[0].value {
+        Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => *v,
+        other => panic!("{name} is not a number: {other:?}"),
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{spawn_app, DEFAULT_CAP};
+use crate::helpers::{scrape_at, spawn_app, value, DEFAULT_CAP};
 use inlet_testkit::raw::read_reply;
 use inlet_testkit::WAIT;
 
@@ -301,18 +301,18 @@ fn post_head(len: usize) -> String {
 
 /// Waits until `/metrics` shows `bytes` of the in-flight budget reserved.
 async fn wait_for_reserved(app: &crate::helpers::TestApp, bytes: usize) {
-    let wanted = format!("inlet_forms_inflight_body_bytes {bytes}");
+    let base = app.url("");
     tokio::time::timeout(WAIT, async {
         loop {
-            let metrics = inlet_testkit::http::get_text(&app.url("/metrics")).await;
-            if metrics.lines().any(|l| l == wanted) {
+            let scrape = scrape_at(&base).await;
+            if value(&scrape, "inlet_forms_inflight_body_bytes", &[]) == bytes as f64 {
                 return;
             }
             tokio::task::yield_now().await;
         }
     })
     .await
-    .unwrap_or_else(|_| panic!("never saw {wanted}"));
+    .unwrap_or_else(|_| panic!("never saw {bytes} bytes reserved"));
 }
 
 #[tokio::test]
@@ -366,11 +366,9 @@ async fn bodies_past_the_inflight_budget_get_503_and_the_service_keeps_answering
     let res = app.post("application/json", r#"{"after":true}"#).await;
     assert_eq!(res.status(), 200);
     assert_eq!(app.stored().len(), 2);
-    let refused = inlet_testkit::http::get_text(&app.url("/metrics")).await;
-    assert!(
-        refused.contains("inlet_forms_submissions_refused_total{reason=\"unavailable\"} 1"),
-        "{refused}"
-    );
+    let scrape = scrape_at(&app.url("")).await;
+    let refused = "inlet_forms_submissions_refused_total";
+    assert_eq!(value(&scrape, refused, &[("reason", "unavailable")]), 1.0);
 }
 
 #[tokio::test]

@@ -1,8 +1,8 @@
 //! `/metrics` after known traffic, read with a Prometheus text parser.
 
-use prometheus_parse::{Sample, Scrape, Value};
+use prometheus_parse::Scrape;
 
-use crate::helpers::{spawn_app, TestApp, DEFAULT_CAP};
+use crate::helpers::{spawn_app, value, TestApp, DEFAULT_CAP};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 const JSON: &str = "application/json";
@@ -17,25 +17,6 @@ async fn scrape(app: &TestApp) -> Scrape {
     );
     let text = res.text().await.unwrap();
     Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("valid exposition text")
-}
-
-/// The value of the one sample named `name` whose labels include `labels`.
-fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
-    let matching: Vec<&Sample> = scrape
-        .samples
-        .iter()
-        .filter(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
-        .collect();
-    assert_eq!(
-        matching.len(),
-        1,
-        "{name} {labels:?} in {:#?}",
-        scrape.samples
-    );
-    match &matching[0].value {
-        Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => *v,
-        other => panic!("{name} is not a number: {other:?}"),
-    }
 }
 
 #[tokio::test]
