@@ -93,8 +93,9 @@ impl InflightBudget {
         Some(permit)
     }
 
-    /// Bytes not reserved now.
-    pub fn available(&self) -> u64 {
+    /// Bytes not reserved now (the gauge shows the service's side).
+    #[cfg(test)]
+    fn available(&self) -> u64 {
         self.units.available_permits() as u64 * UNIT
     }
 }
