@@ -63,6 +63,9 @@ pub struct Limits {
     pub max_page_bytes: u64,
 }
 
+/// Smallest `store.segment_bytes`: below it a segment would hold only a few records.
+pub const MIN_SEGMENT_BYTES: u64 = 4096;
+
 /// The `[store]` table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -77,6 +80,9 @@ pub struct StoreSettings {
     /// With `sync = "interval"`: the longest an acknowledged submission may
     /// wait for its fdatasync, so the most a machine crash can lose.
     pub sync_interval_ms: u64,
+    /// Size at which the journal starts a new segment file (a segment can
+    /// pass it by one group commit).
+    pub segment_bytes: u64,
 }
 
 /// `store.sync`.
@@ -101,6 +107,7 @@ impl StoreSettings {
                     SyncPolicy::Interval(Duration::from_millis(self.sync_interval_ms))
                 }
             },
+            segment_bytes: self.segment_bytes,
         }
     }
 }
@@ -142,6 +149,7 @@ impl Default for StoreSettings {
             queue_depth: 4096,
             sync: SyncMode::Always,
             sync_interval_ms: 1000,
+            segment_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -185,6 +193,12 @@ impl Validate for FormsConfig {
             self.limits.max_inflight_body_bytes >= self.limits.max_body_bytes,
             "limits.max_inflight_body_bytes",
             "must be at least limits.max_body_bytes, or no body of the largest size could be read",
+        );
+        inlet_common::config::check(
+            problems,
+            self.store.segment_bytes >= MIN_SEGMENT_BYTES,
+            "store.segment_bytes",
+            &format!("must be at least {MIN_SEGMENT_BYTES}"),
         );
         check_data_dir(problems, &self.data_dir);
         self.http.validate(problems);

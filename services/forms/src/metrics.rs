@@ -43,6 +43,8 @@ pub struct JournalMetrics {
     pub fsync_seconds: Histogram,
     /// Records waiting for the writer.
     pub queue_depth: Gauge,
+    /// Segment files the journal has.
+    pub segments: Gauge,
 }
 
 impl FormsMetrics {
@@ -60,6 +62,7 @@ impl FormsMetrics {
             // 50 µs to about 1.6 s.
             fsync_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 16)),
             queue_depth: Gauge::default(),
+            segments: Gauge::default(),
         };
         metrics.register(
             "inlet_forms_submissions_stored",
@@ -95,6 +98,11 @@ impl FormsMetrics {
             "inlet_forms_journal_queue_depth",
             "Submissions waiting for the journal writer.",
             journal.queue_depth.clone(),
+        );
+        metrics.register(
+            "inlet_forms_journal_segments",
+            "Segment files of the journal (a new one starts at store.segment_bytes).",
+            journal.segments.clone(),
         );
         (requests, journal)
     }

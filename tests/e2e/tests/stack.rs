@@ -153,14 +153,15 @@ impl Stack {
             .collect()
     }
 
-    /// The submissions file as the forms container sees it on the volume.
+    /// The journal's records as the forms container sees them on the volume.
     async fn stored_records(&self) -> Vec<serde_json::Value> {
         self.compose(&[
             "exec",
             "-T",
             "forms",
-            "cat",
-            "/data/forms/submissions.jsonl",
+            "sh",
+            "-c",
+            "cat /data/forms/journal/*.jsonl",
         ])
         .await
         .lines()

@@ -58,9 +58,11 @@ pub async fn list(
             _ => {}
         }
     }
-    let plan = state
-        .journal
-        .plan_page(cursor, limit, state.limits.max_page_bytes);
+    let journal = Arc::clone(&state.journal);
+    let max_page_bytes = state.limits.max_page_bytes;
+    let plan = web::block(move || journal.plan_page(cursor, limit, max_page_bytes))
+        .await
+        .map_err(|_| FormsError::Store(StoreError::Closed))??;
     tracing::debug!(
         records = plan.records.len(),
         next_cursor = plan.next,
@@ -84,7 +86,7 @@ fn page_body(
     let records = stream::iter(plan.records.into_iter().enumerate()).then(move |(i, record)| {
         let journal = Arc::clone(&journal);
         async move {
-            let text = web::block(move || journal.read(record))
+            let text = web::block(move || journal.read(&record))
                 .await
                 .map_err(|_| FormsError::Store(StoreError::Closed))??;
             let mut piece = Vec::with_capacity(text.len() + 1);

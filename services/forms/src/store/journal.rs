@@ -1,69 +1,36 @@
-//! The append-only journal and its group-commit writer thread.
+//! The journal's handle for request handlers: append, plan a page, read a record.
 
 use std::fs::File;
-use std::io::Write;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::sync::{SyncPolicy, Syncer};
-use super::{recovery, Entry, StoreError, JOURNAL_FILE};
+use super::recovery;
+use super::segment::{Segment, Span};
+use super::sync::SyncPolicy;
+use super::writer::{self, Command, JournalFile, Pending, WriterSettings};
+use super::StoreError;
 use crate::metrics::JournalMetrics;
 
-/// One line waiting for the writer, and where to say it is durable.
-struct Pending {
-    line: Vec<u8>,
-    done: oneshot::Sender<Result<u64, StoreError>>,
-}
-
-/// What the writer thread is asked to do.
-enum Command {
-    Append(Pending),
-    /// Write what is queued, then stop.
-    Close,
-}
-
 /// State shared between request handlers and the writer thread.
-struct Shared {
-    /// Line offsets in append order; a record's position is its sequence number.
-    index: RwLock<Vec<Entry>>,
-    /// A read handle for serving pages (positioned reads, no shared cursor).
-    reader: File,
+pub(super) struct Shared {
+    /// Every segment, oldest first; the writer pushes a new one when it rolls.
+    pub segments: RwLock<Vec<Arc<Segment>>>,
     /// Why the writer stopped taking writes, once it has.
     stopped: OnceLock<Arc<str>>,
 }
 
-/// What the writer needs of its file: the journal file itself, or in tests
-/// one that fails on cue.
-pub(super) trait JournalFile: Send + 'static {
-    /// Appends `buf` (to the page cache).
-    fn append(&mut self, buf: &[u8]) -> std::io::Result<()>;
-    /// Makes what was appended durable (fdatasync).
-    fn sync(&mut self) -> std::io::Result<()>;
-    /// Cuts the file back to `len` and makes that durable.
-    fn cut_back(&mut self, len: u64) -> std::io::Result<()>;
-    /// Another handle on the file, for the syncer thread.
-    fn handle(&self) -> std::io::Result<File>;
-}
-
-impl JournalFile for File {
-    fn append(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.write_all(buf)
+impl Shared {
+    /// Records why the journal stopped taking writes (the first reason wins).
+    pub fn stop(&self, why: String) {
+        let _ = self.stopped.set(why.into());
     }
 
-    fn sync(&mut self) -> std::io::Result<()> {
-        self.sync_data()
-    }
-
-    fn cut_back(&mut self, len: u64) -> std::io::Result<()> {
-        self.set_len(len).and_then(|()| self.sync_data())
-    }
-
-    fn handle(&self) -> std::io::Result<File> {
-        self.try_clone()
+    /// Why the journal stopped taking writes, if it has.
+    pub fn stopped(&self) -> Option<&Arc<str>> {
+        self.stopped.get()
     }
 }
 
@@ -82,6 +49,8 @@ pub struct JournalSettings {
     pub queue_depth: usize,
     /// When an acknowledged record is on disk.
     pub sync: SyncPolicy,
+    /// Size at which the journal starts a new segment file.
+    pub segment_bytes: u64,
 }
 
 /// Owns the writer thread; [`JournalWriter::join`] waits until every queued line is written.
@@ -98,42 +67,71 @@ impl JournalWriter {
     }
 }
 
+/// A record a page will hold: its segment and where it sits there.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    segment: Arc<Segment>,
+    span: Span,
+}
+
+/// The records of one page and the cursor of the next.
+#[derive(Debug)]
+pub struct PagePlan {
+    /// Newest first.
+    pub records: Vec<Entry>,
+    /// The `before` of the next (older) page; `None` on the last page.
+    pub next: Option<u64>,
+}
+
 impl Journal {
-    /// Opens the journal in `dir` (creating it) and starts its writer thread.
+    /// Opens the journal in `forms_dir` (creating it) and starts its writer thread.
     pub fn open(
-        dir: &Path,
+        forms_dir: &Path,
         settings: JournalSettings,
         metrics: JournalMetrics,
     ) -> Result<(Arc<Journal>, JournalWriter), StoreError> {
-        Self::open_with(dir, |file| file, settings, metrics)
+        Self::open_with(forms_dir, |file| file, settings, metrics)
     }
 
-    /// [`Journal::open`], with the writer's file passed through `wrap` first
-    /// (tests wrap it in one that fails on cue).
+    /// [`Journal::open`], with each segment's data file passed through `wrap`
+    /// before the writer uses it (tests wrap it in one that fails on cue).
     pub(super) fn open_with<F: JournalFile>(
-        dir: &Path,
-        wrap: impl FnOnce(File) -> F,
+        forms_dir: &Path,
+        wrap: impl Fn(File) -> F + Send + 'static,
         settings: JournalSettings,
         metrics: JournalMetrics,
     ) -> Result<(Arc<Journal>, JournalWriter), StoreError> {
-        let path = dir.join(JOURNAL_FILE);
         let open_error = |source: std::io::Error| StoreError::Open {
-            path: path.display().to_string(),
+            path: forms_dir.join(super::JOURNAL_DIR).display().to_string(),
             source: Arc::new(source),
         };
-        let recovered = recovery::open(dir, &path).map_err(open_error)?;
-        let reader = recovered.file.try_clone().map_err(open_error)?;
+        let started = std::time::Instant::now();
+        let recovered = recovery::open(forms_dir).map_err(open_error)?;
+        tracing::info!(
+            path = %forms_dir.join(super::JOURNAL_DIR).display(),
+            segments = recovered.segments.len(),
+            records = recovered.segments.last().map_or(0, |s| s.end_seq()),
+            scanned_bytes = recovered.scanned,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "journal opened"
+        );
+        metrics.segments.set(recovered.segments.len() as i64);
         let shared = Arc::new(Shared {
-            index: RwLock::new(recovered.index),
-            reader,
+            segments: RwLock::new(recovered.segments),
             stopped: OnceLock::new(),
         });
-        let file = wrap(recovered.file);
         let (queue, rx) = mpsc::channel(settings.queue_depth);
         let writer_shared = Arc::clone(&shared);
+        let writer_settings = WriterSettings {
+            max_batch: settings.max_batch,
+            segment_bytes: settings.segment_bytes,
+            sync: settings.sync,
+            wrap,
+        };
+        let active = recovered.active;
         let thread = std::thread::Builder::new()
             .name("forms-journal".into())
-            .spawn(move || write_loop(file, recovered.len, rx, &writer_shared, &settings, &metrics))
+            .spawn(move || writer::run(active, rx, &writer_shared, writer_settings, &metrics))
             .map_err(open_error)?;
         Ok((
             Arc::new(Journal { queue, shared }),
@@ -156,7 +154,7 @@ impl Journal {
 
     /// Why appends no longer go through: stopped after a failure, or closed.
     fn why_closed(&self) -> StoreError {
-        match self.shared.stopped.get() {
+        match self.shared.stopped() {
             Some(why) => StoreError::Stopped(Arc::clone(why)),
             None => StoreError::Closed,
         }
@@ -174,227 +172,59 @@ impl Journal {
     }
 
     /// Which records a page holds: up to `limit` with sequence numbers below
-    /// `before` (all, when `None`), newest first, stopping early when the next
-    /// record would take the page past `max_bytes` (a page always holds at
-    /// least one record, so paging always moves on). Reads only the index.
-    pub fn plan_page(&self, before: Option<u64>, limit: usize, max_bytes: u64) -> PagePlan {
-        let index = self.shared.index.read().expect("index lock");
-        let end = before.map_or(index.len(), |b| (b as usize).min(index.len()));
+    /// `before` (all, when `None`), newest first, across segments, stopping
+    /// early when the next record would take the page past `max_bytes` (a
+    /// page always holds at least one record, so paging always moves on).
+    /// Blocking: reads one stretch of index per segment it touches.
+    pub fn plan_page(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+        max_bytes: u64,
+    ) -> Result<PagePlan, StoreError> {
+        let segments = self.shared.segments.read().expect("segments lock").clone();
+        let total = segments.last().map_or(0, |s| s.end_seq());
+        let mut position = before.map_or(total, |b| b.min(total));
         let mut records = Vec::new();
         let mut bytes = 0u64;
-        let mut oldest = end;
-        for position in (0..end).rev().take(limit) {
-            let entry = index[position];
-            // The newline becomes the comma between records: same count.
-            let size = u64::from(entry.len);
-            if !records.is_empty() && bytes + size > max_bytes {
+        'segments: for segment in segments.iter().rev() {
+            if records.len() >= limit {
                 break;
             }
-            bytes += size;
-            records.push(entry);
-            oldest = position;
+            if segment.first_seq >= position {
+                continue;
+            }
+            let to = position.min(segment.end_seq()) - segment.first_seq;
+            let from = to.saturating_sub((limit - records.len()) as u64);
+            for (k, span) in segment.spans(from, to)?.into_iter().enumerate().rev() {
+                // The newline becomes the comma between records: same count.
+                let size = u64::from(span.len);
+                if !records.is_empty() && bytes + size > max_bytes {
+                    break 'segments;
+                }
+                bytes += size;
+                records.push(Entry {
+                    segment: Arc::clone(segment),
+                    span,
+                });
+                position = segment.first_seq + from + k as u64;
+            }
         }
-        PagePlan {
+        Ok(PagePlan {
             records,
-            next: (oldest > 0).then_some(oldest as u64),
-        }
+            next: (position > 0).then_some(position),
+        })
     }
 
     /// One record's JSON text, as stored. Blocking: reads the file.
-    pub fn read(&self, record: Entry) -> Result<Vec<u8>, StoreError> {
-        let mut buf = vec![0u8; record.len as usize];
-        self.shared
-            .reader
-            .read_exact_at(&mut buf, record.offset)
-            .map_err(|e| StoreError::Read(Arc::new(e)))?;
-        buf.pop(); // the newline
-        std::str::from_utf8(&buf).map_err(invalid_record)?;
-        Ok(buf)
-    }
-}
-
-/// The records of one page and the cursor of the next.
-#[derive(Debug)]
-pub struct PagePlan {
-    /// Newest first.
-    pub records: Vec<Entry>,
-    /// The `before` of the next (older) page; `None` on the last page.
-    pub next: Option<u64>,
-}
-
-/// A stored line that no longer reads back as UTF-8 JSON.
-fn invalid_record(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Read(Arc::new(std::io::Error::new(
-        std::io::ErrorKind::InvalidData,
-        err,
-    )))
-}
-
-/// Takes whatever lines are queued (up to `max_batch`), writes them with one
-/// write and (with `store.sync = "always"`) one fsync, then acknowledges
-/// each; with `"interval"` the syncer fsyncs behind it. A failed batch is cut
-/// back off the file so no partial record stays behind; if that fails too
-/// (or the syncer's fsync fails), the writer stops for good rather than
-/// append after what it cannot vouch for.
-fn write_loop<F: JournalFile>(
-    file: F,
-    len: u64,
-    rx: mpsc::Receiver<Command>,
-    shared: &Arc<Shared>,
-    settings: &JournalSettings,
-    metrics: &JournalMetrics,
-) {
-    let syncer = match settings.sync {
-        SyncPolicy::Always => None,
-        SyncPolicy::Interval(every) => {
-            let stopped = Arc::clone(shared);
-            let failed = move |err: std::io::Error| {
-                tracing::error!(
-                    error = %err,
-                    "journal stopped taking writes: an interval fdatasync failed, so \
-                     acknowledged records may not be on disk"
-                );
-                let _ = stopped
-                    .stopped
-                    .set(format!("an fdatasync of the journal failed ({err})").into());
-            };
-            match file
-                .handle()
-                .and_then(|h| Syncer::start(h, every, metrics.fsync_seconds.clone(), failed))
-            {
-                Ok(syncer) => Some(syncer),
-                Err(err) => {
-                    tracing::error!(error = %err, "journal stopped taking writes: cannot start its syncer");
-                    let _ = shared
-                        .stopped
-                        .set(format!("the journal's syncer could not start ({err})").into());
-                    return;
-                }
-            }
-        }
-    };
-    write_batches(
-        file,
-        len,
-        rx,
-        shared,
-        settings.max_batch,
-        syncer.as_ref(),
-        metrics,
-    );
-    if let Some(syncer) = syncer {
-        syncer.finish();
-    }
-}
-
-/// The writer's loop proper; `syncer` is set for the `interval` policy.
-fn write_batches<F: JournalFile>(
-    mut file: F,
-    mut len: u64,
-    mut rx: mpsc::Receiver<Command>,
-    shared: &Shared,
-    max_batch: usize,
-    syncer: Option<&Syncer>,
-    metrics: &JournalMetrics,
-) {
-    let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
-    let mut buf = Vec::new();
-    let mut entries = Vec::with_capacity(max_batch);
-    let mut closing = false;
-    while !closing {
-        match rx.blocking_recv() {
-            Some(Command::Append(first)) => batch.push(first),
-            Some(Command::Close) | None => break,
-        }
-        while batch.len() < max_batch {
-            match rx.try_recv() {
-                Ok(Command::Append(next)) => batch.push(next),
-                Ok(Command::Close) => {
-                    closing = true;
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
-        buf.clear();
-        entries.clear();
-        let mut offset = len;
-        for pending in &batch {
-            entries.push(Entry {
-                offset,
-                len: pending.line.len() as u32,
-            });
-            offset += pending.line.len() as u64;
-            buf.extend_from_slice(&pending.line);
-        }
-        metrics.queue_depth.set(rx.len() as i64);
-        metrics.batch_size.observe(batch.len() as f64);
-        if let Some(why) = shared.stopped.get() {
-            // The syncer failed: nothing more goes in after what it could not vouch for.
-            for pending in batch.drain(..) {
-                let _ = pending.done.send(Err(StoreError::Stopped(Arc::clone(why))));
-            }
-            return;
-        }
-        let written = match syncer {
-            None => {
-                let started = std::time::Instant::now();
-                let written = file.append(&buf).and_then(|()| file.sync());
-                metrics
-                    .fsync_seconds
-                    .observe(started.elapsed().as_secs_f64());
-                written
-            }
-            Some(syncer) => file.append(&buf).map(|()| syncer.mark_dirty()),
-        };
-        match written {
-            Ok(()) => {
-                len = offset;
-                let first_seq = {
-                    let mut index = shared.index.write().expect("index lock");
-                    let first = index.len() as u64;
-                    index.extend_from_slice(&entries);
-                    first
-                };
-                tracing::debug!(
-                    records = batch.len(),
-                    bytes = buf.len(),
-                    "journal batch committed"
-                );
-                for (i, pending) in batch.drain(..).enumerate() {
-                    let _ = pending.done.send(Ok(first_seq + i as u64));
-                }
-            }
-            Err(err) => {
-                tracing::error!(error = %err, records = batch.len(), "journal batch failed; rolling back");
-                let cut = file.cut_back(len);
-                let err = Arc::new(err);
-                for pending in batch.drain(..) {
-                    let _ = pending.done.send(Err(StoreError::Write(Arc::clone(&err))));
-                }
-                if let Err(cut) = cut {
-                    let why: Arc<str> = format!(
-                        "a failed batch could not be cut back off the journal ({cut}); \
-                         a restart recovers it"
-                    )
-                    .into();
-                    tracing::error!(
-                        error = %cut,
-                        length = len,
-                        "journal stopped taking writes: rolling back a failed batch failed, \
-                         and appending after what it left would corrupt the journal"
-                    );
-                    let _ = shared.stopped.set(why);
-                    // Dropping the queue fails every waiting append with the reason.
-                    return;
-                }
-            }
-        }
+    pub fn read(&self, record: &Entry) -> Result<Vec<u8>, StoreError> {
+        record.segment.read(record.span)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write;
     use std::sync::atomic::{AtomicBool, Ordering};
 
     use inlet_common::metrics::Metrics;
@@ -449,20 +279,25 @@ mod tests {
         let (_, metrics) = FormsMetrics::register(&Metrics::new());
         let wrap = move |file| Faulty {
             file,
-            fail_append,
-            fail_cut,
+            fail_append: Arc::clone(&fail_append),
+            fail_cut: Arc::clone(&fail_cut),
         };
         let settings = JournalSettings {
             max_batch: 16,
             queue_depth: 64,
             sync: SyncPolicy::Always,
+            segment_bytes: 1 << 20,
         };
         let (journal, writer) = Journal::open_with(dir, wrap, settings, metrics).unwrap();
         (journal, writer, faults)
     }
 
     fn journal_text(dir: &Path) -> String {
-        std::fs::read_to_string(dir.join(JOURNAL_FILE)).unwrap()
+        let files = crate::store::segment_files(dir).unwrap();
+        files
+            .iter()
+            .map(|f| std::fs::read_to_string(f).unwrap())
+            .collect()
     }
 
     #[tokio::test]
@@ -508,5 +343,188 @@ mod tests {
         let (journal, _writer, _) = open_faulty(dir.path());
         assert_eq!(journal.append(b"{\"n\":3}".to_vec()).await.unwrap(), 1);
         assert_eq!(journal_text(dir.path()), "{\"n\":0}\n{\"n\":3}\n");
+    }
+
+    fn open_plain(
+        dir: &Path,
+        segment_bytes: u64,
+        sync: SyncPolicy,
+    ) -> (Arc<Journal>, JournalWriter) {
+        let (_, metrics) = FormsMetrics::register(&Metrics::new());
+        let settings = JournalSettings {
+            max_batch: 4,
+            queue_depth: 64,
+            sync,
+            segment_bytes,
+        };
+        Journal::open(dir, settings, metrics).unwrap()
+    }
+
+    /// Appends `{"n":0}` … one at a time (so batches stay small).
+    async fn append_numbers(journal: &Journal, numbers: std::ops::Range<u64>) {
+        for n in numbers {
+            let line = format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(20));
+            journal.append(line.into_bytes()).await.unwrap();
+        }
+    }
+
+    /// Every record's `n`, newest first, following cursors page by page.
+    fn read_all(journal: &Journal, limit: usize, max_bytes: u64) -> (Vec<u64>, usize) {
+        let mut seen = Vec::new();
+        let mut before = None;
+        let mut pages = 0;
+        loop {
+            let plan = journal.plan_page(before, limit, max_bytes).unwrap();
+            pages += 1;
+            for record in &plan.records {
+                let text = journal.read(record).unwrap();
+                let value: serde_json::Value = serde_json::from_slice(&text).unwrap();
+                seen.push(value["n"].as_u64().unwrap());
+            }
+            match plan.next {
+                Some(next) => before = Some(next),
+                None => return (seen, pages),
+            }
+        }
+    }
+
+    async fn stop(journal: Arc<Journal>, writer: JournalWriter) {
+        journal.close().await;
+        drop(journal);
+        writer.join();
+    }
+
+    #[tokio::test]
+    async fn the_journal_rolls_into_segments_and_pages_run_across_them() {
+        let dir = tempfile::tempdir().unwrap();
+        // Each line is 36 bytes: six fit in a 256-byte segment.
+        let (journal, writer) = open_plain(dir.path(), 256, SyncPolicy::Always);
+        append_numbers(&journal, 0..40).await;
+        let files = crate::store::segment_files(dir.path()).unwrap();
+        assert!(files.len() >= 6, "{files:?}");
+        for file in &files {
+            let len = std::fs::metadata(file).unwrap().len();
+            assert!(len <= 256, "{} is {len} bytes", file.display());
+        }
+        let newest_first: Vec<u64> = (0..40).rev().collect();
+        // Pages of 7 straddle segment boundaries; so do pages cut by bytes.
+        assert_eq!(read_all(&journal, 7, u64::MAX), (newest_first.clone(), 6));
+        assert_eq!(read_all(&journal, 1000, 100).0, newest_first);
+        // A cursor in the middle of a segment starts the page right there.
+        let plan = journal.plan_page(Some(20), 3, u64::MAX).unwrap();
+        assert_eq!(plan.records.len(), 3);
+        assert_eq!(plan.next, Some(17));
+        stop(journal, writer).await;
+
+        // After a restart the sequence numbers, and so the cursors, hold.
+        let (journal, writer) = open_plain(dir.path(), 256, SyncPolicy::Always);
+        append_numbers(&journal, 40..45).await;
+        assert_eq!(
+            read_all(&journal, 7, u64::MAX).0,
+            (0..45).rev().collect::<Vec<_>>()
+        );
+        assert_eq!(journal_text(dir.path()).lines().count(), 45);
+        stop(journal, writer).await;
+    }
+
+    #[tokio::test]
+    async fn interval_sync_rolls_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = SyncPolicy::Interval(std::time::Duration::from_millis(5));
+        let (journal, writer) = open_plain(dir.path(), 256, policy);
+        append_numbers(&journal, 0..20).await;
+        assert!(crate::store::segment_files(dir.path()).unwrap().len() >= 3);
+        assert_eq!(
+            read_all(&journal, 50, u64::MAX).0,
+            (0..20).rev().collect::<Vec<_>>()
+        );
+        stop(journal, writer).await;
+    }
+
+    #[tokio::test]
+    async fn a_clean_restart_reads_no_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, writer) = open_plain(dir.path(), 256, SyncPolicy::Always);
+        append_numbers(&journal, 0..30).await;
+        stop(journal, writer).await;
+        let recovered = recovery::open(dir.path()).unwrap();
+        assert_eq!(recovered.scanned, 0, "start-up used the indexes alone");
+        let records: u64 = recovered.segments.iter().map(|s| s.count()).sum();
+        assert_eq!(records, 30);
+    }
+
+    #[tokio::test]
+    async fn a_lost_or_wrong_index_is_rebuilt_from_its_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, writer) = open_plain(dir.path(), 256, SyncPolicy::Always);
+        append_numbers(&journal, 0..30).await;
+        stop(journal, writer).await;
+        let files = crate::store::segment_files(dir.path()).unwrap();
+        // One index gone, one cut short mid-entry, one pointing at the wrong bytes.
+        std::fs::remove_file(files[0].with_extension("idx")).unwrap();
+        let cut = files[1].with_extension("idx");
+        let len = std::fs::metadata(&cut).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&cut)
+            .unwrap()
+            .set_len(len - 5)
+            .unwrap();
+        let mut wrong = std::fs::read(files[2].with_extension("idx")).unwrap();
+        let last = wrong.len() - 12;
+        wrong[last] += 1;
+        std::fs::write(files[2].with_extension("idx"), wrong).unwrap();
+
+        let (journal, writer) = open_plain(dir.path(), 256, SyncPolicy::Always);
+        assert_eq!(
+            read_all(&journal, 1000, u64::MAX).0,
+            (0..30).rev().collect::<Vec<_>>()
+        );
+        stop(journal, writer).await;
+    }
+
+    #[tokio::test]
+    async fn an_index_ahead_of_its_data_is_cut_to_the_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, writer) = open_plain(dir.path(), 1 << 20, SyncPolicy::Always);
+        append_numbers(&journal, 0..5).await;
+        stop(journal, writer).await;
+        // What a machine crash with `interval` can leave: the index reached
+        // the disk, the last records did not.
+        let file = crate::store::segment_files(dir.path())
+            .unwrap()
+            .pop()
+            .unwrap();
+        let text = std::fs::read_to_string(&file).unwrap();
+        let keep = text.lines().take(3).map(|l| l.len() + 1).sum::<usize>() + 4;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&file)
+            .unwrap()
+            .set_len(keep as u64)
+            .unwrap();
+
+        let (journal, writer) = open_plain(dir.path(), 1 << 20, SyncPolicy::Always);
+        assert_eq!(read_all(&journal, 100, u64::MAX).0, [2, 1, 0]);
+        append_numbers(&journal, 5..6).await;
+        assert_eq!(read_all(&journal, 100, u64::MAX).0, [5, 2, 1, 0]);
+        assert_eq!(
+            journal_text(dir.path()).lines().count(),
+            4,
+            "the torn tail was cut"
+        );
+        stop(journal, writer).await;
+    }
+
+    #[tokio::test]
+    async fn the_single_file_of_an_earlier_version_becomes_the_first_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let legacy: String = (0..3).map(|n| format!("{{\"n\":{n}}}\n")).collect();
+        std::fs::write(dir.path().join(crate::store::LEGACY_JOURNAL_FILE), &legacy).unwrap();
+        let (journal, writer) = open_plain(dir.path(), 1 << 20, SyncPolicy::Always);
+        assert!(!dir.path().join(crate::store::LEGACY_JOURNAL_FILE).exists());
+        append_numbers(&journal, 3..4).await;
+        assert_eq!(read_all(&journal, 100, u64::MAX).0, [3, 2, 1, 0]);
+        stop(journal, writer).await;
     }
 }

@@ -1,22 +1,39 @@
-//! Durable storage of submissions: one JSON line each in `<data_dir>/forms/submissions.jsonl`.
+//! Durable storage of submissions: one JSON line each, in segment files
+//! under `<data_dir>/forms/journal/`.
 //!
 //! A single writer thread appends lines and fsyncs them in groups (group commit),
 //! so concurrent posts never interleave and each is on disk before its reply.
-//! An index of line offsets, rebuilt at start-up, serves newest-first pages.
+//! Once a segment reaches `store.segment_bytes` the next batch starts a new
+//! one. Each segment has an index of where its records sit, so pages are read
+//! without scanning and start-up does not read the records at all.
 
 mod journal;
 mod record;
 mod recovery;
+mod segment;
 mod sync;
+mod writer;
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use journal::{Journal, JournalSettings, JournalWriter, PagePlan};
+pub use journal::{Entry, Journal, JournalSettings, JournalWriter, PagePlan};
 pub use record::Record;
 pub use sync::SyncPolicy;
 
-/// File name of the journal inside the forms folder.
-pub const JOURNAL_FILE: &str = "submissions.jsonl";
+/// Folder of the segments, inside the forms folder.
+pub const JOURNAL_DIR: &str = "journal";
+
+/// The single journal file of earlier versions; found at start-up, it is
+/// moved into the segment folder as its first segment.
+pub const LEGACY_JOURNAL_FILE: &str = "submissions.jsonl";
+
+/// The data files of the journal in `forms_dir`, oldest first: read in this
+/// order, their lines are every record in the order it was stored.
+pub fn segment_files(forms_dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let segments = segment::list(&forms_dir.join(JOURNAL_DIR))?;
+    Ok(segments.into_iter().map(|(_, path)| path).collect())
+}
 
 /// Why a submission could not be stored or read back.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -42,12 +59,4 @@ pub enum StoreError {
     /// back, and appending after what it left would corrupt the journal.
     #[error("the journal stopped taking writes: {0}")]
     Stopped(Arc<str>),
-}
-
-/// Where one record sits in the journal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Entry {
-    offset: u64,
-    /// Length including the trailing newline.
-    len: u32,
 }

@@ -14,7 +14,7 @@
 use std::fs::File;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -31,6 +31,8 @@ pub enum SyncPolicy {
 
 /// The `interval` policy's background fdatasync.
 pub(super) struct Syncer {
+    /// The segment being written; the writer swaps it when it rolls.
+    file: Arc<Mutex<File>>,
     dirty: Arc<AtomicBool>,
     stop: mpsc::Sender<()>,
     thread: JoinHandle<()>,
@@ -46,6 +48,8 @@ impl Syncer {
         fsync_seconds: Histogram,
         failed: impl FnOnce(std::io::Error) + Send + 'static,
     ) -> std::io::Result<Self> {
+        let file = Arc::new(Mutex::new(file));
+        let thread_file = Arc::clone(&file);
         let dirty = Arc::new(AtomicBool::new(false));
         let (stop, stopped) = mpsc::channel();
         let thread_dirty = Arc::clone(&dirty);
@@ -60,7 +64,7 @@ impl Syncer {
                     };
                     if thread_dirty.swap(false, Ordering::SeqCst) {
                         let started = Instant::now();
-                        let synced = file.sync_data();
+                        let synced = thread_file.lock().expect("syncer file").sync_data();
                         fsync_seconds.observe(started.elapsed().as_secs_f64());
                         if let Err(err) = synced {
                             if let Some(failed) = failed.take() {
@@ -75,6 +79,7 @@ impl Syncer {
                 }
             })?;
         Ok(Self {
+            file,
             dirty,
             stop,
             thread,
@@ -84,6 +89,11 @@ impl Syncer {
     /// Says there is written data to sync.
     pub(super) fn mark_dirty(&self) {
         self.dirty.store(true, Ordering::SeqCst);
+    }
+
+    /// Syncs `file` from now on (a new segment; the writer synced the old one).
+    pub(super) fn switch_to(&self, file: File) {
+        *self.file.lock().expect("syncer file") = file;
     }
 
     /// Syncs what is left and stops.

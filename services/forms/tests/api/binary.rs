@@ -59,6 +59,26 @@ async fn a_json_depth_past_what_the_parser_walks_exits_64() {
 }
 
 #[tokio::test]
+async fn a_segment_size_under_the_minimum_exits_64() {
+    let dir = tempfile::tempdir().unwrap();
+    let (status, stderr) = run_to_exit(
+        BIN,
+        &[],
+        &[
+            ("INLET_DATA_DIR", dir.path().to_str().unwrap()),
+            ("INLET_STORE__SEGMENT_BYTES", "4095"),
+        ],
+        WAIT,
+    )
+    .await;
+    assert_eq!(status.code(), Some(64), "{stderr}");
+    assert!(
+        stderr.contains("store.segment_bytes") && stderr.contains("at least 4096"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
 async fn a_missing_config_file_exits_64() {
     let (status, stderr) = run_to_exit(
         BIN,
@@ -637,6 +657,13 @@ async fn crash_under_load(env: &[(&str, &str)]) {
     const ROUNDS: usize = 3;
     const WRITERS: usize = 16;
     let dir = tempfile::tempdir().unwrap();
+    // Small segments, so the kills also land around a roll to a new one.
+    let env: Vec<(&str, &str)> = env
+        .iter()
+        .copied()
+        .chain([("INLET_STORE__SEGMENT_BYTES", "4096")])
+        .collect();
+    let env = env.as_slice();
     let mut attempted = std::collections::HashSet::new();
     let mut acknowledged = std::collections::HashSet::new();
     for round in 0..ROUNDS {
@@ -712,7 +739,10 @@ async fn crash_under_load(env: &[(&str, &str)]) {
         assert!(forms.terminate().await.success());
     }
     // The journal on disk reads back line for line.
-    let journal = std::fs::read_to_string(dir.path().join("forms/submissions.jsonl")).unwrap();
+    let forms_dir = dir.path().join("forms");
+    let segments = inlet_forms::store::segment_files(&forms_dir).unwrap();
+    assert!(segments.len() > ROUNDS, "{} segments", segments.len());
+    let journal = crate::helpers::journal_text_in(&forms_dir);
     for line in journal.lines() {
         serde_json::from_str::<serde_json::Value>(line).expect("every stored line is whole JSON");
     }

@@ -90,7 +90,7 @@ async fn a_page_stops_before_the_record_that_would_pass_its_byte_budget() {
         let body = format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(150));
         assert_eq!(app.post("application/json", body).await.status(), 200);
     }
-    let line = std::fs::read_to_string(app.journal_path()).unwrap();
+    let line = app.journal_text();
     let record = line.lines().next().unwrap().len() + 1;
     assert!(
         3 * record <= 1000 && 4 * record > 1000,
@@ -114,6 +114,46 @@ async fn a_page_stops_before_the_record_that_would_pass_its_byte_budget() {
         [6, 5, 4, 3, 2, 1, 0],
         "every record once, newest first"
     );
+}
+
+#[tokio::test]
+async fn pages_run_across_segments_and_survive_a_restart() {
+    let env = [("INLET_STORE__SEGMENT_BYTES", "4096")];
+    let app = spawn_app(&env).await;
+    // About 190 bytes a record: twenty or so to a segment.
+    for n in 0..120 {
+        let body = format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(100));
+        assert_eq!(app.post("application/json", body).await.status(), 200);
+    }
+    let segments = inlet_forms::store::segment_files(&app.forms_dir()).unwrap();
+    assert!(segments.len() >= 5, "{} segments", segments.len());
+    let newest_first: Vec<i64> = (0..120).rev().collect();
+    assert_eq!(all_pages(&app, 13).await, newest_first);
+
+    let dir = app.stop().await;
+    let app = spawn_in(dir, &env).await;
+    assert_eq!(
+        all_pages(&app, 13).await,
+        newest_first,
+        "the same after a restart"
+    );
+    assert_eq!(app.journal_text().lines().count(), 120);
+}
+
+/// Every record's `n`, newest first, following cursors in pages of `limit`.
+async fn all_pages(app: &TestApp, limit: usize) -> Vec<i64> {
+    let mut seen = Vec::new();
+    let mut path = format!("/submissions?limit={limit}");
+    loop {
+        let page = app.get_json(&path).await;
+        let records = page["submissions"].as_array().unwrap();
+        assert!(!records.is_empty() && records.len() <= limit, "{page}");
+        seen.extend(records.iter().map(|r| r["fields"]["n"].as_i64().unwrap()));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/submissions?limit={limit}&cursor={cursor}"),
+            None => return seen,
+        }
+    }
 }
 
 #[tokio::test]
@@ -190,7 +230,7 @@ async fn a_torn_last_line_is_cut_off_at_start_up() {
 async fn a_complete_line_that_is_not_json_is_kept_in_the_file_but_not_served() {
     let app = spawn_app(&[]).await;
     app.post("application/json", r#"{"n":1}"#).await;
-    let journal = app.journal_path();
+    let journal = app.last_segment();
     let app = restart_after_appending(app, b"edited by hand\n").await;
     app.post("application/json", r#"{"n":2}"#).await;
     let text = std::fs::read_to_string(&journal).unwrap();
@@ -217,7 +257,7 @@ async fn a_complete_line_that_is_not_json_is_kept_in_the_file_but_not_served() {
 /// Stops `app`, appends `bytes` to its journal as a crash or a person might,
 /// and starts it again on the same data.
 async fn restart_after_appending(app: TestApp, bytes: &[u8]) -> TestApp {
-    let journal = app.journal_path();
+    let journal = app.last_segment();
     let dir = app.stop().await;
     std::fs::OpenOptions::new()
         .append(true)

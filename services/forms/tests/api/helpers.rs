@@ -1,13 +1,13 @@
 //! Starting the service in-process and talking to it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use inlet_common::config::{load, ConfigSource};
 use inlet_forms::config::FormsConfig;
 use inlet_forms::startup::{Application, StartupError};
-use inlet_forms::store::{Journal, JOURNAL_FILE};
+use inlet_forms::store::{segment_files, Journal};
 use inlet_testkit::raw::{self, RawReply};
 use inlet_testkit::server::Running;
 use prometheus_parse::{Sample, Scrape, Value};
@@ -59,13 +59,27 @@ impl TestApp {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    pub fn journal_path(&self) -> PathBuf {
-        self.data_dir.path().join("forms").join(JOURNAL_FILE)
+    /// The forms folder in the service's data dir.
+    pub fn forms_dir(&self) -> PathBuf {
+        self.data_dir.path().join("forms")
+    }
+
+    /// The journal's text: every segment, oldest first.
+    pub fn journal_text(&self) -> String {
+        journal_text_in(&self.forms_dir())
+    }
+
+    /// The data file of the segment being written.
+    pub fn last_segment(&self) -> PathBuf {
+        segment_files(&self.forms_dir())
+            .unwrap()
+            .pop()
+            .expect("the journal has a segment")
     }
 
     /// Every stored record, parsed; panics on a line that is not JSON.
     pub fn stored(&self) -> Vec<serde_json::Value> {
-        let text = std::fs::read_to_string(self.journal_path()).unwrap_or_default();
+        let text = self.journal_text();
         text.lines()
             .map(|l| {
                 serde_json::from_str(l).unwrap_or_else(|e| panic!("bad journal line {l:?}: {e}"))
@@ -152,4 +166,14 @@ pub fn value(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
         Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => *v,
         other => panic!("{name} is not a number: {other:?}"),
     }
+}
+
+/// The journal's text in `forms_dir`: every segment, oldest first (empty
+/// when there is no journal yet).
+pub fn journal_text_in(forms_dir: &Path) -> String {
+    segment_files(forms_dir)
+        .unwrap_or_default()
+        .iter()
+        .map(|file| std::fs::read_to_string(file).unwrap())
+        .collect()
 }

@@ -47,6 +47,6 @@ async fn in_flight_requests_finish_and_new_connections_are_refused() {
         .ends_with(r#"You Posted: {"userinput1":"late","userinput2":"arrival"}"#));
 
     let dir = app.stop().await;
-    let journal = std::fs::read_to_string(dir.path().join("forms/submissions.jsonl")).unwrap();
+    let journal = crate::helpers::journal_text_in(&dir.path().join("forms"));
     assert_eq!(journal.lines().count(), 1);
 }

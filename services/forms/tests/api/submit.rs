@@ -71,7 +71,7 @@ async fn json_post_is_echoed_as_data() {
     assert_eq!(stored[0]["content_type"], "application/json");
     assert_eq!(stored[0]["fields"]["nested"]["a"][1], 2);
     // Big numbers are kept exactly as posted, not rounded through a float.
-    let raw = std::fs::read_to_string(app.journal_path()).unwrap();
+    let raw = app.journal_text();
     assert!(raw.contains("12345678901234567890123"));
 }
 

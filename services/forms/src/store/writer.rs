@@ -1,0 +1,324 @@
+//! The journal's writer thread: group commit into the last segment, and a
+//! new segment once the last reaches `store.segment_bytes`.
+
+use std::fs::File;
+use std::io::Write;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::journal::Shared;
+use super::recovery::{self, ActiveFiles};
+use super::segment::{Segment, Span};
+use super::sync::{SyncPolicy, Syncer};
+use super::StoreError;
+use crate::metrics::JournalMetrics;
+
+/// One line waiting for the writer, and where to say it is durable.
+pub(super) struct Pending {
+    pub line: Vec<u8>,
+    pub done: oneshot::Sender<Result<u64, StoreError>>,
+}
+
+/// What the writer thread is asked to do.
+pub(super) enum Command {
+    Append(Pending),
+    /// Write what is queued, then stop.
+    Close,
+}
+
+/// What the writer needs of a segment's data file: the file itself, or in
+/// tests one that fails on cue.
+pub(super) trait JournalFile: Send + 'static {
+    /// Appends `buf` (to the page cache).
+    fn append(&mut self, buf: &[u8]) -> std::io::Result<()>;
+    /// Makes what was appended durable (fdatasync).
+    fn sync(&mut self) -> std::io::Result<()>;
+    /// Cuts the file back to `len` and makes that durable.
+    fn cut_back(&mut self, len: u64) -> std::io::Result<()>;
+    /// Another handle on the file, for the syncer thread.
+    fn handle(&self) -> std::io::Result<File>;
+}
+
+impl JournalFile for File {
+    fn append(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.write_all(buf)
+    }
+
+    fn sync(&mut self) -> std::io::Result<()> {
+        self.sync_data()
+    }
+
+    fn cut_back(&mut self, len: u64) -> std::io::Result<()> {
+        self.set_len(len).and_then(|()| self.sync_data())
+    }
+
+    fn handle(&self) -> std::io::Result<File> {
+        self.try_clone()
+    }
+}
+
+/// How the writer writes.
+pub(super) struct WriterSettings<W> {
+    pub max_batch: usize,
+    pub segment_bytes: u64,
+    pub sync: SyncPolicy,
+    /// Turns each segment's data file into what the writer writes to.
+    pub wrap: W,
+}
+
+/// The segment being appended to.
+struct Active<F> {
+    data: F,
+    index: File,
+    /// Bytes of whole records in `data`.
+    len: u64,
+    /// Readers' view of it; its count is raised after each batch.
+    segment: Arc<Segment>,
+}
+
+/// The writer thread's body. Takes whatever lines are queued (up to
+/// `max_batch`), writes them with one write and (with `store.sync =
+/// "always"`) one fsync, adds their index entries, then acknowledges each;
+/// with `"interval"` the syncer fsyncs behind it. A failed batch is cut back
+/// off the files so no partial record stays behind; if that fails too (or the
+/// syncer's fsync fails), the writer stops for good rather than append after
+/// what it cannot vouch for.
+pub(super) fn run<F, W>(
+    files: ActiveFiles,
+    rx: mpsc::Receiver<Command>,
+    shared: &Arc<Shared>,
+    settings: WriterSettings<W>,
+    metrics: &JournalMetrics,
+) where
+    F: JournalFile,
+    W: Fn(File) -> F,
+{
+    let segment = Arc::clone(
+        shared
+            .segments
+            .read()
+            .expect("segments lock")
+            .last()
+            .expect("a segment"),
+    );
+    let dir = files.dir.clone();
+    let active = Active {
+        data: (settings.wrap)(files.data),
+        index: files.index,
+        len: files.len,
+        segment,
+    };
+    let syncer = match settings.sync {
+        SyncPolicy::Always => None,
+        SyncPolicy::Interval(every) => {
+            let stopped = Arc::clone(shared);
+            let failed = move |err: std::io::Error| {
+                tracing::error!(
+                    error = %err,
+                    "journal stopped taking writes: an interval fdatasync failed, so \
+                     acknowledged records may not be on disk"
+                );
+                stopped.stop(format!("an fdatasync of the journal failed ({err})"));
+            };
+            match active
+                .data
+                .handle()
+                .and_then(|h| Syncer::start(h, every, metrics.fsync_seconds.clone(), failed))
+            {
+                Ok(syncer) => Some(syncer),
+                Err(err) => {
+                    tracing::error!(error = %err, "journal stopped taking writes: cannot start its syncer");
+                    shared.stop(format!("the journal's syncer could not start ({err})"));
+                    return;
+                }
+            }
+        }
+    };
+    let mut writer = Writer {
+        active,
+        dir,
+        shared,
+        syncer: syncer.as_ref(),
+        metrics,
+        wrap: &settings.wrap,
+        segment_bytes: settings.segment_bytes,
+    };
+    writer.write_batches(rx, settings.max_batch);
+    if let Some(syncer) = syncer {
+        syncer.finish();
+    }
+}
+
+/// The writer's state between batches.
+struct Writer<'a, F, W> {
+    active: Active<F>,
+    dir: std::path::PathBuf,
+    shared: &'a Shared,
+    /// Set for the `interval` policy.
+    syncer: Option<&'a Syncer>,
+    metrics: &'a JournalMetrics,
+    wrap: &'a W,
+    segment_bytes: u64,
+}
+
+impl<F: JournalFile, W: Fn(File) -> F> Writer<'_, F, W> {
+    fn write_batches(&mut self, mut rx: mpsc::Receiver<Command>, max_batch: usize) {
+        let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
+        let mut buf = Vec::new();
+        let mut entries = Vec::new();
+        let mut closing = false;
+        while !closing {
+            match rx.blocking_recv() {
+                Some(Command::Append(first)) => batch.push(first),
+                Some(Command::Close) | None => break,
+            }
+            while batch.len() < max_batch {
+                match rx.try_recv() {
+                    Ok(Command::Append(next)) => batch.push(next),
+                    Ok(Command::Close) => {
+                        closing = true;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.metrics.queue_depth.set(rx.len() as i64);
+            self.metrics.batch_size.observe(batch.len() as f64);
+            if let Some(why) = self.shared.stopped() {
+                // The syncer failed: nothing more goes in after what it could not vouch for.
+                for pending in batch.drain(..) {
+                    let _ = pending.done.send(Err(StoreError::Stopped(Arc::clone(why))));
+                }
+                return;
+            }
+            let bytes: u64 = batch.iter().map(|p| p.line.len() as u64).sum();
+            if self.active.len > 0 && self.active.len + bytes > self.segment_bytes {
+                if let Err(err) = self.roll() {
+                    tracing::error!(error = %err, "cannot start a new journal segment; refusing this batch");
+                    let err = Arc::new(err);
+                    for pending in batch.drain(..) {
+                        let _ = pending.done.send(Err(StoreError::Write(Arc::clone(&err))));
+                    }
+                    continue;
+                }
+            }
+            buf.clear();
+            entries.clear();
+            let mut offset = self.active.len;
+            for pending in &batch {
+                let span = Span {
+                    offset,
+                    len: pending.line.len() as u32,
+                };
+                span.encode(&mut entries);
+                offset = span.end();
+                buf.extend_from_slice(&pending.line);
+            }
+            match self.commit(&buf, &entries) {
+                Ok(()) => {
+                    let first_seq = self.active.segment.end_seq();
+                    self.active.len = offset;
+                    self.active.segment.grow(batch.len() as u64);
+                    tracing::debug!(
+                        records = batch.len(),
+                        bytes = buf.len(),
+                        "journal batch committed"
+                    );
+                    for (i, pending) in batch.drain(..).enumerate() {
+                        let _ = pending.done.send(Ok(first_seq + i as u64));
+                    }
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, records = batch.len(), "journal batch failed; rolling back");
+                    let cut = self.cut_back();
+                    let err = Arc::new(err);
+                    for pending in batch.drain(..) {
+                        let _ = pending.done.send(Err(StoreError::Write(Arc::clone(&err))));
+                    }
+                    if let Err(cut) = cut {
+                        tracing::error!(
+                            error = %cut,
+                            length = self.active.len,
+                            "journal stopped taking writes: rolling back a failed batch failed, \
+                             and appending after what it left would corrupt the journal"
+                        );
+                        self.shared.stop(format!(
+                            "a failed batch could not be cut back off the journal ({cut}); \
+                             a restart recovers it"
+                        ));
+                        // Dropping the queue fails every waiting append with the reason.
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes a batch's records (and, for `always`, fdatasyncs them), then
+    /// their index entries.
+    fn commit(&mut self, buf: &[u8], entries: &[u8]) -> std::io::Result<()> {
+        let data = &mut self.active.data;
+        match self.syncer {
+            None => {
+                let started = std::time::Instant::now();
+                let written = data.append(buf).and_then(|()| data.sync());
+                self.metrics
+                    .fsync_seconds
+                    .observe(started.elapsed().as_secs_f64());
+                written?;
+            }
+            Some(syncer) => {
+                data.append(buf)?;
+                syncer.mark_dirty();
+            }
+        }
+        self.active.index.write_all(entries)
+    }
+
+    /// Takes a failed batch back off the data and index files.
+    fn cut_back(&mut self) -> std::io::Result<()> {
+        self.active.data.cut_back(self.active.len)?;
+        let indexed = self.active.segment.count() * super::segment::ENTRY_BYTES;
+        self.active.index.set_len(indexed)
+    }
+
+    /// Seals the last segment (its data and index on disk) and starts the next.
+    fn roll(&mut self) -> std::io::Result<()> {
+        self.active.data.sync()?;
+        self.active.index.sync_data()?;
+        let old = &self.active.segment;
+        let serial = old.serial + 1;
+        let (data, index) = recovery::create_segment(&self.dir, serial)?;
+        let segment = Arc::new(Segment::new(
+            serial,
+            old.end_seq(),
+            data.try_clone()?,
+            index.try_clone()?,
+            0,
+        ));
+        let data = (self.wrap)(data);
+        if let Some(syncer) = self.syncer {
+            syncer.switch_to(data.handle()?);
+        }
+        tracing::info!(
+            serial,
+            first_sequence = segment.first_seq,
+            sealed_bytes = self.active.len,
+            "journal started a new segment"
+        );
+        let count = {
+            let mut segments = self.shared.segments.write().expect("segments lock");
+            segments.push(Arc::clone(&segment));
+            segments.len()
+        };
+        self.metrics.segments.set(count as i64);
+        self.active = Active {
+            data,
+            index,
+            len: 0,
+            segment,
+        };
+        Ok(())
+    }
+}
