@@ -181,7 +181,11 @@ async fn store(state: &AppState, submission: Submission) -> Result<Submission, F
         forms.submission.field_count = field_count as i64,
         forms.submission.bytes = bytes as i64,
     );
-    let seq = state.journal.append(line).instrument(span.clone()).await?;
+    let seq = state
+        .journal
+        .append_from_worker(line)
+        .instrument(span.clone())
+        .await?;
     span.in_scope(|| {
         tracing::info!(
             submission_id = %id,

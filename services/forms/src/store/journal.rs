@@ -7,6 +7,7 @@ use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::handoff::{Inbox, Outcome, Reply};
 use super::recovery;
 use super::segment::{Segment, Span};
 use super::sync::SyncPolicy;
@@ -140,13 +141,25 @@ impl Journal {
     }
 
     /// Appends one record (a single line of JSON, no newline) and waits until it
-    /// is fsync'd. Returns its sequence number.
-    pub async fn append(&self, mut line: Vec<u8>) -> Result<u64, StoreError> {
+    /// is durable (per `store.sync`). Returns its sequence number.
+    pub async fn append(&self, line: Vec<u8>) -> Outcome {
+        self.append_with(line, None).await
+    }
+
+    /// [`Journal::append`] from an actix worker thread: the writer hands the
+    /// outcome back through the thread's inbox, so a batch costs each thread
+    /// one wake-up rather than one per record.
+    pub async fn append_from_worker(&self, line: Vec<u8>) -> Outcome {
+        self.append_with(line, Some(Inbox::for_this_worker())).await
+    }
+
+    async fn append_with(&self, mut line: Vec<u8>, inbox: Option<Arc<Inbox>>) -> Outcome {
         debug_assert!(!line.contains(&b'\n'));
         line.push(b'\n');
         let (done, durable) = oneshot::channel();
+        let reply = Reply::new(done, inbox);
         self.queue
-            .send(Command::Append(Pending { line, done }))
+            .send(Command::Append(Pending { line, reply }))
             .await
             .map_err(|_| self.why_closed())?;
         durable.await.map_err(|_| self.why_closed())?

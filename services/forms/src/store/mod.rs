@@ -7,6 +7,7 @@
 //! one. Each segment has an index of where its records sit, so pages are read
 //! without scanning and start-up does not read the records at all.
 
+mod handoff;
 mod journal;
 mod record;
 mod recovery;

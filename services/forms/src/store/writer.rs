@@ -5,8 +5,9 @@ use std::fs::File;
 use std::io::Write;
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
+use super::handoff::{Handback, Reply};
 use super::journal::Shared;
 use super::recovery::{self, ActiveFiles};
 use super::segment::{Segment, Span};
@@ -17,7 +18,7 @@ use crate::metrics::JournalMetrics;
 /// One line waiting for the writer, and where to say it is durable.
 pub(super) struct Pending {
     pub line: Vec<u8>,
-    pub done: oneshot::Sender<Result<u64, StoreError>>,
+    pub reply: Reply,
 }
 
 /// What the writer thread is asked to do.
@@ -167,29 +168,26 @@ impl<F: JournalFile, W: Fn(File) -> F> Writer<'_, F, W> {
         let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
         let mut buf = Vec::new();
         let mut entries = Vec::new();
+        let mut handback = Handback::default();
         let mut closing = false;
         while !closing {
             match rx.blocking_recv() {
                 Some(Command::Append(first)) => batch.push(first),
                 Some(Command::Close) | None => break,
             }
-            while batch.len() < max_batch {
-                match rx.try_recv() {
-                    Ok(Command::Append(next)) => batch.push(next),
-                    Ok(Command::Close) => {
-                        closing = true;
-                        break;
-                    }
-                    Err(_) => break,
-                }
+            closing = gather(&mut rx, &mut batch, max_batch);
+            if !closing && batch.len() < max_batch {
+                std::thread::yield_now();
+                closing = gather(&mut rx, &mut batch, max_batch);
             }
             self.metrics.queue_depth.set(rx.len() as i64);
             self.metrics.batch_size.observe(batch.len() as f64);
             if let Some(why) = self.shared.stopped() {
                 // The syncer failed: nothing more goes in after what it could not vouch for.
                 for pending in batch.drain(..) {
-                    let _ = pending.done.send(Err(StoreError::Stopped(Arc::clone(why))));
+                    handback.answer(pending.reply, Err(StoreError::Stopped(Arc::clone(why))));
                 }
+                handback.flush();
                 return;
             }
             let bytes: u64 = batch.iter().map(|p| p.line.len() as u64).sum();
@@ -198,8 +196,9 @@ impl<F: JournalFile, W: Fn(File) -> F> Writer<'_, F, W> {
                     tracing::error!(error = %err, "cannot start a new journal segment; refusing this batch");
                     let err = Arc::new(err);
                     for pending in batch.drain(..) {
-                        let _ = pending.done.send(Err(StoreError::Write(Arc::clone(&err))));
+                        handback.answer(pending.reply, Err(StoreError::Write(Arc::clone(&err))));
                     }
+                    handback.flush();
                     continue;
                 }
             }
@@ -226,16 +225,18 @@ impl<F: JournalFile, W: Fn(File) -> F> Writer<'_, F, W> {
                         "journal batch committed"
                     );
                     for (i, pending) in batch.drain(..).enumerate() {
-                        let _ = pending.done.send(Ok(first_seq + i as u64));
+                        handback.answer(pending.reply, Ok(first_seq + i as u64));
                     }
+                    handback.flush();
                 }
                 Err(err) => {
                     tracing::error!(error = %err, records = batch.len(), "journal batch failed; rolling back");
                     let cut = self.cut_back();
                     let err = Arc::new(err);
                     for pending in batch.drain(..) {
-                        let _ = pending.done.send(Err(StoreError::Write(Arc::clone(&err))));
+                        handback.answer(pending.reply, Err(StoreError::Write(Arc::clone(&err))));
                     }
+                    handback.flush();
                     if let Err(cut) = cut {
                         tracing::error!(
                             error = %cut,
@@ -321,4 +322,17 @@ impl<F: JournalFile, W: Fn(File) -> F> Writer<'_, F, W> {
         };
         Ok(())
     }
+}
+
+/// Moves queued appends into `batch` (up to `max_batch`) without waiting;
+/// true when a close was asked for.
+fn gather(rx: &mut mpsc::Receiver<Command>, batch: &mut Vec<Pending>, max_batch: usize) -> bool {
+    while batch.len() < max_batch {
+        match rx.try_recv() {
+            Ok(Command::Append(next)) => batch.push(next),
+            Ok(Command::Close) => return true,
+            Err(_) => return false,
+        }
+    }
+    false
 }
