@@ -5,23 +5,27 @@
 # which store nothing) and the aiohttp peer (stores nothing either).
 # Two layouts: shared (everything floats over both cores) and pinned (server
 # on core 1, wrk on core 0); urlencoded and JSON; 32 and 128 connections;
-# wrk with one thread. Each load runs on a fresh server. One JSON line per
-# run; tests/bench/summarize-forms.py makes the README's table from them.
+# wrk with one thread. Each load runs on a fresh server. With --rounds N the
+# servers take turns N times, so a slow spell of the machine (a VM's disk or
+# a neighbour) lands on all of them alike. One JSON line per run;
+# tests/bench/summarize-forms.py makes the README's table from them (the
+# median of the rounds).
 #
-#   tests/bench/compare-forms.sh [--layouts "shared pinned"] [--connections "32 128"] [--duration SECS]
+#   tests/bench/compare-forms.sh [--layouts "shared pinned"] [--connections "32 128"] [--duration SECS] [--rounds N]
 #
 # Needs wrk, node, python3 (the aiohttp venv is made on first use), taskset.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 peers="${PEERS_DIR:-$root/../shared/peers}"
 venv="${PEERS_VENV:-/tmp/inlet-peers-venv}"
-layouts="shared pinned" connections_list="32 128" duration=10
+layouts="shared pinned" connections_list="32 128" duration=10 rounds=1
 servers="${SERVERS:-inlet-forms inlet-forms-interval node-seed aiohttp}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --layouts) layouts="$2"; shift 2 ;;
     --connections) connections_list="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
+    --rounds) rounds="$2"; shift 2 ;;
     *) echo "unknown option: $1" >&2; exit 64 ;;
   esac
 done
@@ -61,12 +65,14 @@ for layout in $layouts; do
   if [ "$layout" = pinned ]; then server_pin="taskset -c 1" load_pin="taskset -c 0"; fi
   for mix in form json; do
     for connections in $connections_list; do
-      for name in $servers; do
-        start_server "$name" "$mix" "$server_pin"
-        line=$($load_pin "$root/tests/bench/load.sh" "http://127.0.0.1:$server_port/" --mix "$mix" \
-          --connections "$connections" --duration "$duration" --label "$name")
-        echo "${line%\}},\"layout\":\"$layout\"}"
-        stop_server
+      for round in $(seq 1 "$rounds"); do
+        for name in $servers; do
+          start_server "$name" "$mix" "$server_pin"
+          line=$($load_pin "$root/tests/bench/load.sh" "http://127.0.0.1:$server_port/" --mix "$mix" \
+            --connections "$connections" --duration "$duration" --label "$name")
+          echo "${line%\}},\"layout\":\"$layout\",\"round\":$round}"
+          stop_server
+        done
       done
     done
   done

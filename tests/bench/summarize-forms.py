@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Reads compare-forms.sh's JSON lines on stdin; prints one Markdown table per
-layout: req/s and p99 of every server, and inlet-forms against the Node seed."""
+layout: req/s and p99 of every server (the median over rounds, and the
+rounds' range when there are several), and inlet-forms against the Node seed."""
 import json
+import statistics
 import sys
 
 runs = [json.loads(line) for line in sys.stdin if line.startswith("{")]
@@ -17,12 +19,20 @@ for layout in dict.fromkeys(r["layout"] for r in runs):
     print("|---|---:|" + "---:|" * (len(servers) + 2))
     keys = dict.fromkeys((r["mix"], r["connections"]) for r in runs if r["layout"] == layout)
     for mix, conns in keys:
-        by = {r["target"]: r for r in runs
-              if r["layout"] == layout and r["mix"] == mix and r["connections"] == conns}
+        by = {}
+        spread = {}
+        for s in servers:
+            mine = [r for r in runs if r["target"] == s and r["layout"] == layout
+                    and r["mix"] == mix and r["connections"] == conns]
+            if mine:
+                rates = [r["req_per_s"] for r in mine]
+                by[s] = {"req_per_s": statistics.median(rates),
+                         "p99_ms": statistics.median(r["p99_ms"] for r in mine)}
+                spread[s] = f" [{min(rates) / 1000:.1f}–{max(rates) / 1000:.1f}k]" if len(mine) > 1 else ""
         cells = []
         for s in servers:
             r = by.get(s)
-            cells.append(f"{r['req_per_s']:,.0f} ({r['p99_ms']:.1f})" if r else "–")
+            cells.append(f"{r['req_per_s']:,.0f} ({r['p99_ms']:.1f}){spread[s]}" if r else "–")
         node = by.get("node-seed", {}).get("req_per_s")
         ratio = lambda s: f"{by[s]['req_per_s'] / node:.2f}×" if node and s in by else "–"
         print(f"| {mix} | {conns} | " + " | ".join(cells)
