@@ -115,7 +115,15 @@ fn create_dir_durably(parent: &Path, dir: &Path) -> std::io::Result<()> {
 /// segment (its index is built when it is opened).
 fn adopt_legacy_file(forms_dir: &Path, dir: &Path) -> std::io::Result<()> {
     let legacy = forms_dir.join(LEGACY_JOURNAL_FILE);
-    if !legacy.exists() || !list_segments(dir)?.is_empty() {
+    if !legacy.exists() {
+        return Ok(());
+    }
+    if !list_segments(dir)?.is_empty() {
+        tracing::warn!(
+            path = %legacy.display(),
+            "a single-file journal of an earlier version lies beside the segment folder; \
+             it is not read"
+        );
         return Ok(());
     }
     let target = dir.join(segment::data_name(1));
