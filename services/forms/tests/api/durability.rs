@@ -127,6 +127,12 @@ async fn pages_run_across_segments_and_survive_a_restart() {
     }
     let segments = inlet_forms::store::segment_files(&app.forms_dir()).unwrap();
     assert!(segments.len() >= 5, "{} segments", segments.len());
+    let scrape = scrape_at(&app.url("")).await;
+    assert_eq!(
+        value(&scrape, "inlet_forms_journal_segments", &[]),
+        segments.len() as f64,
+        "the gauge counts the segment files"
+    );
     let newest_first: Vec<i64> = (0..120).rev().collect();
     assert_eq!(all_pages(&app, 13).await, newest_first);
 
