@@ -42,7 +42,7 @@ bash tests/e2e/base-images.sh
 step "Jaeger stand-in image"
 cargo build --quiet --locked -p inlet-e2e --bin jaeger-standin
 context=$(mktemp -d)
-cp target/debug/jaeger-standin "$context/"
+cp "${CARGO_TARGET_DIR:-$root/target}/debug/jaeger-standin" "$context/"
 runtime_image=$(sed -n 's/^ARG RUNTIME_IMAGE=//p' deploy/Dockerfile | head -n 1)
 docker build --quiet --tag inlet-e2e/jaeger-standin:latest \
   --build-arg "RUNTIME_IMAGE=${INLET_E2E_STANDIN_BASE:-$runtime_image}" \
