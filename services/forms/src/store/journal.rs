@@ -102,14 +102,15 @@ impl Journal {
         settings: JournalSettings,
         metrics: JournalMetrics,
     ) -> Result<(Arc<Journal>, JournalWriter), StoreError> {
+        let dir = forms_dir.join(super::JOURNAL_DIR);
         let open_error = |source: std::io::Error| StoreError::Open {
-            path: forms_dir.join(super::JOURNAL_DIR).display().to_string(),
+            path: dir.display().to_string(),
             source: Arc::new(source),
         };
         let started = std::time::Instant::now();
         let recovered = recovery::open(forms_dir).map_err(open_error)?;
         tracing::info!(
-            path = %forms_dir.join(super::JOURNAL_DIR).display(),
+            path = %dir.display(),
             segments = recovered.segments.len(),
             records = recovered.segments.last().map_or(0, |s| s.end_seq()),
             scanned_bytes = recovered.scanned,

@@ -27,6 +27,8 @@ pub(super) struct Recovered {
 /// The last segment, open for appending.
 pub(super) struct ActiveFiles {
     pub dir: PathBuf,
+    /// Readers' view of it (also in [`Recovered::segments`]).
+    pub segment: Arc<Segment>,
     pub data: File,
     pub index: File,
     /// Bytes of whole records in the data file.
@@ -47,17 +49,17 @@ pub(super) fn open(forms_dir: &Path) -> std::io::Result<Recovered> {
     let dir = forms_dir.join(JOURNAL_DIR);
     create_dir_durably(forms_dir, &dir)?;
     adopt_legacy_file(forms_dir, &dir)?;
-    let mut serials = list_segments(&dir)?;
-    if serials.is_empty() {
+    let mut found = segment::list(&dir)?;
+    if found.is_empty() {
         create_segment(&dir, 1)?;
-        serials.push(1);
+        found.push((1, dir.join(segment::data_name(1))));
     }
-    let mut segments = Vec::with_capacity(serials.len());
+    let mut segments = Vec::with_capacity(found.len());
     let mut first_seq = 0;
     let mut scanned = 0;
     let mut last = None;
-    for serial in serials {
-        let opened = open_segment(&dir.join(segment::data_name(serial)))?;
+    for (serial, data_path) in found {
+        let opened = open_segment(&data_path)?;
         scanned += opened.scanned;
         let segment = Arc::new(Segment::new(
             serial,
@@ -67,14 +69,15 @@ pub(super) fn open(forms_dir: &Path) -> std::io::Result<Recovered> {
             opened.count,
         ));
         first_seq += opened.count;
-        segments.push(segment);
-        last = Some(opened);
+        segments.push(Arc::clone(&segment));
+        last = Some((opened, segment));
     }
-    let last = last.expect("at least one segment");
+    let (last, segment) = last.expect("at least one segment");
     Ok(Recovered {
         segments,
         active: ActiveFiles {
             dir,
+            segment,
             data: last.data,
             index: last.index,
             len: last.len,
@@ -118,7 +121,7 @@ fn adopt_legacy_file(forms_dir: &Path, dir: &Path) -> std::io::Result<()> {
     if !legacy.exists() {
         return Ok(());
     }
-    if !list_segments(dir)?.is_empty() {
+    if !segment::list(dir)?.is_empty() {
         tracing::warn!(
             path = %legacy.display(),
             "a single-file journal of an earlier version lies beside the segment folder; \
@@ -136,14 +139,6 @@ fn adopt_legacy_file(forms_dir: &Path, dir: &Path) -> std::io::Result<()> {
         "moved the single-file journal of an earlier version into the segment folder"
     );
     Ok(())
-}
-
-/// The serial numbers of the segments in `dir`, in order.
-fn list_segments(dir: &Path) -> std::io::Result<Vec<u64>> {
-    Ok(segment::list(dir)?
-        .into_iter()
-        .map(|(serial, _)| serial)
-        .collect())
 }
 
 /// Opens one segment, keeps the part of its index that matches the data,
