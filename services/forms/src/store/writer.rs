@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
-use super::handoff::{Handback, Reply};
+use super::handoff::{Handback, Outcome, Reply};
 use super::journal::Shared;
 use super::recovery::{self, ActiveFiles};
 use super::segment::{Segment, Span};
@@ -95,19 +95,17 @@ pub(super) fn run<F, W>(
     F: JournalFile,
     W: Fn(File) -> F,
 {
-    let segment = Arc::clone(
-        shared
-            .segments
-            .read()
-            .expect("segments lock")
-            .last()
-            .expect("a segment"),
-    );
-    let dir = files.dir.clone();
+    let ActiveFiles {
+        dir,
+        segment,
+        data,
+        index,
+        len,
+    } = files;
     let active = Active {
-        data: (settings.wrap)(files.data),
-        index: files.index,
-        len: files.len,
+        data: (settings.wrap)(data),
+        index,
+        len,
         segment,
     };
     let syncer = match settings.sync {
@@ -184,21 +182,16 @@ impl<F: JournalFile, W: Fn(File) -> F> Writer<'_, F, W> {
             self.metrics.batch_size.observe(batch.len() as f64);
             if let Some(why) = self.shared.stopped() {
                 // The syncer failed: nothing more goes in after what it could not vouch for.
-                for pending in batch.drain(..) {
-                    handback.answer(pending.reply, Err(StoreError::Stopped(Arc::clone(why))));
-                }
-                handback.flush();
+                let refused = StoreError::Stopped(Arc::clone(why));
+                answer_all(&mut handback, &mut batch, |_| Err(refused.clone()));
                 return;
             }
             let bytes: u64 = batch.iter().map(|p| p.line.len() as u64).sum();
             if self.active.len > 0 && self.active.len + bytes > self.segment_bytes {
                 if let Err(err) = self.roll() {
                     tracing::error!(error = %err, "cannot start a new journal segment; refusing this batch");
-                    let err = Arc::new(err);
-                    for pending in batch.drain(..) {
-                        handback.answer(pending.reply, Err(StoreError::Write(Arc::clone(&err))));
-                    }
-                    handback.flush();
+                    let refused = StoreError::Write(Arc::new(err));
+                    answer_all(&mut handback, &mut batch, |_| Err(refused.clone()));
                     continue;
                 }
             }
@@ -224,19 +217,13 @@ impl<F: JournalFile, W: Fn(File) -> F> Writer<'_, F, W> {
                         bytes = buf.len(),
                         "journal batch committed"
                     );
-                    for (i, pending) in batch.drain(..).enumerate() {
-                        handback.answer(pending.reply, Ok(first_seq + i as u64));
-                    }
-                    handback.flush();
+                    answer_all(&mut handback, &mut batch, |i| Ok(first_seq + i));
                 }
                 Err(err) => {
                     tracing::error!(error = %err, records = batch.len(), "journal batch failed; rolling back");
                     let cut = self.cut_back();
-                    let err = Arc::new(err);
-                    for pending in batch.drain(..) {
-                        handback.answer(pending.reply, Err(StoreError::Write(Arc::clone(&err))));
-                    }
-                    handback.flush();
+                    let refused = StoreError::Write(Arc::new(err));
+                    answer_all(&mut handback, &mut batch, |_| Err(refused.clone()));
                     if let Err(cut) = cut {
                         tracing::error!(
                             error = %cut,
@@ -322,6 +309,15 @@ impl<F: JournalFile, W: Fn(File) -> F> Writer<'_, F, W> {
         };
         Ok(())
     }
+}
+
+/// Answers every append of `batch` (the `i`th with `outcome(i)`) and wakes
+/// the threads waiting on them.
+fn answer_all(handback: &mut Handback, batch: &mut Vec<Pending>, outcome: impl Fn(u64) -> Outcome) {
+    for (i, pending) in batch.drain(..).enumerate() {
+        handback.answer(pending.reply, outcome(i as u64));
+    }
+    handback.flush();
 }
 
 /// Moves queued appends into `batch` (up to `max_batch`) without waiting;
