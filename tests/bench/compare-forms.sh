@@ -61,8 +61,7 @@ start_server() {
 }
 
 for layout in $layouts; do
-  server_pin="" load_pin=""
-  if [ "$layout" = pinned ]; then server_pin="taskset -c 1" load_pin="taskset -c 0"; fi
+  set_pins "$layout"
   for mix in form json; do
     for connections in $connections_list; do
       for round in $(seq 1 "$rounds"); do

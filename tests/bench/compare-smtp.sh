@@ -54,8 +54,7 @@ start_server() {
 }
 
 for layout in $layouts; do
-  server_pin="" load_pin=""
-  if [ "$layout" = pinned ]; then server_pin="taskset -c 1" load_pin="taskset -c 0"; fi
+  set_pins "$layout"
   for round in $(seq 1 "$rounds"); do
     for size in 4096 102400; do
       messages=200

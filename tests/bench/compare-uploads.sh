@@ -79,8 +79,7 @@ start_server() {
 }
 
 for layout in $layouts; do
-  server_pin="" load_pin=""
-  if [ "$layout" = pinned ]; then server_pin="taskset -c 1" load_pin="taskset -c 0"; fi
+  set_pins "$layout"
   for load in big small put; do
    for round in $(seq 1 "$rounds"); do
     # The 1 GiB runs are set against the disk's rate of the same moment.

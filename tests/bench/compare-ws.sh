@@ -75,8 +75,7 @@ run() {
 }
 
 for layout in $layouts; do
-  server_pin="" load_pin=""
-  if [ "$layout" = pinned ]; then server_pin="taskset -c 1" load_pin="taskset -c 0"; fi
+  set_pins "$layout"
   for round in $(seq 1 "$rounds"); do
     for pipeline in $pipelines; do
       for connections in 20 100 1000; do

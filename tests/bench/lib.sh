@@ -7,6 +7,12 @@ stop_server() { if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || 
 cleanup() { stop_server; rm -rf "$work"; }
 trap cleanup EXIT
 
+# set_pins LAYOUT: sets server_pin and load_pin, the taskset prefixes of the
+# server and the load generator: none when shared, cores 1 and 0 when pinned.
+set_pins() {
+  server_pin="" load_pin=""
+  if [ "$1" = pinned ]; then server_pin="taskset -c 1" load_pin="taskset -c 0"; fi
+}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { # port
   for _ in $(seq 1 200); do
