@@ -11,22 +11,25 @@ const BIN: &str = env!("CARGO_BIN_EXE_inlet-forms");
 /// A batch delay no test waits out: spans can only arrive through the final flush.
 const NEVER: &str = "600000";
 
+/// Runs the binary on an empty data dir with `env` added, expects it to
+/// refuse its config (exit 64) and returns what it printed.
+async fn refused_config(env: &[(&str, &str)]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = vec![("INLET_DATA_DIR", dir.path().to_str().unwrap())];
+    all.extend_from_slice(env);
+    let (status, stderr) = run_to_exit(BIN, &[], &all, WAIT).await;
+    assert_eq!(status.code(), Some(64), "{env:?}: {stderr}");
+    stderr
+}
+
 #[tokio::test]
 async fn bad_config_exits_64_naming_every_bad_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let (status, stderr) = run_to_exit(
-        BIN,
-        &[],
-        &[
-            ("INLET_DATA_DIR", dir.path().to_str().unwrap()),
-            ("INLET_LISTEN", "not-an-address"),
-            ("INLET_LIMITS__MAX_BODY_BYTES", "lots"),
-            ("INLET_HTTP__BODY_TIMEOUT_MS", "0"),
-        ],
-        WAIT,
-    )
+    let stderr = refused_config(&[
+        ("INLET_LISTEN", "not-an-address"),
+        ("INLET_LIMITS__MAX_BODY_BYTES", "lots"),
+        ("INLET_HTTP__BODY_TIMEOUT_MS", "0"),
+    ])
     .await;
-    assert_eq!(status.code(), Some(64), "{stderr}");
     for key in [
         "listen (env INLET_LISTEN)",
         "limits.max_body_bytes (env INLET_LIMITS__MAX_BODY_BYTES)",
@@ -38,19 +41,8 @@ async fn bad_config_exits_64_naming_every_bad_key() {
 
 #[tokio::test]
 async fn a_json_depth_past_what_the_parser_walks_exits_64() {
-    let dir = tempfile::tempdir().unwrap();
     for depth in ["0", "128"] {
-        let (status, stderr) = run_to_exit(
-            BIN,
-            &[],
-            &[
-                ("INLET_DATA_DIR", dir.path().to_str().unwrap()),
-                ("INLET_LIMITS__MAX_JSON_DEPTH", depth),
-            ],
-            WAIT,
-        )
-        .await;
-        assert_eq!(status.code(), Some(64), "{depth}: {stderr}");
+        let stderr = refused_config(&[("INLET_LIMITS__MAX_JSON_DEPTH", depth)]).await;
         assert!(
             stderr.contains("limits.max_json_depth") && stderr.contains("from 1 to 127"),
             "{stderr}"
@@ -60,18 +52,7 @@ async fn a_json_depth_past_what_the_parser_walks_exits_64() {
 
 #[tokio::test]
 async fn a_segment_size_under_the_minimum_exits_64() {
-    let dir = tempfile::tempdir().unwrap();
-    let (status, stderr) = run_to_exit(
-        BIN,
-        &[],
-        &[
-            ("INLET_DATA_DIR", dir.path().to_str().unwrap()),
-            ("INLET_STORE__SEGMENT_BYTES", "4095"),
-        ],
-        WAIT,
-    )
-    .await;
-    assert_eq!(status.code(), Some(64), "{stderr}");
+    let stderr = refused_config(&[("INLET_STORE__SEGMENT_BYTES", "4095")]).await;
     assert!(
         stderr.contains("store.segment_bytes") && stderr.contains("at least 4096"),
         "{stderr}"
@@ -80,14 +61,7 @@ async fn a_segment_size_under_the_minimum_exits_64() {
 
 #[tokio::test]
 async fn a_missing_config_file_exits_64() {
-    let (status, stderr) = run_to_exit(
-        BIN,
-        &[],
-        &[("INLET_CONFIG", "/nonexistent/forms.toml")],
-        WAIT,
-    )
-    .await;
-    assert_eq!(status.code(), Some(64), "{stderr}");
+    let stderr = refused_config(&[("INLET_CONFIG", "/nonexistent/forms.toml")]).await;
     assert!(stderr.contains("/nonexistent/forms.toml"), "{stderr}");
 }
 
