@@ -44,6 +44,13 @@ impl Terminal {
         }
     }
 
+    /// `inlet mail --server SERVER`, once it asks for the recipients.
+    fn mail(server: &str) -> Self {
+        let mut term = Self::spawn(&["mail", "--server", server]);
+        term.wait_until("the To: prompt", |rows| rows.iter().any(|r| r == "To:"));
+        term
+    }
+
     /// Keys, as typed.
     fn keys(&mut self, keys: &str) {
         self.session.send(keys).unwrap();
@@ -264,8 +271,7 @@ async fn mail_to_two_recipients_split_by_a_semicolon() {
     let (_smtp, port) = smtp(data.path()).await;
     let server = format!("127.0.0.1:{port}");
     let code = on_terminal(move || {
-        let mut term = Terminal::spawn(&["mail", "--server", &server]);
-        term.wait_until("the To: prompt", |rows| rows.iter().any(|r| r == "To:"));
+        let mut term = Terminal::mail(&server);
         term.line("you@example.com; another@localhost");
         term.wait_for_row("==== Message (^D to send) ====");
         term.line("hooray :)");
@@ -300,8 +306,7 @@ async fn mail_to_an_unknown_recipient_says_so_and_exits_1() {
     let (_smtp, port) = smtp(data.path()).await;
     let server = format!("127.0.0.1:{port}");
     let code = on_terminal(move || {
-        let mut term = Terminal::spawn(&["mail", "--server", &server]);
-        term.wait_until("the To: prompt", |rows| rows.iter().any(|r| r == "To:"));
+        let mut term = Terminal::mail(&server);
         term.keys("unsupported@address.com\r");
         term.wait_until("the error", |rows| {
             rows.iter()
@@ -320,8 +325,7 @@ async fn ctrl_c_while_writing_cancels_and_sends_nothing() {
     let (smtp, port) = smtp(data.path()).await;
     let server = format!("127.0.0.1:{port}");
     let code = on_terminal(move || {
-        let mut term = Terminal::spawn(&["mail", "--server", &server]);
-        term.wait_until("the To: prompt", |rows| rows.iter().any(|r| r == "To:"));
+        let mut term = Terminal::mail(&server);
         term.line("you@example.com");
         term.wait_for_row("==== Message (^D to send) ====");
         term.line("a draft");
