@@ -245,6 +245,7 @@ mod tests {
 
     use super::*;
     use crate::metrics::FormsMetrics;
+    use crate::store::segment::ENTRY_BYTES;
 
     /// The journal file, with its next append and its next cut failing on cue.
     struct Faulty {
@@ -402,6 +403,16 @@ mod tests {
         }
     }
 
+    /// Cuts `file` to `len` bytes, as a crash or a lost write might.
+    fn cut_to(file: &Path, len: u64) {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(file)
+            .unwrap()
+            .set_len(len)
+            .unwrap();
+    }
+
     async fn stop(journal: Arc<Journal>, writer: JournalWriter) {
         journal.close().await;
         drop(journal);
@@ -477,15 +488,9 @@ mod tests {
         // One index gone, one cut short mid-entry, one pointing at the wrong bytes.
         std::fs::remove_file(files[0].with_extension("idx")).unwrap();
         let cut = files[1].with_extension("idx");
-        let len = std::fs::metadata(&cut).unwrap().len();
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&cut)
-            .unwrap()
-            .set_len(len - 5)
-            .unwrap();
+        cut_to(&cut, std::fs::metadata(&cut).unwrap().len() - 5);
         let mut wrong = std::fs::read(files[2].with_extension("idx")).unwrap();
-        let last = wrong.len() - 12;
+        let last = wrong.len() - ENTRY_BYTES as usize;
         wrong[last] += 1;
         std::fs::write(files[2].with_extension("idx"), wrong).unwrap();
 
@@ -511,12 +516,7 @@ mod tests {
             .unwrap();
         let text = std::fs::read_to_string(&file).unwrap();
         let keep = text.lines().take(3).map(|l| l.len() + 1).sum::<usize>() + 4;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&file)
-            .unwrap()
-            .set_len(keep as u64)
-            .unwrap();
+        cut_to(&file, keep as u64);
 
         let (journal, writer) = open_plain(dir.path(), 1 << 20, SyncPolicy::Always);
         assert_eq!(read_all(&journal, 100, u64::MAX).0, [2, 1, 0]);
