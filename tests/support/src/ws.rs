@@ -96,3 +96,14 @@ pub async fn close_code(socket: &mut Socket) -> (u16, String) {
         }
     }
 }
+
+/// Writes `bytes` straight onto the socket's TCP stream, bypassing the
+/// client's framing: for frames no well-behaved client would send.
+pub async fn send_raw(socket: &mut Socket, bytes: &[u8]) {
+    use tokio::io::AsyncWriteExt;
+    let MaybeTlsStream::Plain(tcp) = socket.get_mut() else {
+        panic!("raw frames are written on plain sockets only");
+    };
+    // The server may close as soon as it has read enough of them.
+    let _ = tokio::time::timeout(WAIT, tcp.write_all(bytes)).await;
+}

@@ -7,6 +7,7 @@ pub mod admit;
 pub mod chat;
 pub mod echo;
 pub mod events;
+pub mod frame_guard;
 pub mod peer;
 
 use std::future::Future;
@@ -66,6 +67,11 @@ where
             path: req_path(endpoint),
         });
     }
+    if req.version() < actix_web::http::Version::HTTP_11 {
+        return Err(refused(GatewayError::Handshake(
+            "a WebSocket upgrade needs HTTP/1.1 (RFC 6455, 4.1)".to_owned(),
+        )));
+    }
     check_origin(req, &state.websocket.allowed_origins).map_err(refused)?;
     let gauge = state
         .metrics
@@ -73,6 +79,7 @@ where
         .get_or_create(&Endpoint { endpoint })
         .clone();
     let slot: Slot = state.slots.take(&state.websocket, gauge).map_err(refused)?;
+    let body = guard_frames(req, body, state.websocket.max_message_bytes);
     let (response, session, stream) = actix_ws::handle(req, body)
         .map_err(|err| refused(GatewayError::Handshake(err.to_string())))?;
     let client = client_address(req, &state.websocket.trusted_proxies);
@@ -118,6 +125,19 @@ where
     };
     actix_web::rt::spawn(running.instrument(span));
     Ok(response)
+}
+
+/// Puts a [`frame_guard::GuardedPayload`] between the connection and actix-ws.
+fn guard_frames(req: &HttpRequest, body: web::Payload, limit: usize) -> web::Payload {
+    use actix_web::FromRequest;
+    let guarded = frame_guard::GuardedPayload::new(body.into_inner(), limit);
+    let stream: frame_guard::BoxedStream = Box::pin(guarded);
+    let mut payload = actix_web::dev::Payload::from(stream);
+    // `web::Payload` has no public constructor; its extractor takes the
+    // payload it is given, at once.
+    web::Payload::from_request(req, &mut payload)
+        .into_inner()
+        .expect("the payload extractor cannot fail")
 }
 
 fn req_path(endpoint: &'static str) -> &'static str {

@@ -13,6 +13,7 @@ use bytestring::ByteString;
 use tokio::time::{sleep_until, Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+use super::frame_guard::Violation;
 use crate::config::WebSocketSettings;
 use crate::metrics::{Closed, GatewayMetrics};
 
@@ -259,6 +260,14 @@ impl Peer {
     }
 
     fn protocol_ending(&self, err: ProtocolError) -> Ending {
+        // What the frame guard stopped reaches us wrapped in an I/O error.
+        if let ProtocolError::Io(io) = &err {
+            match Violation::find(io) {
+                Some(Violation::TooBig) => return Ending::TooBig(self.max_message_bytes),
+                Some(other) => return Ending::Protocol(other.to_string()),
+                None => {}
+            }
+        }
         match err {
             ProtocolError::Overflow => Ending::TooBig(self.max_message_bytes),
             // actix-ws reports joined continuations over the limit this way.

@@ -4,6 +4,7 @@
 mod browser;
 mod feed;
 mod helpers;
+mod hostile;
 mod process;
 mod publishing;
 mod socket;
