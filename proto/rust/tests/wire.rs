@@ -12,6 +12,7 @@ fn an_event_round_trips_through_its_encoding() {
             nanos: 5,
         }),
         source: "inlet-uploads".into(),
+        truncated: true,
         kind: Some(event::Kind::FileStored(FileStored {
             stored_name: "userfile1-1764000000000-a.txt".into(),
             original_name: "a.txt".into(),

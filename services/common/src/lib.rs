@@ -23,6 +23,7 @@ pub mod code;
 pub mod config;
 pub mod connections;
 pub mod crypto;
+pub mod event_size;
 pub mod grpc_trace;
 pub mod healthcheck;
 pub mod log_format;

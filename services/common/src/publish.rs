@@ -20,6 +20,7 @@ use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::config::{check, check_nonzero, ConfigProblem};
+use crate::event_size::{fit, MIN_EVENT_BYTES};
 use crate::metrics::Metrics;
 
 /// The `[publish]` config table.
@@ -37,6 +38,10 @@ pub struct PublishSettings {
     /// On shutdown, how long the service waits for buffered events to be
     /// sent before it exits without them.
     pub drain_timeout_ms: u64,
+    /// Largest event, encoded; a larger one is summarised (client-chosen
+    /// names cut, lists shortened) and marked `truncated`. Keep it under the
+    /// gateway's `events.max_event_bytes`.
+    pub max_event_bytes: usize,
 }
 
 impl Default for PublishSettings {
@@ -47,6 +52,7 @@ impl Default for PublishSettings {
             retry_max_ms: 5_000,
             timeout_ms: 2_000,
             drain_timeout_ms: 5_000,
+            max_event_bytes: 64 * 1024,
         }
     }
 }
@@ -61,6 +67,12 @@ impl PublishSettings {
                 ("publish.retry_min_ms", self.retry_min_ms),
                 ("publish.timeout_ms", self.timeout_ms),
             ],
+        );
+        check(
+            problems,
+            self.max_event_bytes >= MIN_EVENT_BYTES,
+            "publish.max_event_bytes",
+            "must be at least 4096",
         );
         check(
             problems,
@@ -92,6 +104,8 @@ struct PublishMetrics {
     published: Counter,
     dropped: Counter,
     retries: Counter,
+    truncated: Counter,
+    refused: Counter,
 }
 
 impl PublishMetrics {
@@ -117,6 +131,16 @@ impl PublishMetrics {
             "Publish calls that failed and were retried.",
             this.retries.clone(),
         );
+        metrics.register(
+            "inlet_publisher_events_truncated",
+            "Events summarised to fit publish.max_event_bytes.",
+            this.truncated.clone(),
+        );
+        metrics.register(
+            "inlet_publisher_events_refused",
+            "Events the gateway refused for good (dropped, not retried).",
+            this.refused.clone(),
+        );
         this
     }
 }
@@ -136,6 +160,7 @@ pub struct Publisher {
     /// `metrics.buffered`).
     taken: Arc<Notify>,
     drain_timeout: Duration,
+    max_event_bytes: usize,
 }
 
 impl std::fmt::Debug for Publisher {
@@ -155,6 +180,7 @@ impl Publisher {
             metrics: PublishMetrics::default(),
             taken: Arc::default(),
             drain_timeout: Duration::ZERO,
+            max_event_bytes: usize::MAX,
         }
     }
 
@@ -193,6 +219,7 @@ impl Publisher {
             metrics,
             taken,
             drain_timeout: Duration::from_millis(settings.drain_timeout_ms),
+            max_event_bytes: settings.max_event_bytes,
         })
     }
 
@@ -203,10 +230,15 @@ impl Publisher {
 
     /// Queues `event` for the gateway, under the current span's trace.
     /// Never waits: with the buffer full, the event is dropped and counted.
-    pub fn publish(&self, event: Event) {
+    /// An event over `publish.max_event_bytes` is summarised first.
+    pub fn publish(&self, mut event: Event) {
         let Some(queue) = &self.queue else {
             return;
         };
+        if fit(&mut event, self.max_event_bytes) {
+            self.metrics.truncated.inc();
+            tracing::debug!(inlet.event.id = %event.id, "event summarised to fit publish.max_event_bytes");
+        }
         // Under a tracing span its context; outside one (a handler before any
         // span of its own), the OpenTelemetry context the request runs in.
         let span = tracing::Span::current();
@@ -267,6 +299,7 @@ pub fn new_event(
             nanos: at.nanosecond() as i32,
         }),
         source: source.to_owned(),
+        truncated: false,
         kind: Some(kind),
     }
 }
@@ -303,6 +336,19 @@ async fn send_in_order(
                     metrics.published.inc();
                     break;
                 }
+                Err(status) if refused_for_good(status.code()) => {
+                    // Sending it again would get the same answer, and every
+                    // event after it would wait behind it.
+                    metrics.refused.inc();
+                    let reason: String = status.message().chars().take(200).collect();
+                    tracing::warn!(
+                        inlet.event.id = %outgoing.event.id,
+                        code = ?status.code(),
+                        reason,
+                        "the gateway refused an event; dropped"
+                    );
+                    break;
+                }
                 Err(status) => {
                     metrics.retries.inc();
                     tracing::debug!(code = ?status.code(), message = status.message(), "publish failed; retrying");
@@ -314,4 +360,16 @@ async fn send_in_order(
         metrics.buffered.dec();
         taken.notify_waiters();
     }
+}
+
+/// Whether the gateway's answer says the event itself is wrong (too large,
+/// malformed), not that the gateway is unreachable or busy.
+fn refused_for_good(code: tonic::Code) -> bool {
+    matches!(
+        code,
+        tonic::Code::InvalidArgument
+            | tonic::Code::OutOfRange
+            | tonic::Code::FailedPrecondition
+            | tonic::Code::Unimplemented
+    )
 }

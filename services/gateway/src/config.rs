@@ -67,9 +67,17 @@ pub struct WebSocketSettings {
 pub struct EventSettings {
     /// Events kept in memory for `/events?since=` to replay.
     pub history: usize,
+    /// Bytes of event frames kept for replay; the oldest go first.
+    pub history_bytes: usize,
     /// How many events a subscriber may fall behind; past it the subscriber
     /// is closed with 1013 (reconnect with `since`).
     pub subscriber_queue: usize,
+    /// How many bytes of event frames a subscriber may fall behind; past it,
+    /// as past `subscriber_queue`, it is closed with 1013.
+    pub subscriber_queue_bytes: usize,
+    /// Largest `Publish` request the gRPC ingest decodes; a larger one is
+    /// refused (the publisher drops it and counts it).
+    pub max_event_bytes: usize,
 }
 
 /// A trusted proxy: one address (`10.0.0.5`) or a block (`172.16.0.0/12`).
@@ -132,7 +140,10 @@ impl Default for EventSettings {
     fn default() -> Self {
         Self {
             history: 10_000,
+            history_bytes: 64 * 1024 * 1024,
             subscriber_queue: 1024,
+            subscriber_queue_bytes: 16 * 1024 * 1024,
+            max_event_bytes: 1024 * 1024,
         }
     }
 }
@@ -170,6 +181,12 @@ impl Validate for GatewayConfig {
                     "events.subscriber_queue",
                     self.events.subscriber_queue as u64,
                 ),
+                ("events.history_bytes", self.events.history_bytes as u64),
+                (
+                    "events.subscriber_queue_bytes",
+                    self.events.subscriber_queue_bytes as u64,
+                ),
+                ("events.max_event_bytes", self.events.max_event_bytes as u64),
             ],
         );
         for origin in &ws.allowed_origins {

@@ -48,6 +48,8 @@ pub struct GatewayMetrics {
     pub slow_subscribers_closed: Counter,
     /// Sockets closed by the gateway, by close code.
     pub closes: Family<Closed, Counter>,
+    /// Bytes of event frames the history holds.
+    pub history_bytes: Gauge,
 }
 
 impl GatewayMetrics {
@@ -93,6 +95,11 @@ impl GatewayMetrics {
             "inlet_gateway_slow_subscribers_closed",
             "Subscribers closed for falling behind or not reading.",
             this.slow_subscribers_closed.clone(),
+        );
+        metrics.register(
+            "inlet_gateway_history_bytes",
+            "Bytes of event frames kept for replay (events.history_bytes bounds it).",
+            this.history_bytes.clone(),
         );
         metrics.register(
             "inlet_gateway_closes",

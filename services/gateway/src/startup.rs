@@ -20,9 +20,6 @@ use crate::routes;
 use crate::state::AppState;
 use crate::ws::admit::Slots;
 
-/// Largest `Publish` request the ingest decodes.
-const MAX_PUBLISH_BYTES: usize = 1024 * 1024;
-
 /// Why the gateway could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -41,6 +38,8 @@ pub struct Application {
     server: Server,
     grpc_listener: tokio::net::TcpListener,
     feed: Arc<Feed>,
+    /// `events.max_event_bytes`, the ingest's decoding limit.
+    max_event_bytes: usize,
     readiness: Arc<Readiness>,
     closing: CancellationToken,
 }
@@ -85,6 +84,7 @@ impl Application {
             server,
             grpc_listener,
             feed,
+            max_event_bytes: config.events.max_event_bytes,
             readiness,
             closing,
         })
@@ -112,7 +112,7 @@ impl Application {
             tonic::transport::Server::builder()
                 .add_service(
                     EventIngestServer::new(Ingest::new(Arc::clone(&self.feed)))
-                        .max_decoding_message_size(MAX_PUBLISH_BYTES),
+                        .max_decoding_message_size(self.max_event_bytes),
                 )
                 .serve_with_incoming_shutdown(
                     tonic::transport::server::TcpIncoming::from(self.grpc_listener),

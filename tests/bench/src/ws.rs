@@ -361,5 +361,6 @@ fn event(i: u64) -> Event {
             field_names: vec!["name".into(), "email".into(), "message".into()],
             size: 64,
         })),
+        ..Event::default()
     }
 }

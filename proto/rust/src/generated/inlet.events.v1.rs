@@ -12,6 +12,10 @@ pub struct Event {
     /// The service that stored it: `inlet-forms`, `inlet-uploads`, `inlet-smtp`.
     #[prost(string, tag = "3")]
     pub source: ::prost::alloc::string::String,
+    /// Names or lists in the kind were cut by the publisher to keep the event
+    /// under its size bound (`publish.max_event_bytes`); the stored item is whole.
+    #[prost(bool, tag = "4")]
+    pub truncated: bool,
     /// What arrived.
     #[prost(oneof = "event::Kind", tags = "10, 11, 12")]
     pub kind: ::core::option::Option<event::Kind>,

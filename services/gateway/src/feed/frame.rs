@@ -25,6 +25,9 @@ pub fn event_tail(topic: Topic, event: &Event) -> String {
         source: &'a str,
         kind: &'static str,
         data: serde_json::Value,
+        /// Only when the publisher cut names or lists to fit its bound.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        truncated: bool,
     }
     let (kind, data) = match &event.kind {
         Some(Kind::FormSubmitted(form)) => (
@@ -64,6 +67,7 @@ pub fn event_tail(topic: Topic, event: &Event) -> String {
         source: &event.source,
         kind,
         data,
+        truncated: event.truncated,
     };
     let object = serde_json::to_string(&tail).expect("a frame always serialises");
     // `{"topic":…}` → `,"topic":…}`: the head goes in front once sequenced.
@@ -132,6 +136,7 @@ mod tests {
                 size: 3,
                 sha256: "ab".into(),
             })),
+            ..Event::default()
         };
         let text = super::event(42, &event_tail(Topic::Uploads, &event));
         assert!(
@@ -142,5 +147,13 @@ mod tests {
         assert_eq!(value["kind"], "file_stored");
         assert_eq!(value["data"]["size"], 3);
         assert_eq!(value["time"], "2023-11-14T22:13:20.005Z");
+        assert!(value.get("truncated").is_none(), "only cut events say so");
+        let cut = Event {
+            truncated: true,
+            ..event
+        };
+        let text = super::event(43, &event_tail(Topic::Uploads, &cut));
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["truncated"], true);
     }
 }

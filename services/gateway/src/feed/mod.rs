@@ -12,7 +12,7 @@ pub mod frame;
 pub mod topic;
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytestring::ByteString;
@@ -32,6 +32,9 @@ pub struct Delivery {
     pub topic: Topic,
     /// The `event` frame.
     pub frame: ByteString,
+    /// Bytes of every frame published up to and including this one, to
+    /// tell how far behind a subscriber reading it is.
+    pub through_bytes: u64,
 }
 
 /// What publishing an event did.
@@ -81,13 +84,21 @@ pub struct Feed {
     live: broadcast::Sender<Arc<Delivery>>,
     epoch: String,
     subscribers: Arc<[AtomicUsize; 3]>,
+    /// Bytes of every frame published so far (`Delivery::through_bytes` of
+    /// the latest).
+    published_bytes: AtomicU64,
+    /// `events.subscriber_queue_bytes`.
+    subscriber_queue_bytes: u64,
     metrics: GatewayMetrics,
 }
 
 struct History {
     next_sequence: u64,
     kept: VecDeque<Arc<Delivery>>,
+    /// Bytes of the frames in `kept`.
+    kept_bytes: usize,
     capacity: usize,
+    capacity_bytes: usize,
 }
 
 impl Feed {
@@ -98,11 +109,15 @@ impl Feed {
             history: Mutex::new(History {
                 next_sequence: 1,
                 kept: VecDeque::with_capacity(settings.history.min(65_536)),
+                kept_bytes: 0,
                 capacity: settings.history,
+                capacity_bytes: settings.history_bytes,
             }),
             live,
             epoch: uuid::Uuid::now_v7().simple().to_string(),
             subscribers: Arc::new([const { AtomicUsize::new(0) }; 3]),
+            published_bytes: AtomicU64::new(0),
+            subscriber_queue_bytes: settings.subscriber_queue_bytes as u64,
             metrics,
         }
     }
@@ -120,15 +135,29 @@ impl Feed {
         let mut history = self.history.lock().expect("feed lock");
         let sequence = history.next_sequence;
         history.next_sequence += 1;
+        let frame: ByteString = frame::event(sequence, &tail).into();
+        let size = frame.len();
+        // Written under the lock, so it grows in sequence order.
+        let through_bytes = self.published_bytes.load(Ordering::Relaxed) + size as u64;
+        self.published_bytes.store(through_bytes, Ordering::Relaxed);
         let delivery = Arc::new(Delivery {
             sequence,
             topic,
-            frame: frame::event(sequence, &tail).into(),
+            frame,
+            through_bytes,
         });
-        if history.kept.len() == history.capacity {
-            history.kept.pop_front();
+        // The newest event is always kept, whatever its size.
+        while history.kept.len() == history.capacity
+            || (!history.kept.is_empty() && history.kept_bytes + size > history.capacity_bytes)
+        {
+            let Some(oldest) = history.kept.pop_front() else {
+                break;
+            };
+            history.kept_bytes -= oldest.frame.len();
         }
         history.kept.push_back(Arc::clone(&delivery));
+        history.kept_bytes += size;
+        self.metrics.history_bytes.set(history.kept_bytes as i64);
         // No subscriber at all is not an error.
         let _ = self.live.send(delivery);
         drop(history);
@@ -138,6 +167,18 @@ impl Feed {
             topic,
             subscribers: self.subscribers[topic.index()].load(Ordering::Relaxed),
         })
+    }
+
+    /// The last sequence given out.
+    pub fn latest_sequence(&self) -> u64 {
+        self.history.lock().expect("feed lock").next_sequence - 1
+    }
+
+    /// Whether a subscriber now reading `delivery` has fallen more than
+    /// `events.subscriber_queue_bytes` behind the feed.
+    pub fn is_too_far_behind(&self, delivery: &Delivery) -> bool {
+        let published = self.published_bytes.load(Ordering::Relaxed);
+        published.saturating_sub(delivery.through_bytes) > self.subscriber_queue_bytes
     }
 
     /// Subscribes to `topics`, with the events missed since `since` (none
@@ -215,8 +256,62 @@ mod tests {
         let settings = EventSettings {
             history,
             subscriber_queue: 16,
+            ..EventSettings::default()
         };
         Feed::new(&settings, GatewayMetrics::default())
+    }
+
+    fn form_named(name: &str) -> Event {
+        Event {
+            kind: Some(Kind::FormSubmitted(FormSubmitted {
+                field_names: vec![name.to_owned()],
+                ..FormSubmitted::default()
+            })),
+            ..Event::default()
+        }
+    }
+
+    #[test]
+    fn the_history_is_bounded_in_bytes_and_keeps_the_newest() {
+        let settings = EventSettings {
+            history: 1000,
+            history_bytes: 10_000,
+            ..EventSettings::default()
+        };
+        let feed = Feed::new(&settings, GatewayMetrics::default());
+        for _ in 0..100 {
+            feed.publish(&form_named(&"n".repeat(900))).unwrap();
+        }
+        let sub = feed.subscribe(TopicSet::all(), Some(&Since::default()));
+        let kept: usize = sub.replay.iter().map(|d| d.frame.len()).sum();
+        assert!(kept <= 10_000, "{kept}");
+        assert_eq!(sequences(&sub).last(), Some(&100));
+        assert!(sub.replay.len() >= 9, "{}", sub.replay.len());
+        assert!(!sub.recovered);
+        // One event larger than the whole bound is still kept, alone.
+        feed.publish(&form_named(&"n".repeat(20_000))).unwrap();
+        let sub = feed.subscribe(TopicSet::all(), Some(&Since::default()));
+        assert_eq!(sequences(&sub), [101]);
+    }
+
+    #[test]
+    fn a_subscriber_is_too_far_behind_by_bytes_published_after_what_it_reads() {
+        let settings = EventSettings {
+            subscriber_queue_bytes: 5_000,
+            ..EventSettings::default()
+        };
+        let feed = Feed::new(&settings, GatewayMetrics::default());
+        let mut sub = feed.subscribe(TopicSet::all(), None);
+        for _ in 0..4 {
+            feed.publish(&form_named(&"n".repeat(1_000))).unwrap();
+        }
+        let first = sub.live.try_recv().unwrap();
+        assert!(!feed.is_too_far_behind(&first));
+        for _ in 0..4 {
+            feed.publish(&form_named(&"n".repeat(1_000))).unwrap();
+        }
+        let second = sub.live.try_recv().unwrap();
+        assert!(feed.is_too_far_behind(&second));
     }
 
     fn form() -> Event {

@@ -102,6 +102,13 @@ pub async fn serve(
                     if delivery.sequence <= position {
                         continue;
                     }
+                    if feed.is_too_far_behind(&delivery) {
+                        let missed = feed.latest_sequence() - position;
+                        metrics.events_dropped.inc_by(missed);
+                        break 'feed Ending::Lagged {
+                            last_sent: position,
+                        };
+                    }
                     position = delivery.sequence;
                     if !topics.contains(delivery.topic) {
                         continue;

@@ -140,6 +140,7 @@ pub fn form_event(id: &str, fields: &[&str]) -> Event {
             field_names: fields.iter().map(|f| f.to_string()).collect(),
             size: 10,
         })),
+        ..Event::default()
     }
 }
 

@@ -16,14 +16,20 @@ pub struct TestForms {
 }
 
 pub fn spawn_forms(gateway_url: &str) -> TestForms {
+    spawn_forms_with(gateway_url, &[])
+}
+
+/// As [`spawn_forms`], with extra `INLET_*` pairs.
+pub fn spawn_forms_with(gateway_url: &str, extra: &[(&str, &str)]) -> TestForms {
     let data = tempfile::tempdir().unwrap();
-    let pairs = [
+    let mut pairs = vec![
         ("INLET_LISTEN", "127.0.0.1:0".to_owned()),
         ("INLET_DATA_DIR", data.path().display().to_string()),
         ("INLET_GATEWAY_URL", gateway_url.to_owned()),
         ("INLET_PUBLISH__RETRY_MIN_MS", "20".to_owned()),
         ("INLET_PUBLISH__RETRY_MAX_MS", "200".to_owned()),
     ];
+    pairs.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
     let config: FormsConfig = load(&ConfigSource::from_pairs(pairs)).expect("forms config");
     let app = Application::build(config).expect("forms builds");
     let port = app.port();
@@ -44,6 +50,25 @@ impl TestForms {
             .send()
             .await
             .unwrap()
+    }
+
+    pub async fn post_json(&self, body: String) -> reqwest::Response {
+        inlet_testkit::http::client()
+            .post(format!("http://127.0.0.1:{}/", self.port))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The value of one of the forms service's counters.
+    pub async fn counter(&self, name: &str) -> f64 {
+        let text =
+            inlet_testkit::http::get_text(&format!("http://127.0.0.1:{}/metrics", self.port)).await;
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .map_or(0.0, |v| v.parse().unwrap())
     }
 }
 
@@ -77,4 +102,53 @@ async fn a_form_posted_while_the_gateway_is_down_arrives_once_it_starts() {
     let live = next_json(&mut socket).await;
     assert_eq!(live["sequence"], 2);
     assert_eq!(live["data"]["field_names"], serde_json::json!(["name"]));
+}
+
+#[tokio::test]
+async fn a_post_with_a_huge_field_name_is_announced_cut_and_does_not_stop_the_feed() {
+    let gw = spawn_gateway(&[]).await;
+    let forms = spawn_forms(&gw.grpc_url());
+    let (mut socket, _) = gw.subscribe("").await;
+    // A 1.2 MB key: more than the gateway's 1 MiB ingest takes whole.
+    let key = "k".repeat(1_200_000);
+    let res = forms.post_json(format!(r#"{{"{key}":1,"after":2}}"#)).await;
+    assert_eq!(res.status(), 200);
+    let cut = next_json(&mut socket).await;
+    assert_eq!(cut["truncated"], true);
+    let names = cut["data"]["field_names"].as_array().unwrap();
+    assert_eq!(names[0].as_str().unwrap(), "k".repeat(256));
+    assert_eq!(names[1], "after");
+    // The next post's event is not held behind it.
+    assert_eq!(forms.post_form("name=next").await.status(), 200);
+    let next = next_json(&mut socket).await;
+    assert_eq!(next["data"]["field_names"], serde_json::json!(["name"]));
+    assert!(next.get("truncated").is_none(), "{next}");
+    assert_eq!(
+        forms
+            .counter("inlet_publisher_events_truncated_total")
+            .await,
+        1.0
+    );
+}
+
+#[tokio::test]
+async fn an_event_the_gateway_refuses_is_dropped_and_counted_not_retried_for_ever() {
+    // An ingest that takes less than the publisher sends: a misconfiguration
+    // the publisher must survive.
+    let gw = spawn_gateway(&[("INLET_EVENTS__MAX_EVENT_BYTES", "8192")]).await;
+    let forms = spawn_forms_with(
+        &gw.grpc_url(),
+        &[("INLET_PUBLISH__MAX_EVENT_BYTES", "65536")],
+    );
+    let (mut socket, _) = gw.subscribe("").await;
+    let names: Vec<String> = (0..2000).map(|i| format!("\"f{i}\":1")).collect();
+    let res = forms.post_json(format!("{{{}}}", names.join(","))).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(forms.post_form("name=after").await.status(), 200);
+    let next = next_json(&mut socket).await;
+    assert_eq!(next["data"]["field_names"], serde_json::json!(["name"]));
+    assert_eq!(
+        forms.counter("inlet_publisher_events_refused_total").await,
+        1.0
+    );
 }
