@@ -4,18 +4,29 @@
 //! parser itself has no such limits: without this, a header block that never
 //! ends would be buffered, and searched again, until the whole request cap.
 //!
-//! The watch does not parse; it only finds delimiters (`CRLF--boundary`) and
-//! the blank line that ends each header block, across chunk edges.
+//! The watch is the one judge of where parts begin and end, and it is strict
+//! so that actix-multipart can never see a part it did not count. The parser
+//! ends a part at a bare `\r--boundary` and at any line that merely starts
+//! with the boundary (`--boundaryX`), where RFC 2046 needs `CRLF--boundary`
+//! followed by `CRLF` or `--`; a client then got more parts past the limits
+//! than the watch counted, or a file cut short without a word. So every
+//! occurrence of `--boundary` in the body must be a whole delimiter: preceded
+//! by CRLF (or opening the body) and followed by CRLF or `--`. Anything else
+//! is refused: RFC 2046 (5.1.1) forbids the boundary inside a part, so an
+//! honest client never sends it. (A part's own `Content-Length`, which the
+//! parser also honours, is refused where parts are read, in `super`.)
 
 use memchr::memmem;
 
-/// Which limit the bytes crossed.
+/// Which limit or rule the bytes crossed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Crossed {
     /// More parts than allowed.
     Parts,
     /// A header block (or the preamble before the first part) too large.
     HeaderBytes,
+    /// `--boundary` where it is not a whole delimiter.
+    StrayBoundary,
 }
 
 /// Where in the body the watch is.
@@ -23,7 +34,7 @@ pub enum Crossed {
 enum Place {
     /// Before the first delimiter: bounded like a header block.
     Preamble { len: usize },
-    /// Just after a delimiter: `--` ends the body, a line break starts a part.
+    /// Just after `--boundary`: `--` ends the body, CRLF starts a part.
     AfterDelimiter { seen: [u8; 2], len: usize },
     /// In a part's header block.
     Headers { len: usize },
@@ -36,7 +47,7 @@ enum Place {
 /// Counts parts and header bytes of one multipart body.
 #[derive(Debug)]
 pub struct Watch {
-    delimiter: Finder,
+    delimiter: DelimiterScan,
     blank_line: Finder,
     place: Place,
     parts: usize,
@@ -47,9 +58,9 @@ pub struct Watch {
 impl Watch {
     /// A watch for a body with `boundary`.
     pub fn new(boundary: &str, max_parts: usize, max_header_bytes: usize) -> Self {
-        let mut delimiter = Finder::new(format!("\r\n--{boundary}").into_bytes());
+        let mut delimiter = DelimiterScan::new(boundary);
         // The first delimiter may open the body with no line break before it.
-        delimiter.prime(b"\r\n");
+        delimiter.restart(b"\r\n");
         Self {
             delimiter,
             blank_line: Finder::new(b"\r\n\r\n".to_vec()),
@@ -75,7 +86,7 @@ impl Watch {
     pub fn feed(&mut self, mut chunk: &[u8]) -> Result<(), Crossed> {
         while !chunk.is_empty() {
             match self.place {
-                Place::Preamble { len } => match self.delimiter.find(chunk) {
+                Place::Preamble { len } => match self.delimiter.find(chunk)? {
                     Some(end) => {
                         self.check_header_len(len + end)?;
                         self.place = Place::AfterDelimiter {
@@ -92,7 +103,7 @@ impl Watch {
                         return Ok(());
                     }
                 },
-                Place::Content => match self.delimiter.find(chunk) {
+                Place::Content => match self.delimiter.find(chunk)? {
                     Some(end) => {
                         self.place = Place::AfterDelimiter {
                             seen: [0; 2],
@@ -110,25 +121,30 @@ impl Watch {
                         self.place = Place::AfterDelimiter { seen, len };
                         continue;
                     }
-                    if &seen == b"--" {
-                        self.place = Place::Done;
-                        return Ok(());
+                    match &seen {
+                        b"--" => {
+                            self.place = Place::Done;
+                            return Ok(());
+                        }
+                        b"\r\n" => {}
+                        // `--boundaryX`, or padding the parser does not take.
+                        _ => return Err(Crossed::StrayBoundary),
                     }
-                    // A line break (or junk the parser will refuse) starts a part.
                     self.parts += 1;
                     if self.parts > self.max_parts {
                         return Err(Crossed::Parts);
                     }
-                    // A part without headers is just the delimiter's line
-                    // break followed by a blank line.
+                    // As the parser does: the header block runs from here to
+                    // the first blank line (CRLF CRLF).
                     self.blank_line.reset();
-                    self.blank_line.prime(&seen);
                     self.place = Place::Headers { len: 0 };
                 }
                 Place::Headers { len } => match self.blank_line.find(chunk) {
                     Some(end) => {
                         self.check_header_len(len + end)?;
-                        self.delimiter.reset();
+                        // Content starts after the blank line: a delimiter
+                        // needs a CRLF of its own after it.
+                        self.delimiter.restart(b"");
                         self.place = Place::Content;
                         chunk = &chunk[end..];
                     }
@@ -155,6 +171,75 @@ impl Watch {
     }
 }
 
+/// Finds `--boundary` in a stream of chunks and checks that a CRLF comes
+/// right before it.
+#[derive(Debug)]
+struct DelimiterScan {
+    needle: Vec<u8>,
+    /// The bytes seen since the last restart, at most `needle.len() + 1` of
+    /// them: enough for a needle that straddles two chunks, with the two
+    /// bytes before it.
+    recent: Vec<u8>,
+}
+
+impl DelimiterScan {
+    fn new(boundary: &str) -> Self {
+        let needle = format!("--{boundary}").into_bytes();
+        Self {
+            recent: Vec::with_capacity(needle.len() + 1),
+            needle,
+        }
+    }
+
+    /// Starts again, as if `before` had just been seen.
+    fn restart(&mut self, before: &[u8]) {
+        self.recent.clear();
+        self.recent.extend_from_slice(before);
+    }
+
+    /// The offset in `chunk` just past the first `--boundary` ending in it;
+    /// an error if no CRLF comes right before that one.
+    fn find(&mut self, chunk: &[u8]) -> Result<Option<usize>, Crossed> {
+        let n = self.needle.len();
+        // One that starts in `recent` and ends in this chunk.
+        let mut joined = self.recent.clone();
+        let seen = joined.len();
+        joined.extend_from_slice(&chunk[..chunk.len().min(n - 1)]);
+        let found = match memmem::find(&joined, &self.needle) {
+            Some(at) => Some((at + n - seen, joined[..at].ends_with(b"\r\n"))),
+            None => memmem::find(chunk, &self.needle).map(|at| {
+                let crlf = if at >= 2 {
+                    &chunk[at - 2..at] == b"\r\n"
+                } else {
+                    let mut before = self.recent.clone();
+                    before.extend_from_slice(&chunk[..at]);
+                    before.ends_with(b"\r\n")
+                };
+                (at + n, crlf)
+            }),
+        };
+        match found {
+            Some((_, false)) => Err(Crossed::StrayBoundary),
+            Some((end, true)) => {
+                self.recent.clear();
+                Ok(Some(end))
+            }
+            None => {
+                let keep = n + 1;
+                if chunk.len() >= keep {
+                    self.recent.clear();
+                    self.recent.extend_from_slice(&chunk[chunk.len() - keep..]);
+                } else {
+                    self.recent.extend_from_slice(chunk);
+                    let excess = self.recent.len().saturating_sub(keep);
+                    self.recent.drain(..excess);
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
 /// Finds a needle in a stream of chunks, including one that straddles two.
 #[derive(Debug)]
 struct Finder {
@@ -174,11 +259,6 @@ impl Finder {
     /// Forgets what was seen.
     fn reset(&mut self) {
         self.tail.clear();
-    }
-
-    /// Pretends `bytes` were just seen.
-    fn prime(&mut self, bytes: &[u8]) {
-        self.remember(bytes);
     }
 
     /// The offset in `chunk` just past the first needle ending in it.
@@ -253,7 +333,7 @@ mod tests {
             ("Content-Disposition: form-data; name=\"a\"", "one"),
             (
                 "Content-Disposition: form-data; name=\"f\"; filename=\"x\"",
-                "almost --XyZ but \r\n--XyQ not",
+                "almost \r\n--XyQ, -XyZ and --Xy\rZ but not",
             ),
             ("Content-Disposition: form-data; name=\"b\"", ""),
         ]);
@@ -262,6 +342,43 @@ mod tests {
         }
         for result in feed_in_every_chunking(&bytes, 2, 100) {
             assert_eq!(result, Err(Crossed::Parts));
+        }
+    }
+
+    /// Feeds `bytes` in every chunking and gives the first refusal of each.
+    fn refusals(bytes: &[u8]) -> Vec<Option<Crossed>> {
+        (1..=bytes.len().min(64))
+            .map(|size| {
+                let mut watch = Watch::new("XyZ", 100, 1000);
+                bytes.chunks(size).find_map(|chunk| watch.feed(chunk).err())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_boundary_anywhere_but_in_a_whole_delimiter_is_refused() {
+        let disposition = "Content-Disposition: form-data; name=\"f\"; filename=\"x\"";
+        for content in [
+            // A bare CR before it (the parser ends the part there).
+            "abc\r--XyZ\r\nContent-Disposition: form-data; name=\"g\"\r\n\r\nx",
+            // The boundary with more after it (the parser ends the part there too).
+            "abc\r\n--XyZX more",
+            // Inside the content, with no line break.
+            "abc--XyZ--",
+            // Padding after the delimiter, which the parser does not take.
+            "abc\r\n--XyZ \r\n",
+            // Opening the content, with no CRLF of its own.
+            "--XyZ\r\nContent-Disposition: form-data; name=\"g\"\r\n\r\nx",
+        ] {
+            let bytes = body(&[(disposition, content)]);
+            for refusal in refusals(&bytes) {
+                assert_eq!(refusal, Some(Crossed::StrayBoundary), "{content:?}");
+            }
+        }
+        // An empty part is a CRLF and then the delimiter: allowed.
+        let bytes = body(&[(disposition, ""), (disposition, "\r\n")]);
+        for refusal in refusals(&bytes) {
+            assert_eq!(refusal, None);
         }
     }
 

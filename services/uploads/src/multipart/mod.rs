@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use actix_multipart::{Field, Multipart, MultipartError};
 use actix_web::error::PayloadError;
-use actix_web::http::header::{ContentDisposition, HeaderMap, CONTENT_TYPE};
+use actix_web::http::header::{ContentDisposition, HeaderMap, CONTENT_LENGTH, CONTENT_TYPE};
 use actix_web::web::{self, Bytes};
 use actix_web::HttpRequest;
 use futures_util::{Stream, StreamExt};
@@ -25,6 +25,10 @@ use guard::{Crossed, Watch};
 
 /// What a body missing its closing boundary is told.
 const ENDED_EARLY: &str = "the body ended before its closing boundary";
+
+/// What a body with its boundary inside a part is told.
+const STRAY_BOUNDARY: &str = "the boundary appears inside a part, or a delimiter line carries \
+     more than the boundary: use a boundary that does not occur in the data (RFC 2046, 5.1.1)";
 
 /// The only media type `POST /` takes.
 const MULTIPART: &[&str] = &["multipart/form-data"];
@@ -88,6 +92,14 @@ pub async fn read(
     };
     while let Some(field) = multipart.next().await {
         let field = field.map_err(explain)?;
+        // The parser would read exactly that many bytes and skip the rest of
+        // the line, where the watch follows the delimiters: the two could
+        // disagree on where the part ends. Browsers never send it.
+        if field.headers().contains_key(CONTENT_LENGTH) {
+            return Err(UploadsError::Malformed(
+                "a part may not carry a Content-Length of its own".into(),
+            ));
+        }
         let name = field.name().unwrap_or_default().to_owned();
         match file_name(field.content_disposition()) {
             None => {
@@ -114,11 +126,26 @@ pub async fn read(
 }
 
 /// The boundary parameter of the Content-Type.
+/// Refused when given twice: the first wins in the parser, but a proxy in
+/// front may take the last.
 fn boundary(headers: &HeaderMap) -> Result<String, UploadsError> {
-    headers
+    let media = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok());
+    if let Some(media) = &media {
+        if media
+            .params()
+            .filter(|(name, _)| *name == mime::BOUNDARY)
+            .count()
+            > 1
+        {
+            return Err(UploadsError::Malformed(
+                "the Content-Type gives its boundary more than once".into(),
+            ));
+        }
+    }
+    media
         .and_then(|m| m.get_param(mime::BOUNDARY).map(|b| b.as_str().to_owned()))
         .filter(|b| !b.is_empty() && b.len() <= 70)
         .ok_or_else(|| {
@@ -172,6 +199,7 @@ fn watched_body(
                     Err(Crossed::HeaderBytes) => UploadsError::PartHeadersTooLarge {
                         limit: source.limits.1,
                     },
+                    Err(Crossed::StrayBoundary) => UploadsError::Malformed(STRAY_BOUNDARY.into()),
                 }
             }
             Err(err) => UploadsError::from_body(err, Cap::Request),

@@ -5,6 +5,7 @@ mod browser;
 mod events;
 mod files;
 mod helpers;
+mod hostile;
 mod multipart;
 mod process;
 mod put;
