@@ -69,7 +69,7 @@ impl Application {
             settings: &config.http,
             readiness: Arc::clone(&readiness),
             metrics,
-            max_declared_body: config.limits.max_body_bytes,
+            max_declared_body: inlet_http::expect::DeclaredCaps::same(config.limits.max_body_bytes),
         };
         let server = inlet_http::serve(
             service,

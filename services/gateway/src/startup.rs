@@ -70,7 +70,7 @@ impl Application {
             readiness: Arc::clone(&readiness),
             metrics,
             // No route takes a request body.
-            max_declared_body: 0,
+            max_declared_body: inlet_http::expect::DeclaredCaps::same(0),
         };
         let server = inlet_http::serve(
             service,

@@ -38,8 +38,8 @@ pub struct Service<'a> {
     /// The service's registry: `/metrics` shows it, and HTTP metrics go into it.
     pub metrics: Arc<Metrics>,
     /// A request that asks `Expect: 100-continue` with a longer declared body
-    /// is answered 413 instead of 100 (the largest body any route takes).
-    pub max_declared_body: u64,
+    /// is answered 413 instead of 100.
+    pub max_declared_body: expect::DeclaredCaps,
 }
 
 /// Builds the server for `listener`: `configure` adds the service's routes and

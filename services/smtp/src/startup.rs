@@ -91,7 +91,7 @@ impl Application {
                 settings: &http,
                 readiness: Arc::clone(&readiness),
                 metrics,
-                max_declared_body: 0,
+                max_declared_body: inlet_http::expect::DeclaredCaps::same(0),
             },
             admin_listener,
             |_| {},

@@ -62,11 +62,11 @@ impl Application {
             settings: &config.http,
             readiness: Arc::clone(&readiness),
             metrics,
-            // `Expect: 100-continue` is refused above the larger of the two caps.
-            max_declared_body: config
-                .limits
-                .max_file_bytes
-                .max(config.limits.max_request_bytes),
+            // A PUT is one file; a POST is a whole multipart body.
+            max_declared_body: inlet_http::expect::DeclaredCaps {
+                put: config.limits.max_file_bytes,
+                other: config.limits.max_request_bytes,
+            },
         };
         let server = inlet_http::serve(
             service,

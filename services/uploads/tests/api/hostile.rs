@@ -111,3 +111,41 @@ async fn a_boundary_given_twice_is_refused() {
         assert!(text.contains("more than once"), "{text}");
     }
 }
+
+#[tokio::test]
+async fn a_put_declaring_more_than_max_file_bytes_gets_413_never_100() {
+    let app = spawn_app(&[
+        ("INLET_LIMITS__MAX_FILE_BYTES", "1000"),
+        ("INLET_LIMITS__MAX_REQUEST_BYTES", "100000"),
+    ])
+    .await;
+    let head = |method: &str, length: usize| {
+        format!(
+            "{method} / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nx-field: f\r\n\
+             x-filename: a.bin\r\nContent-Type: multipart/form-data; boundary={B}\r\n\
+             Content-Length: {length}\r\n\r\n"
+        )
+    };
+    let wait = std::time::Duration::from_secs(5);
+    // Between the file cap and the request cap: a PUT is one file.
+    let reply = inlet_testkit::raw::send(app.port, head("PUT", 5000).as_bytes(), false, wait).await;
+    assert_eq!(reply.status(), Some(413), "{reply:?}");
+    assert!(!reply.text.contains("100 Continue"), "{reply:?}");
+    assert!(reply.closed, "{reply:?}");
+    // A multipart POST of the same length may go on.
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stream, head("POST", 5000).as_bytes())
+        .await
+        .unwrap();
+    let mut continued = [0u8; 25];
+    tokio::time::timeout(
+        wait,
+        tokio::io::AsyncReadExt::read_exact(&mut stream, &mut continued),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(&continued, b"HTTP/1.1 100 Continue\r\n\r\n");
+}
