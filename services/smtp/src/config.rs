@@ -54,12 +54,20 @@ pub struct SmtpSettings {
     pub max_command_line_bytes: usize,
     /// Longest line inside a message, in bytes (longer: 500 and the session ends).
     pub max_data_line_bytes: usize,
-    /// Silence allowed between commands (then 421 and close).
+    /// Longest one command line may take to arrive, the wait for it
+    /// included (then 421 and close).
     pub command_timeout_ms: u64,
     /// Silence allowed within a message's DATA (then 421 and close).
     pub data_timeout_ms: u64,
+    /// Longest from a message's 354 to its final dot (then 421 and close).
+    pub message_timeout_ms: u64,
     /// Most sessions open at once.
     pub max_sessions: usize,
+    /// Most sessions open at once from one client address.
+    pub max_sessions_per_client: usize,
+    /// The user whose mailbox receives `postmaster` (RFC 5321, 4.5.1); one
+    /// of `users`. Unset: the first of `users`.
+    pub postmaster: Option<String>,
     /// PEM certificate chain for STARTTLS (with `tls_key`); unset: no STARTTLS.
     pub tls_cert: Option<PathBuf>,
     /// PEM private key for STARTTLS (with `tls_cert`).
@@ -91,9 +99,12 @@ impl Default for SmtpSettings {
             max_recipients: 100,
             max_command_line_bytes: 1024,
             max_data_line_bytes: 65536,
-            command_timeout_ms: 300_000,
-            data_timeout_ms: 180_000,
+            command_timeout_ms: 60_000,
+            data_timeout_ms: 60_000,
+            message_timeout_ms: 300_000,
             max_sessions: 1000,
+            max_sessions_per_client: 20,
+            postmaster: None,
             tls_cert: None,
             tls_key: None,
         }
@@ -116,8 +127,13 @@ impl Validate for SmtpConfig {
                 ("smtp.max_message_bytes", smtp.max_message_bytes),
                 ("smtp.max_recipients", smtp.max_recipients as u64),
                 ("smtp.max_sessions", smtp.max_sessions as u64),
+                (
+                    "smtp.max_sessions_per_client",
+                    smtp.max_sessions_per_client as u64,
+                ),
                 ("smtp.command_timeout_ms", smtp.command_timeout_ms),
                 ("smtp.data_timeout_ms", smtp.data_timeout_ms),
+                ("smtp.message_timeout_ms", smtp.message_timeout_ms),
             ],
         );
         check(
@@ -125,6 +141,14 @@ impl Validate for SmtpConfig {
             !smtp.users.is_empty(),
             "smtp.users",
             "must name at least one user",
+        );
+        check(
+            problems,
+            smtp.postmaster
+                .as_ref()
+                .is_none_or(|p| smtp.users.contains(p)),
+            "smtp.postmaster",
+            "must be one of smtp.users",
         );
         for user in &smtp.users {
             check(

@@ -1,14 +1,16 @@
-//! `inlet-smtp`: SMTP ingest into allow-listed Maildirs: samotop (kept
-//! behind [`engine`] so it could be replaced) with our policy, a wire under
-//! it for what samotop lacks (the seed's loose commands, limits, timeouts,
-//! exact refusal codes, STARTTLS below the line handling), durable Maildir
-//! delivery (every copy or none) and `MailReceived` events.
+//! `inlet-smtp`: SMTP ingest into allow-listed Maildirs: samotop's command
+//! parser and transaction (kept behind [`engine`] so it could be replaced)
+//! with our policy, our own session driver (the one owner of a session:
+//! lines, limits, deadlines, and every message's DATA carried byte for
+//! byte), durable Maildir delivery (every copy or none) and `MailReceived`
+//! events.
 //!
 //! # Layout
 //! - [`config`]: the typed configuration.
 //! - [`mailbox`]: which recipients are accepted, and the folder each maps to.
 //! - [`maildir`]: writing a message into every recipient's Maildir, durably.
-//! - [`engine`]: samotop, with our guard and our Maildir sink.
+//! - [`engine`]: samotop, with our guard, our Maildir sink and our session driver.
+//! - [`per_client`]: sessions open per client address.
 //! - [`delivered`]: what follows a stored message (log, metrics, event).
 //! - [`startup`]: binding, the accept loop, shutdown.
 //! - [`trace_header`]: a message's own `traceparent`, for its storing span.
@@ -20,5 +22,6 @@ pub mod delivered;
 pub mod engine;
 pub mod mailbox;
 pub mod maildir;
+pub mod per_client;
 pub mod startup;
 pub mod trace_header;

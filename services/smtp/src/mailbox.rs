@@ -18,18 +18,28 @@ pub struct Mailbox {
 pub struct Mailboxes {
     users: Vec<String>,
     domains: Vec<String>,
+    /// Who receives `postmaster` (RFC 5321, 4.5.1 requires it).
+    postmaster: Option<String>,
 }
 
 impl Mailboxes {
     /// The mailboxes of `users` at each of `domains`.
     pub fn new(users: &[String], domains: &[String]) -> Self {
         Self {
+            postmaster: users.first().cloned(),
             users: users.to_vec(),
             domains: domains
                 .iter()
                 .map(|d| d.trim_end_matches('.').to_ascii_lowercase())
                 .collect(),
         }
+    }
+
+    /// Routes `postmaster` at any of the domains (and at `localhost`, what
+    /// a bare `<postmaster>` is read as) to `user`'s mailbox.
+    pub fn with_postmaster(mut self, user: &str) -> Self {
+        self.postmaster = Some(user.to_owned());
+        self
     }
 
     /// The mailbox `address` (`local@domain`, no angle brackets) is
@@ -43,7 +53,16 @@ impl Mailboxes {
         }
         let (local, domain) = address.rsplit_once('@')?;
         let domain = domain.trim_end_matches('.');
-        if !self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
+        let ours = self.domains.iter().any(|d| d.eq_ignore_ascii_case(domain));
+        if local.eq_ignore_ascii_case("postmaster")
+            && (ours || domain.eq_ignore_ascii_case("localhost"))
+        {
+            return self.postmaster.as_ref().map(|user| Mailbox {
+                user: user.clone(),
+                address: address.to_owned(),
+            });
+        }
+        if !ours {
             return None;
         }
         let user = self.users.iter().find(|u| u.eq_ignore_ascii_case(local))?;
@@ -108,6 +127,19 @@ mod tests {
         ] {
             assert_eq!(boxes.resolve(address), None, "{address:?}");
         }
+    }
+
+    #[test]
+    fn postmaster_goes_to_its_configured_mailbox() {
+        let boxes = seed();
+        assert_eq!(boxes.resolve("postmaster@example.com").unwrap().user, "you");
+        assert_eq!(boxes.resolve("PostMaster@localhost").unwrap().user, "you");
+        let boxes = seed().with_postmaster("another");
+        assert_eq!(
+            boxes.resolve("postmaster@example.com").unwrap().user,
+            "another"
+        );
+        assert_eq!(boxes.resolve("postmaster@other.org"), None);
     }
 
     #[test]

@@ -15,9 +15,10 @@ use tracing::Instrument;
 
 use crate::config::SmtpConfig;
 use crate::delivered::Delivered;
-use crate::engine::{Engine, Policy, WireLimits};
+use crate::engine::{Engine, Policy, SessionLimits};
 use crate::mailbox::Mailboxes;
 use crate::maildir::MailStore;
+use crate::per_client::PerClient;
 
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +46,7 @@ pub struct Application {
     publisher: Publisher,
     shutdown_timeout: Duration,
     sessions: SessionMetrics,
+    per_client: PerClient,
 }
 
 impl Application {
@@ -58,20 +60,24 @@ impl Application {
         }
         let metrics = Arc::new(Metrics::new());
         let publisher = Publisher::start(config.gateway_url.as_deref(), &config.publish, &metrics)?;
+        let mut mailboxes = Mailboxes::new(&config.smtp.users, &config.smtp.domains);
+        if let Some(postmaster) = &config.smtp.postmaster {
+            mailboxes = mailboxes.with_postmaster(postmaster);
+        }
         let policy = Arc::new(Policy {
-            mailboxes: Mailboxes::new(&config.smtp.users, &config.smtp.domains),
+            mailboxes,
             store,
             max_message_bytes: config.smtp.max_message_bytes,
             max_recipients: config.smtp.max_recipients,
             hostname: config.hostname.clone(),
             delivered: Delivered::register(&metrics, publisher.clone()),
-            wire: WireLimits {
+            limits: SessionLimits {
                 max_command_line: config.smtp.max_command_line_bytes,
                 max_data_line: config.smtp.max_data_line_bytes,
                 command_timeout: Duration::from_millis(config.smtp.command_timeout_ms),
                 data_timeout: Duration::from_millis(config.smtp.data_timeout_ms),
+                message_timeout: Duration::from_millis(config.smtp.message_timeout_ms),
             },
-            sessions: Default::default(),
         });
         let tls = match (&config.smtp.tls_cert, &config.smtp.tls_key) {
             (Some(cert), Some(key)) => Some(crate::engine::tls_acceptor(cert, key)?),
@@ -97,14 +103,16 @@ impl Application {
             |_| {},
         )?;
         tracing::info!(addr = %config.smtp_listen, port = smtp_port, starttls, "inlet-smtp SMTP listening");
+        let connections = Connections::new(config.smtp.max_sessions);
         Ok(Self {
             smtp_port,
             admin_port,
             listener,
             admin,
             readiness,
-            engine: Arc::new(Engine::new(policy, tls)),
-            connections: Connections::new(config.smtp.max_sessions),
+            engine: Arc::new(Engine::new(policy, tls, connections.stop_token())),
+            connections,
+            per_client: PerClient::new(config.smtp.max_sessions_per_client),
             publisher,
             shutdown_timeout: http.shutdown_timeout(),
             sessions,
@@ -137,9 +145,10 @@ impl Application {
             publisher,
             shutdown_timeout,
             sessions,
+            per_client,
             ..
         } = self;
-        let accepting = accept_loop(listener, engine, connections.clone(), sessions);
+        let accepting = accept_loop(listener, engine, connections.clone(), sessions, per_client);
         let admin_served = inlet_http::run_until_stopped(admin, &readiness, async {
             shutdown.await;
         });
@@ -162,6 +171,7 @@ async fn accept_loop(
     engine: Arc<Engine>,
     connections: Connections,
     sessions: SessionMetrics,
+    per_client: PerClient,
 ) {
     loop {
         let (stream, peer) = tokio::select! {
@@ -181,11 +191,15 @@ async fn accept_loop(
         }
         let Some(slot) = connections.try_slot() else {
             sessions.turned_away.inc();
-            tokio::spawn(turn_away(stream, peer));
+            tokio::spawn(turn_away(stream, peer, TOO_MANY_SESSIONS));
+            continue;
+        };
+        let Some(client_slot) = per_client.take(peer.ip()) else {
+            sessions.turned_away.inc();
+            tokio::spawn(turn_away(stream, peer, TOO_MANY_FROM_CLIENT));
             continue;
         };
         let engine = Arc::clone(&engine);
-        let stop = connections.stop_token();
         let sessions = sessions.clone();
         let span = tracing::info_span!(
             "smtp.session",
@@ -199,7 +213,8 @@ async fn accept_loop(
             async move {
                 sessions.open.inc();
                 sessions.total.inc();
-                let outcome = match engine.serve(stream, peer, stop).await {
+                let _client_slot = client_slot;
+                let outcome = match engine.serve(stream, peer).await {
                     Ok(()) => "closed".to_owned(),
                     Err(err) => {
                         tracing::debug!(error = %err, "session ended with an error");
@@ -214,12 +229,19 @@ async fn accept_loop(
     }
 }
 
-/// Every session slot is taken: say so (421) and close.
-async fn turn_away(mut stream: tokio::net::TcpStream, peer: std::net::SocketAddr) {
+/// Past `smtp.max_sessions`.
+const TOO_MANY_SESSIONS: &str =
+    "421 4.3.2 too many sessions (smtp.max_sessions); try again later\r\n";
+
+/// Past `smtp.max_sessions_per_client`.
+const TOO_MANY_FROM_CLIENT: &str =
+    "421 4.7.0 too many sessions from your address (smtp.max_sessions_per_client); try again later\r\n";
+
+/// No session slot for this client: say so (421) and close.
+async fn turn_away(mut stream: tokio::net::TcpStream, peer: std::net::SocketAddr, reply: &str) {
     use tokio::io::AsyncWriteExt;
-    tracing::info!(client.address = %peer.ip(), "too many SMTP sessions: 421");
-    let reply = b"421 4.3.2 too many sessions (smtp.max_sessions); try again later\r\n";
-    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(reply)).await;
+    tracing::info!(client.address = %peer.ip(), reply = reply.trim_end(), "SMTP session turned away");
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(reply.as_bytes())).await;
 }
 
 /// Session counts, in the service's registry.

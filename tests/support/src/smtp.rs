@@ -87,6 +87,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Dialogue<S> {
             .expect("the connection writes");
     }
 
+    /// Sends raw bytes; false once the server has closed the connection.
+    pub async fn try_send(&mut self, bytes: &[u8]) -> bool {
+        self.stream.get_mut().write_all(bytes).await.is_ok()
+    }
+
     /// `MAIL FROM:<me@me.com>`, a `RCPT TO` for each of `recipients` and
     /// `DATA`, each answered as it should be (250 … 354).
     pub async fn start_message(&mut self, recipients: &[&str]) {

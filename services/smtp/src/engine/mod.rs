@@ -1,10 +1,11 @@
 //! The SMTP engine: samotop, and nothing else of this service knows it.
 //!
-//! samotop parses commands and drives the session; this module plugs our
-//! policy into it (a `MailGuard` for MAIL and RCPT, a `MailDispatch` whose
-//! sink is a [`Delivery`]) and drives each accepted connection on tokio. To
-//! replace samotop, replace this file: storage, policy, config and
-//! telemetry live elsewhere.
+//! samotop parses the commands and keeps the transaction; this module plugs
+//! our policy into it (a `MailGuard` for MAIL and RCPT, a `MailDispatch`
+//! whose sink is a [`Delivery`]) and runs each accepted connection with our
+//! own driver, [`session`], which owns the session: the socket, its limits
+//! and deadlines, and every message's DATA. To replace samotop, replace this
+//! folder: storage, policy, config and telemetry live elsewhere.
 
 use std::future::Future as _;
 use std::io;
@@ -24,19 +25,20 @@ use samotop::smtp::{Esmtp, EsmtpStartTls, SessionService, SmtpContext, SmtpParse
 use tokio::task::JoinHandle;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
+mod body;
+mod loose;
+mod replies;
+mod session;
 mod tls;
 mod wire;
-
-use std::collections::HashMap;
-use std::sync::Mutex;
 
 use crate::delivered::{Delivered, Message};
 use crate::mailbox::{Mailbox, Mailboxes};
 use crate::maildir::{Delivery, DeliveryError, Envelope, MailStore};
 use crate::trace_header::HeaderScan;
+pub use session::SessionLimits;
 pub use tls::{acceptor as tls_acceptor, TlsError};
-pub use wire::WireLimits;
-use wire::{Verdict, Wire};
+use wire::Wire;
 
 /// samotop's boxed futures (its `common` module is private).
 type S1Fut<'a, T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
@@ -57,21 +59,24 @@ pub struct Policy {
     pub hostname: String,
     /// What happens once a message is stored (metrics, event, log).
     pub delivered: Delivered,
-    /// Line limit and timeouts, enforced on the wire.
-    pub wire: WireLimits,
-    /// Each open session's verdict on a refused message, by connection id.
-    pub sessions: Mutex<HashMap<String, Arc<Verdict>>>,
+    /// Line limits and deadlines of every session.
+    pub limits: SessionLimits,
 }
 
 /// A built engine: hands each connection to samotop.
 pub struct Engine {
     service: Service,
-    policy: Arc<Policy>,
 }
 
 impl Engine {
-    /// samotop with our policy, offering STARTTLS when `tls` is given.
-    pub fn new(policy: Arc<Policy>, tls: Option<tokio_rustls::TlsAcceptor>) -> Self {
+    /// samotop with our policy, offering STARTTLS when `tls` is given; its
+    /// sessions end (421 to the next command) once `stop` is cancelled.
+    pub fn new(
+        policy: Arc<Policy>,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> Self {
+        let driver = session::SessionDriver::new(policy.limits, stop);
         let mut service = Builder
             + Name::new(policy.hostname.clone())
             + InletMail(Arc::clone(&policy))
@@ -80,37 +85,27 @@ impl Engine {
             service += EsmtpStartTls.with(SmtpParser, tls::Provider(acceptor));
         }
         Self {
-            service: service.build_with_driver(samotop::smtp::SmtpDriver),
-            policy,
+            service: service.build_with_driver(driver),
         }
     }
 
-    /// Runs one SMTP session on `stream` until it ends; once `stop` is
-    /// cancelled the next command is answered 421 and the session ends.
+    /// Runs one SMTP session on `stream` until it ends.
     pub async fn serve(
         &self,
         stream: tokio::net::TcpStream,
         peer: SocketAddr,
-        stop: tokio_util::sync::CancellationToken,
     ) -> Result<(), String> {
         let local = stream
             .local_addr()
             .map(|a| a.to_string())
             .unwrap_or_default();
         let connection = ConnectionInfo::new(local, peer.to_string());
-        let verdict = Arc::new(Verdict::default());
-        let id = connection.id.clone();
-        self.sessions().insert(id.clone(), Arc::clone(&verdict));
         let plain: Box<dyn Io> = Box::new(stream.compat());
-        let io: Box<dyn MayBeTls> =
-            Box::new(Wire::new(plain, peer.ip(), self.policy.wire, verdict, stop));
-        let served = self.service.handle(Ok(io), connection).await;
-        self.sessions().remove(&id);
-        served.map_err(|e| e.to_string())
-    }
-
-    fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Verdict>>> {
-        self.policy.sessions.lock().expect("sessions lock")
+        let io: Box<dyn MayBeTls> = Box::new(Wire::new(plain));
+        self.service
+            .handle(Ok(io), connection)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -269,15 +264,8 @@ impl MailDispatch for InletMail {
                         recipients,
                         size: 0,
                     };
-                    let verdict = policy
-                        .sessions
-                        .lock()
-                        .expect("sessions lock")
-                        .get(&session.connection.id)
-                        .cloned();
-                    session.transaction.sink = Some(Box::pin(DeliverySink::new(
-                        delivery, message, policy, verdict,
-                    )));
+                    session.transaction.sink =
+                        Some(Box::pin(DeliverySink::new(delivery, message, policy)));
                     Ok(())
                 }
                 Err(err) => {
@@ -292,45 +280,36 @@ impl MailDispatch for InletMail {
 
 /// The body's way into the Maildirs: written as it arrives, committed
 /// (fsync and rename, on a blocking thread) when the client's final dot
-/// closes it; samotop answers 250 only after that. Dropped unclosed (the
-/// client went away), the delivery removes every copy.
+/// closes it; the session answers 250 only after that, or the refusal this
+/// sink's close gives (a [`DeliveryError`] inside the `io::Error`). Dropped
+/// unclosed (the client went away), the delivery removes every copy.
 struct DeliverySink {
     delivery: Option<Delivery>,
     failed: Option<DeliveryError>,
     message: Option<Message>,
     policy: Arc<Policy>,
     committing: Option<JoinHandle<Result<Vec<std::path::PathBuf>, DeliveryError>>>,
-    verdict: Option<Arc<Verdict>>,
     headers: HeaderScan,
     /// `smtp.message`: opened at the final dot, around the commit.
     span: Option<tracing::Span>,
 }
 
 impl DeliverySink {
-    fn new(
-        delivery: Delivery,
-        message: Message,
-        policy: Arc<Policy>,
-        verdict: Option<Arc<Verdict>>,
-    ) -> Self {
+    fn new(delivery: Delivery, message: Message, policy: Arc<Policy>) -> Self {
         Self {
             delivery: Some(delivery),
             failed: None,
             message: Some(message),
             policy,
             committing: None,
-            verdict,
             headers: HeaderScan::default(),
             span: None,
         }
     }
 
-    /// The message is refused for `err`: the wire's reply, the span, the
-    /// count and the log line say so; the error goes back to samotop.
+    /// The message is refused for `err`: the span, the count and the log
+    /// line say so; the error goes back to the session, which replies.
     fn refuse(&self, span: &tracing::Span, err: DeliveryError) -> io::Error {
-        if let Some(verdict) = &self.verdict {
-            verdict.refuse(err.reply_code());
-        }
         span.record("smtp.reply_code", i64::from(err.reply_code()));
         self.policy.delivered.refused(&err);
         io::Error::other(err)

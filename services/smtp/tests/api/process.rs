@@ -150,3 +150,68 @@ async fn a_refused_recipient_is_logged_once_at_info_not_as_an_error() {
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
 }
+
+#[tokio::test]
+async fn hostile_sessions_cost_bounded_memory_and_write_no_error_line_or_content() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    let mut smtp = ServiceProcess::start(
+        BIN,
+        &[
+            ("INLET_SMTP_LISTEN", "127.0.0.1:0"),
+            ("INLET_ADMIN_LISTEN", "127.0.0.1:0"),
+            ("INLET_DATA_DIR", &data_dir),
+            ("INLET_SMTP__MAX_MESSAGE_BYTES", "1048576"),
+        ],
+    )
+    .await;
+    let port = port_logged(&smtp, "inlet-smtp SMTP listening").await;
+    let marker = "CONTENT-MARKER-7f3a";
+    let before = inlet_testkit::process::rss_kib(smtp.pid());
+
+    // 64 MiB of lines after a byte that is not UTF-8, against a 1 MiB limit.
+    let mut session = smtp::connect(port).await;
+    assert_eq!(session.code().await, 220);
+    assert_eq!(session.say("ehlo client").await, 250);
+    session.start_message(&["you@example.com"]).await;
+    session
+        .send(format!("Subject: caf\u{e9} {marker}\r\n\r\n").as_bytes())
+        .await;
+    let line = format!("{marker} {}\r\n", "x".repeat(1000));
+    let block = line.repeat(1024);
+    for _ in 0..64 {
+        session.send(block.as_bytes()).await;
+    }
+    let peak_while_streaming = inlet_testkit::process::peak_rss_kib(smtp.pid());
+    assert_eq!(session.say(".").await, 552, "over the limit, and answered");
+    assert!(
+        peak_while_streaming < before + 24 * 1024,
+        "RSS went from {before} KiB to {peak_while_streaming} KiB"
+    );
+
+    // Leaving in the middle of a command, and in DATA right after a dot.
+    let mut session = smtp::connect(port).await;
+    session
+        .send(format!("ehlo {marker}-unfinished").as_bytes())
+        .await;
+    drop(session);
+    let mut session = smtp::connect(port).await;
+    assert_eq!(session.code().await, 220);
+    assert_eq!(session.say("ehlo client").await, 250);
+    session.start_message(&["you@example.com"]).await;
+    session.send(format!("{marker}\r\n.").as_bytes()).await;
+    drop(session);
+    // Commands samotop does not understand, with content in them.
+    let codes = smtp::codes(port, &[&format!("frobnicate {marker}"), "quit"]).await;
+    assert_eq!(codes, [220, 500, 221]);
+
+    assert!(smtp.terminate().await.success());
+    let logs = smtp.logs();
+    let errors: Vec<&String> = logs
+        .iter()
+        .filter(|l| l.contains("\"level\":\"ERROR\""))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let leaked: Vec<&String> = logs.iter().filter(|l| l.contains(marker)).collect();
+    assert!(leaked.is_empty(), "{leaked:#?}");
+}

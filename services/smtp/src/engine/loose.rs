@@ -1,0 +1,202 @@
+//! Command lines as clients send them, made into what samotop's parser
+//! takes, and MAIL/RCPT parameters checked before samotop sees them.
+//!
+//! - The seed's loose forms, as RFC 5321 writes them: `helo` alone gets the
+//!   client's address literal; `mail from: x` and `rcpt to: x` get angle
+//!   brackets.
+//! - A path's trailing dot (`<you@example.com.>`, a fully qualified name) is
+//!   dropped; a bare `<postmaster>` (RFC 5321, 4.5.1) becomes
+//!   `<postmaster@localhost>`, which the mailboxes route to `smtp.postmaster`.
+//! - A line ended by a bare LF is ended by CRLF.
+
+use std::net::IpAddr;
+
+/// The line samotop is handed for `line`.
+pub fn loosen(line: &[u8], client: IpAddr) -> Vec<u8> {
+    let Ok(text) = std::str::from_utf8(line) else {
+        return line.to_vec();
+    };
+    let body = text.trim_end_matches(['\r', '\n']);
+    let lower = body.to_ascii_lowercase();
+    if lower.trim() == "helo" || lower.trim() == "ehlo" {
+        return format!("{} [{client}]\r\n", body.trim()).into_bytes();
+    }
+    for verb in ["mail from:", "rcpt to:"] {
+        if lower.starts_with(verb) {
+            let rest = body[verb.len()..].trim_start();
+            if rest.is_empty() {
+                break;
+            }
+            let (path, params) = split_path(rest);
+            let params = if params.is_empty() {
+                String::new()
+            } else {
+                format!(" {params}")
+            };
+            return format!("{}<{}>{params}\r\n", &body[..verb.len()], tidy(path)).into_bytes();
+        }
+    }
+    format!("{body}\r\n").into_bytes()
+}
+
+/// The path (without angle brackets) and the parameters after it.
+fn split_path(rest: &str) -> (&str, &str) {
+    if let Some(inner) = rest.strip_prefix('<') {
+        if let Some((path, params)) = inner.split_once('>') {
+            return (path, params.trim());
+        }
+    }
+    match rest.split_once(' ') {
+        Some((path, params)) => (path, params.trim()),
+        None => (rest, ""),
+    }
+}
+
+/// A path as samotop parses it.
+fn tidy(path: &str) -> String {
+    if path.eq_ignore_ascii_case("postmaster") {
+        return format!("{path}@localhost");
+    }
+    path.strip_suffix('.')
+        .filter(|p| p.contains('@'))
+        .unwrap_or(path)
+        .to_owned()
+}
+
+/// A reply refusing the MAIL or RCPT parameters of `line`, if they are
+/// wrong: `SIZE` must be a number of bytes; `BODY` is `7BIT` or
+/// `8BITMIME`; nothing else is offered.
+pub fn refuse_parameters(line: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(line).ok()?;
+    let body = text.trim_end_matches(['\r', '\n']);
+    let lower = body.to_ascii_lowercase();
+    let (verb, rest) = if lower.starts_with("mail from:") {
+        ("MAIL", &body["mail from:".len()..])
+    } else if lower.starts_with("rcpt to:") {
+        ("RCPT", &body["rcpt to:".len()..])
+    } else {
+        return None;
+    };
+    let (_, params) = split_path(rest.trim_start());
+    for param in params.split_ascii_whitespace() {
+        let (key, value) = param.split_once('=').unwrap_or((param, ""));
+        let known = match (verb, key.to_ascii_uppercase().as_str()) {
+            ("MAIL", "SIZE") => {
+                let number = !value.is_empty()
+                    && value.len() <= 20
+                    && value.bytes().all(|b| b.is_ascii_digit())
+                    && value.parse::<u64>().is_ok();
+                if !number {
+                    return Some(
+                        "501 5.5.4 SIZE= takes the message size in bytes (a number)\r\n".to_owned(),
+                    );
+                }
+                true
+            }
+            ("MAIL", "BODY") => {
+                if !["7BIT", "8BITMIME"]
+                    .iter()
+                    .any(|b| b.eq_ignore_ascii_case(value))
+                {
+                    return Some("501 5.5.4 BODY= takes 7BIT or 8BITMIME\r\n".to_owned());
+                }
+                true
+            }
+            _ => false,
+        };
+        if !known {
+            let shown: String = key
+                .chars()
+                .filter(|c| c.is_ascii_graphic())
+                .take(32)
+                .collect();
+            return Some(format!(
+                "555 5.5.4 {verb} parameter {shown} is not supported\r\n"
+            ));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loose(line: &str) -> String {
+        String::from_utf8(loosen(line.as_bytes(), IpAddr::from([192, 0, 2, 1]))).unwrap()
+    }
+
+    #[test]
+    fn the_seeds_loose_commands_are_written_as_rfc_5321_has_them() {
+        assert_eq!(loose("helo\r\n"), "helo [192.0.2.1]\r\n");
+        assert_eq!(loose("EHLO \r\n"), "EHLO [192.0.2.1]\r\n");
+        assert_eq!(
+            loose("mail from: me@me.com\r\n"),
+            "mail from:<me@me.com>\r\n"
+        );
+        assert_eq!(
+            loose("RCPT TO:you@example.com\r\n"),
+            "RCPT TO:<you@example.com>\r\n"
+        );
+        assert_eq!(
+            loose("mail from: me@me.com SIZE=10\r\n"),
+            "mail from:<me@me.com> SIZE=10\r\n"
+        );
+        // Already well formed, or something else: unchanged.
+        for same in [
+            "mail from:<me@me.com>\r\n",
+            "mail from:<>\r\n",
+            "helo client\r\n",
+            "data\r\n",
+            "rcpt to:\r\n",
+        ] {
+            assert_eq!(loose(same), same);
+        }
+    }
+
+    #[test]
+    fn trailing_dots_bare_lf_and_postmaster_are_made_plain() {
+        assert_eq!(
+            loose("rcpt to:<you@example.com.>\r\n"),
+            "rcpt to:<you@example.com>\r\n"
+        );
+        assert_eq!(
+            loose("rcpt to:<Postmaster>\n"),
+            "rcpt to:<Postmaster@localhost>\r\n"
+        );
+        assert_eq!(loose("noop\n"), "noop\r\n");
+    }
+
+    #[test]
+    fn parameters_are_checked() {
+        let refused = |line: &str| refuse_parameters(line.as_bytes()).map(|r| r[..3].to_owned());
+        assert_eq!(refused("MAIL FROM:<a@b> SIZE=100\r\n"), None);
+        assert_eq!(refused("mail from:<a@b> body=8bitmime size=1\r\n"), None);
+        assert_eq!(refused("MAIL FROM:<a@b>\r\n"), None);
+        for bad in [
+            "SIZE=-1",
+            "SIZE=abc",
+            "SIZE=99999999999999999999999",
+            "SIZE=",
+        ] {
+            assert_eq!(
+                refused(&format!("MAIL FROM:<a@b> {bad}\r\n")).as_deref(),
+                Some("501"),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            refused("MAIL FROM:<a@b> BODY=BINARYMIME\r\n").as_deref(),
+            Some("501")
+        );
+        assert_eq!(
+            refused("MAIL FROM:<a@b> SMTPUTF8\r\n").as_deref(),
+            Some("555")
+        );
+        assert_eq!(
+            refused("RCPT TO:<you@example.com> NOTIFY=NEVER\r\n").as_deref(),
+            Some("555")
+        );
+        assert_eq!(refused("DATA\r\n"), None);
+    }
+}
