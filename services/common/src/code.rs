@@ -54,6 +54,8 @@ error_codes! {
     MalformedMultipart => 400, "malformed_multipart";
     /// A WebSocket handshake from a browser page whose origin is not allowed.
     OriginNotAllowed => 403, "origin_not_allowed";
+    /// A request whose `Host` is not in `http.allowed_hosts` (DNS rebinding).
+    HostNotAllowed => 403, "host_not_allowed";
     /// No such path.
     NotFound => 404, "not_found";
     /// The path exists but does not serve this method.

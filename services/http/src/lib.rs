@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod access_log;
+pub mod allowed_hosts;
 pub mod body;
 pub mod early_close;
 pub mod errors;

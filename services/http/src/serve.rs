@@ -16,6 +16,7 @@ use inlet_common::readiness::Readiness;
 use opentelemetry_instrumentation_actix_web::RequestTracing;
 
 use crate::access_log::log_requests;
+use crate::allowed_hosts::{check_host, AllowedHosts};
 use crate::body::BodyTimeout;
 use crate::early_close::close_on_unread_body;
 use crate::errors::render_errors;
@@ -82,10 +83,13 @@ where
         idle: settings.body_idle_timeout(),
     };
     let http_metrics = HttpMetrics::register(&metrics);
+    let allowed_hosts = AllowedHosts::new(&settings.allowed_hosts);
     let app = move || {
         App::new()
             .app_data(body_timeout)
             .app_data(http_metrics.clone())
+            .app_data(allowed_hosts.clone())
+            .wrap(from_fn(check_host))
             .wrap(from_fn(render_errors))
             .wrap(from_fn(close_on_unread_body))
             .wrap(from_fn(log_requests))

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use inlet_common::config::{check, check_nonzero, ConfigProblem};
+use inlet_common::config::{check, check_nonzero, comma_list, ConfigProblem};
 use serde::{Deserialize, Serialize};
 
 /// The `[http]` config table shared by HTTP services.
@@ -32,6 +32,10 @@ pub struct HttpSettings {
     pub workers: usize,
     /// Open connections per worker; more wait in the listen backlog.
     pub max_connections_per_worker: usize,
+    /// Host names the service answers to (ports ignored); any other `Host`
+    /// gets 403, so a DNS-rebinding page cannot reach it. `*`: any name.
+    #[serde(deserialize_with = "comma_list")]
+    pub allowed_hosts: Vec<String>,
     /// Deprecated: `keep_alive_ms`, in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keep_alive_secs: Option<u64>,
@@ -51,6 +55,7 @@ impl Default for HttpSettings {
             shutdown_timeout_ms: 30_000,
             workers: 0,
             max_connections_per_worker: 25_000,
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()],
             keep_alive_secs: None,
             shutdown_timeout_secs: None,
         }
@@ -134,6 +139,12 @@ impl HttpSettings {
             self.workers <= 1024,
             "http.workers",
             "must be at most 1024",
+        );
+        check(
+            problems,
+            !self.allowed_hosts.is_empty(),
+            "http.allowed_hosts",
+            "must name at least one host (or `*` for any)",
         );
     }
 }

@@ -90,7 +90,11 @@ impl Application {
         let admin_port = admin_listener.local_addr()?.port();
         let readiness = Readiness::new(vec![mail_dir]);
         let sessions = SessionMetrics::register(&metrics);
-        let http = HttpSettings::default();
+        // The admin listener serves no pages: probes and scrapers may use any name.
+        let http = HttpSettings {
+            allowed_hosts: vec!["*".to_owned()],
+            ..HttpSettings::default()
+        };
         let admin = inlet_http::serve(
             inlet_http::Service {
                 name: "inlet-smtp-admin",

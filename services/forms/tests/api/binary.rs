@@ -452,7 +452,7 @@ async fn malformed_requests_get_a_readable_answer_and_one_warn_line_each() {
         "{garbage:?}"
     );
     assert!(garbage.closed);
-    let mut huge = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: ".to_vec();
+    let mut huge = b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Big: ".to_vec();
     huge.extend(std::iter::repeat_n(b'a', 300_000));
     huge.extend_from_slice(b"\r\n\r\n");
     let too_large = inlet_testkit::raw::send(forms.port, &huge, false, WAIT).await;
@@ -550,7 +550,7 @@ async fn many_slow_large_posts_hold_no_more_memory_than_the_inflight_budget() {
             .unwrap();
         held.push(tokio::spawn(async move {
             let head = format!(
-                "POST / HTTP/1.1\r\nHost: f\r\nContent-Type: application/json\r\nContent-Length: {BODY}\r\n\r\n"
+                "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {BODY}\r\n\r\n"
             );
             // A refused post's connection is closed under it: its writes fail.
             if stream.write_all(head.as_bytes()).await.is_ok() {

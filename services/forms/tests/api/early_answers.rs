@@ -17,9 +17,9 @@ use inlet_testkit::WAIT;
 const CLOSE_WITHIN: Duration = Duration::from_secs(1);
 
 /// A valid POST that must never be served if it follows an early answer.
-const SMUGGLED: &[u8] = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 9\r\n\r\nsmuggled=";
+const SMUGGLED: &[u8] = b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 9\r\n\r\nsmuggled=";
 
-const CHUNKED_HEAD: &[u8] = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n";
+const CHUNKED_HEAD: &[u8] = b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n";
 
 /// What the client saw after the early answer.
 struct Outcome {
@@ -149,7 +149,7 @@ async fn slow_chunked_body_ends_the_connection() {
 async fn declared_length_over_the_cap_ends_the_connection() {
     let app = spawn_app(&[]).await;
     let head = format!(
-        "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
         DEFAULT_CAP + 1
     );
     let outcome = early_answer(&app, head.as_bytes(), Some(vec![b'a'; 64 * 1024]), b"").await;
@@ -159,7 +159,7 @@ async fn declared_length_over_the_cap_ends_the_connection() {
 #[tokio::test]
 async fn unsupported_type_with_a_chunked_body_ends_the_connection() {
     let app = spawn_app(&[]).await;
-    let head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let head = b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n";
     let outcome = early_answer(&app, head, Some(chunk(b"x")), b"0\r\n\r\n").await;
     assert_ended(&outcome, 415, &app);
 }

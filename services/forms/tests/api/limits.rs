@@ -60,7 +60,7 @@ async fn declared_length_over_the_cap_is_refused_before_the_body() {
     let app = spawn_app(&[]).await;
     // Only the head is sent: a 413 can only come from the declared length.
     let head = format!(
-        "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
         DEFAULT_CAP + 1
     );
     let reply = app.raw(head.as_bytes(), false, WAIT).await;
@@ -74,7 +74,7 @@ async fn chunked_body_over_the_cap_is_cut_and_nothing_stored() {
     let app = spawn_app(&[]).await;
     let mut stream = TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
     stream
-        .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n")
+        .write_all(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n")
         .await
         .unwrap();
     let chunk = vec![b'a'; 64 * 1024];
@@ -119,7 +119,7 @@ async fn chunked_body_within_the_cap_is_accepted() {
 #[tokio::test]
 async fn body_shorter_than_declared_then_close_stores_nothing() {
     let app = spawn_app(&[]).await;
-    let request = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\na=12345678";
+    let request = b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\na=12345678";
     let reply = app.raw(request, true, WAIT).await;
     assert!(reply.closed, "connection is closed: {reply:?}");
     assert!(
@@ -133,7 +133,7 @@ async fn body_shorter_than_declared_then_close_stores_nothing() {
 #[tokio::test]
 async fn missing_length_is_411() {
     let app = spawn_app(&[]).await;
-    let request = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n\r\n";
+    let request = b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nConnection: close\r\n\r\n";
     let reply = app.raw(request, false, WAIT).await;
     assert_eq!(reply.status(), Some(411), "{reply:?}");
 }
@@ -141,7 +141,7 @@ async fn missing_length_is_411() {
 #[tokio::test]
 async fn malformed_content_length_is_400() {
     let app = spawn_app(&[]).await;
-    let request = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ten\r\n\r\n";
+    let request = b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ten\r\n\r\n";
     let reply = app.raw(request, false, WAIT).await;
     assert_eq!(reply.status(), Some(400), "{reply:?}");
     assert!(app.stored().is_empty());
@@ -190,7 +190,7 @@ async fn default_field_cap_is_1000() {
 /// A head that asks `Expect: 100-continue` for a body of `length` bytes.
 fn expecting(length: usize) -> String {
     format!(
-        "POST / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {length}\r\n\r\n"
+        "POST / HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {length}\r\n\r\n"
     )
 }
 
@@ -295,7 +295,7 @@ async fn json_is_checked_by_one_rule_at_the_top_and_inside() {
 /// The head of a JSON post declaring `len` bytes of body.
 fn post_head(len: usize) -> String {
     format!(
-        "POST / HTTP/1.1\r\nHost: forms\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
     )
 }
 
@@ -406,7 +406,7 @@ async fn a_chunked_body_grows_its_room_and_is_cut_off_when_the_budget_runs_out()
 
     // A chunked post fits while it stays under the other half…
     let mut chunked = TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
-    let head = "POST / HTTP/1.1\r\nHost: forms\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let head = "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
     chunked.write_all(head.as_bytes()).await.unwrap();
     let piece = |n: usize| format!("{n:x}\r\n{}\r\n", " ".repeat(n));
     chunked

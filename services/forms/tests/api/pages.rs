@@ -114,3 +114,39 @@ async fn errors_are_json_when_the_client_prefers_json() {
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_found");
 }
+
+#[tokio::test]
+async fn a_host_name_not_allowed_gets_403_and_what_was_stored_stays_unread() {
+    let app = spawn_app(&[]).await;
+    let client = inlet_testkit::http::client();
+    for path in ["/", "/submissions"] {
+        let res = client
+            .get(app.url(path))
+            .header("host", "rebound.evil.example")
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{path}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "host_not_allowed");
+    }
+    let posted = client
+        .post(app.url("/"))
+        .header("host", "rebound.evil.example")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("a=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 403);
+    assert!(app.stored().is_empty(), "nothing stored for a refused host");
+    let allowed = spawn_app(&[("INLET_HTTP__ALLOWED_HOSTS", "forms.example,localhost")]).await;
+    let res = client
+        .get(allowed.url("/"))
+        .header("host", "FORMS.example:443")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}

@@ -14,7 +14,7 @@ async fn in_flight_requests_finish_and_new_connections_are_refused() {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
     let body = b"userinput1=late&userinput2=arrival";
     let head = format!(
-        "POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\nExpect: 100-continue\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nExpect: 100-continue\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).await.unwrap();

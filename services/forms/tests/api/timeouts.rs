@@ -19,7 +19,7 @@ async fn trickled_headers_are_disconnected() {
     let stream = TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
     let (mut reader, writer) = stream.into_split();
     // 200 header bytes at 10 per second would take 20 s to finish.
-    let mut head = b"POST / HTTP/1.1\r\nHost: x\r\nX-Slow: ".to_vec();
+    let mut head = b"POST / HTTP/1.1\r\nHost: localhost\r\nX-Slow: ".to_vec();
     head.extend(std::iter::repeat_n(b'a', 200));
     let started = Instant::now();
     let sender = trickle(writer, head, TRICKLE_EVERY);
@@ -42,7 +42,7 @@ async fn trickled_bodies_get_408_and_are_disconnected() {
     let app = spawn_app(&[("INLET_HTTP__BODY_TIMEOUT_MS", "300")]).await;
     let mut stream = TcpStream::connect(("127.0.0.1", app.port)).await.unwrap();
     stream
-        .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n")
+        .write_all(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n")
         .await
         .unwrap();
     let (mut reader, writer) = stream.into_split();
@@ -60,7 +60,7 @@ async fn trickled_bodies_get_408_and_are_disconnected() {
 async fn kept_alive_get(stream: &mut TcpStream) {
     use tokio::io::AsyncReadExt;
     stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .await
         .unwrap();
     let mut answer = Vec::new();
@@ -89,7 +89,7 @@ async fn the_next_head_on_a_kept_alive_connection_has_the_same_deadline() {
     kept_alive_get(&mut stream).await;
     // The second head trickles in at 10 bytes a second: 20 s to finish.
     let (mut reader, writer) = stream.into_split();
-    let mut head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ".to_vec();
+    let mut head = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ".to_vec();
     head.extend(std::iter::repeat_n(b'a', 200));
     let started = Instant::now();
     let sender = trickle(writer, head, TRICKLE_EVERY);
@@ -122,7 +122,7 @@ async fn a_kept_alive_request_past_its_head_may_take_longer_than_the_head_deadli
     kept_alive_get(&mut stream).await;
     // A whole head, then a body that keeps coming for about a second.
     stream
-        .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\n")
+        .write_all(b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 10\r\n\r\n")
         .await
         .unwrap();
     let (mut reader, writer) = stream.into_split();

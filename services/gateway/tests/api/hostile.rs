@@ -84,3 +84,49 @@ async fn an_upgrade_over_http_1_0_is_refused() {
     );
     assert!(reply.text.contains("HTTP/1.1"), "{}", reply.text);
 }
+
+#[tokio::test]
+async fn a_rebound_host_is_refused_even_when_origin_matches_it() {
+    let gw = spawn_gateway(&[]).await;
+    // DNS rebinding: the page at evil.example now resolves to the gateway.
+    let rebound = inlet_testkit::ws::try_connect(
+        &gw.ws_url("/events"),
+        &[("host", "evil.example"), ("origin", "http://evil.example")],
+    )
+    .await;
+    assert_eq!(rebound.err().map(|s| s.as_u16()), Some(403));
+    let page = inlet_testkit::http::client()
+        .get(gw.url("/"))
+        .header("host", "evil.example:8082")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 403);
+    assert!(page.text().await.unwrap().contains("http.allowed_hosts"));
+    // The names of the quick start are answered; probes use any name.
+    for host in ["localhost:8082", "127.0.0.1"] {
+        let ok = inlet_testkit::http::client()
+            .get(gw.url("/"))
+            .header("host", host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), 200, "{host}");
+    }
+    let probe = inlet_testkit::http::client()
+        .get(gw.url("/healthz"))
+        .header("host", "gateway")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(probe.status(), 200);
+
+    // Configured names are answered.
+    let gw = spawn_gateway(&[("INLET_HTTP__ALLOWED_HOSTS", "app.example")]).await;
+    let socket = inlet_testkit::ws::try_connect(
+        &gw.ws_url("/echo"),
+        &[("host", "app.example"), ("origin", "http://app.example")],
+    )
+    .await;
+    assert!(socket.is_ok());
+}

@@ -121,7 +121,7 @@ async fn a_put_declaring_more_than_max_file_bytes_gets_413_never_100() {
     .await;
     let head = |method: &str, length: usize| {
         format!(
-            "{method} / HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nx-field: f\r\n\
+            "{method} / HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nx-field: f\r\n\
              x-filename: a.bin\r\nContent-Type: multipart/form-data; boundary={B}\r\n\
              Content-Length: {length}\r\n\r\n"
         )

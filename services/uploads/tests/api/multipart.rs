@@ -13,7 +13,7 @@ const BOUNDARY: &str = "----inlet-test-boundary";
 /// A raw multipart request head for `body_len` bytes.
 fn raw_head(body_len: usize) -> String {
     format!(
-        "POST / HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n\
+        "POST / HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary={BOUNDARY}\r\n\
          Content-Length: {body_len}\r\n\r\n"
     )
 }

@@ -138,7 +138,7 @@ async fn concurrent_puts_of_one_name_each_keep_their_file() {
 async fn a_body_longer_than_its_content_length_is_cut_at_the_declared_length() {
     let app = spawn_app(&[]).await;
     let mut request =
-        b"PUT / HTTP/1.1\r\nHost: t\r\nx-field: f\r\nx-filename: lie.bin\r\nContent-Length: 100\r\n\r\n"
+        b"PUT / HTTP/1.1\r\nHost: localhost\r\nx-field: f\r\nx-filename: lie.bin\r\nContent-Length: 100\r\n\r\n"
             .to_vec();
     request.extend_from_slice(&bytes(100_000));
     let reply = inlet_testkit::raw::send(
