@@ -7,7 +7,6 @@ use std::io::Write;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use serde::Deserialize;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::args::EventsArgs;
@@ -17,6 +16,9 @@ use crate::interrupt::Interrupt;
 use crate::outcome::Outcome;
 use crate::style::{dim, Stream};
 use crate::ws::connect;
+use frame::{readable, Frame};
+
+mod frame;
 
 /// Where the feed was left: the last sequence seen in a gateway run (epoch).
 #[derive(Debug, Clone)]
@@ -90,30 +92,6 @@ fn feed_url(base: &reqwest::Url, topics: Option<&str>, at: Option<&Position>) ->
         url.set_query(None);
     }
     url
-}
-
-/// A frame of the feed (README, "Event feed frames").
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Frame {
-    Subscribed {
-        epoch: String,
-        latest: u64,
-        recovered: bool,
-    },
-    Event(Event),
-}
-
-#[derive(Debug, Deserialize)]
-struct Event {
-    sequence: u64,
-    #[serde(default)]
-    time: Option<String>,
-    #[serde(default)]
-    source: String,
-    kind: String,
-    #[serde(default)]
-    data: serde_json::Value,
 }
 
 /// Reads frames until the connection ends or Ctrl+C.
@@ -190,82 +168,13 @@ async fn follow(
     }
 }
 
-/// One line: time, kind, source, what, size.
-fn readable(event: &Event) -> String {
-    let time = event
-        .time
-        .as_deref()
-        .and_then(|t| t.get(11..19))
-        .unwrap_or("--:--:--");
-    let data = &event.data;
-    let text = |key: &str| {
-        data.get(key)
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_owned()
-    };
-    let list = |key: &str| {
-        data.get(key)
-            .and_then(|v| v.as_array())
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|i| i.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default()
-    };
-    let what = match event.kind.as_str() {
-        "form_submitted" => format!(
-            "{} {} [{}]",
-            text("submission_id"),
-            text("content_type"),
-            list("field_names")
-        ),
-        "file_stored" => format!(
-            "{} as {} (field {})",
-            text("original_name"),
-            text("stored_name"),
-            text("field")
-        ),
-        "mail_received" => format!("from {} to {}", text("sender"), list("recipients")),
-        _ => data.to_string(),
-    };
-    let size = data
-        .get("size")
-        .and_then(|v| v.as_u64())
-        .map(human_size)
-        .unwrap_or_default();
-    format!(
-        "{time}  #{:<5} {:<15} {:<14} {what}  {size}",
-        event.sequence, event.kind, event.source
-    )
-    .trim_end()
-    .to_owned()
-}
-
-/// `1536` → `1.5 KiB`.
-fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
 fn status(line: &str) {
     eprintln!("{}", dim(Stream::Stderr, line));
 }
 
 #[cfg(test)]
 mod tests {
+    use super::frame::{human_size, Event};
     use super::*;
 
     #[test]
@@ -306,5 +215,17 @@ mod tests {
             "{line}"
         );
         assert!(line.ends_with("2.0 KiB"), "{line}");
+    }
+
+    #[test]
+    fn control_characters_from_the_feed_never_reach_the_terminal_raw() {
+        let event: Event = serde_json::from_str(
+            r#"{"sequence":4,"source":"inlet-uploads","kind":"file_stored",
+                "data":{"original_name":"a\u001b[2Jb\nc","stored_name":"x","field":"f","size":1}}"#,
+        )
+        .unwrap();
+        let line = readable(&event);
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        assert!(line.contains(r"a\u{1b}[2Jb\nc"), "{line}");
     }
 }

@@ -57,16 +57,16 @@ enum Phase {
 }
 
 /// The last bytes of a head read so far: enough to see a blank line that
-/// the next read completes.
+/// the next read completes. Public for the fuzz target (`tests/fuzz`).
 #[derive(Default)]
-struct Tail {
+pub struct Tail {
     bytes: [u8; 3],
     len: usize,
 }
 
 impl Tail {
     /// Whether the head ends (`\r\n\r\n`) within this tail and `more`.
-    fn ends_head_with(&self, more: &[u8]) -> bool {
+    pub fn ends_head_with(&self, more: &[u8]) -> bool {
         let mut seam = [0u8; 6];
         let from_more = more.len().min(3);
         seam[..self.len].copy_from_slice(&self.bytes[..self.len]);
@@ -76,7 +76,7 @@ impl Tail {
     }
 
     /// Keeps the last three bytes of this tail followed by `more`.
-    fn keep_end_of(&mut self, more: &[u8]) {
+    pub fn keep_end_of(&mut self, more: &[u8]) {
         if more.len() >= 3 {
             self.bytes.copy_from_slice(&more[more.len() - 3..]);
             self.len = 3;

@@ -20,7 +20,7 @@
 pub mod config;
 pub mod error;
 pub mod metrics;
-mod multipart;
+pub mod multipart;
 pub mod receive;
 mod routes;
 pub mod startup;

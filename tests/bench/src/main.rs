@@ -6,12 +6,15 @@
 //! inlet-bench ws ws://127.0.0.1:8082/ --mode hello --connections 100
 //! inlet-bench smtp 127.0.0.1:2525 --sessions 8 --messages 200 --message-bytes 4096
 //! inlet-bench ws ws://127.0.0.1:8082/events --mode fanout --connections 1000 --publish-url http://127.0.0.1:50051
+//! inlet-bench soak --forms http://127.0.0.1:8080 --uploads http://127.0.0.1:8081 --gateway ws://127.0.0.1:8082 \
+//!     --smtp 127.0.0.1:2525 --data-dir DATA --pid forms=PID … --minutes 30   (tests/soak/run.sh)
 //! ```
 #![forbid(unsafe_code)]
 
 mod report;
 mod rss;
 mod smtp;
+mod soak;
 mod uploads;
 mod ws;
 
@@ -34,12 +37,25 @@ enum Command {
     Ws(ws::Args),
     /// SMTP: sessions of messages, RSET before each.
     Smtp(smtp::Args),
+    /// Soak: a steady mixed load on every service, sampling their resources.
+    Soak(soak::Args),
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        // Its samples and verdict are printed as they come.
+        Command::Soak(args) => {
+            return match soak::run(args).await {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(err) => {
+                    eprintln!("inlet-bench: {err}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Command::Uploads(args) => uploads::run(args)
             .await
             .map(|r| serde_json::to_value(r).expect("a report serialises"))

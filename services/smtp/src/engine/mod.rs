@@ -25,8 +25,8 @@ use samotop::smtp::{Esmtp, EsmtpStartTls, SessionService, SmtpContext, SmtpParse
 use tokio::task::JoinHandle;
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
-mod body;
-mod loose;
+pub mod body;
+pub mod loose;
 mod replies;
 mod session;
 mod tls;

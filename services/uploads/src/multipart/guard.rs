@@ -77,7 +77,6 @@ impl Watch {
     }
 
     /// Parts seen so far.
-    #[cfg(test)]
     pub fn parts(&self) -> usize {
         self.parts
     }

@@ -3,7 +3,7 @@
 //! empty file inputs skipped, and every limit enforced as the bytes arrive.
 //! Nothing is named here: the caller commits the files once all went well.
 
-mod guard;
+pub mod guard;
 
 use std::cell::RefCell;
 use std::rc::Rc;
