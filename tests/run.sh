@@ -2,8 +2,9 @@
 # The test command. On a fresh Debian machine it first installs what the tests
 # need and is missing (Chromium and its driver for the page tests, debootstrap
 # for the end-to-end test's base images, rustfmt, clippy, cargo-nextest), then
-# runs formatting and lint checks, every test of the workspace, and the
-# end-to-end test of the compose stack (tests/e2e/run.sh).
+# runs formatting and lint checks, every test of the workspace, every fuzz
+# target for 30 s (tests/fuzz/run.sh), and the end-to-end test of the compose
+# stack (tests/e2e/run.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -31,4 +32,6 @@ command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
 cargo fmt --all --check
 cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo nextest run --locked --workspace
+# Every fuzz target for 30 s from its committed corpus (INLET_FUZZ_SECONDS to change).
+tests/fuzz/run.sh "${INLET_FUZZ_SECONDS:-30}"
 tests/e2e/run.sh

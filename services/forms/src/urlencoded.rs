@@ -108,4 +108,17 @@ mod tests {
             Err(UrlencodedError::TooManyFields(2))
         );
     }
+
+    /// Found by the fuzz target (tests/fuzz, forms_urlencoded): serde_json's
+    /// own magic key is an ordinary field name here, and the line the
+    /// journal gets for it is valid JSON.
+    #[test]
+    fn serde_jsons_magic_key_is_stored_as_plain_json() {
+        let body = b"$serde_json::private::RawValue&a=2&1k=2&&=c2&2k=\0";
+        let fields = parse(body, 100).unwrap();
+        assert_eq!(fields["$serde_json::private::RawValue"], "");
+        let line = Value::Object(fields).to_string();
+        assert!(serde_json::from_str::<serde::de::IgnoredAny>(&line).is_ok(), "{line}");
+        assert!(line.starts_with(r#"{"$serde_json::private::RawValue":"""#), "{line}");
+    }
 }

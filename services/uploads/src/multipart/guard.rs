@@ -23,17 +23,20 @@ use memchr::memmem;
 pub enum Crossed {
     /// More parts than allowed.
     Parts,
-    /// A header block (or the preamble before the first part) too large.
+    /// A header block too large.
     HeaderBytes,
     /// `--boundary` where it is not a whole delimiter.
     StrayBoundary,
+    /// The body does not open with `--boundary` (a preamble), or closes
+    /// before its first part.
+    NoOpening,
 }
 
 /// Where in the body the watch is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Place {
-    /// Before the first delimiter: bounded like a header block.
-    Preamble { len: usize },
+    /// Opening the body: `matched` bytes of `--boundary` seen so far.
+    Opening { matched: usize },
     /// Just after `--boundary`: `--` ends the body, CRLF starts a part.
     AfterDelimiter { seen: [u8; 2], len: usize },
     /// In a part's header block.
@@ -58,13 +61,11 @@ pub struct Watch {
 impl Watch {
     /// A watch for a body with `boundary`.
     pub fn new(boundary: &str, max_parts: usize, max_header_bytes: usize) -> Self {
-        let mut delimiter = DelimiterScan::new(boundary);
-        // The first delimiter may open the body with no line break before it.
-        delimiter.restart(b"\r\n");
+        let delimiter = DelimiterScan::new(boundary);
         Self {
             delimiter,
             blank_line: Finder::new(b"\r\n\r\n".to_vec()),
-            place: Place::Preamble { len: 0 },
+            place: Place::Opening { matched: 0 },
             parts: 0,
             max_parts,
             max_header_bytes,
@@ -85,23 +86,27 @@ impl Watch {
     pub fn feed(&mut self, mut chunk: &[u8]) -> Result<(), Crossed> {
         while !chunk.is_empty() {
             match self.place {
-                Place::Preamble { len } => match self.delimiter.find(chunk)? {
-                    Some(end) => {
-                        self.check_header_len(len + end)?;
-                        self.place = Place::AfterDelimiter {
+                Place::Opening { matched } => {
+                    // No preamble: the parser reads one differently (it skips
+                    // a closing delimiter in it, and takes any line starting
+                    // `boundary--` as the end), and browsers never send one.
+                    let opening = self.delimiter.needle();
+                    let take = (opening.len() - matched).min(chunk.len());
+                    if chunk[..take] != opening[matched..matched + take] {
+                        return Err(Crossed::NoOpening);
+                    }
+                    chunk = &chunk[take..];
+                    self.place = if matched + take == opening.len() {
+                        Place::AfterDelimiter {
                             seen: [0; 2],
                             len: 0,
-                        };
-                        chunk = &chunk[end..];
-                    }
-                    None => {
-                        self.check_header_len(len + chunk.len())?;
-                        self.place = Place::Preamble {
-                            len: len + chunk.len(),
-                        };
-                        return Ok(());
-                    }
-                },
+                        }
+                    } else {
+                        Place::Opening {
+                            matched: matched + take,
+                        }
+                    };
+                }
                 Place::Content => match self.delimiter.find(chunk)? {
                     Some(end) => {
                         self.place = Place::AfterDelimiter {
@@ -121,6 +126,8 @@ impl Watch {
                         continue;
                     }
                     match &seen {
+                        // A body must hold at least one part (RFC 2046).
+                        b"--" if self.parts == 0 => return Err(Crossed::NoOpening),
                         b"--" => {
                             self.place = Place::Done;
                             return Ok(());
@@ -188,6 +195,11 @@ impl DelimiterScan {
             recent: Vec::with_capacity(needle.len() + 1),
             needle,
         }
+    }
+
+    /// `--boundary`.
+    fn needle(&self) -> &[u8] {
+        &self.needle
     }
 
     /// Starts again, as if `before` had just been seen.
@@ -406,17 +418,20 @@ mod tests {
     }
 
     #[test]
-    fn a_preamble_is_bounded_like_a_header_block() {
+    fn the_body_opens_with_its_boundary_and_holds_a_part() {
         let mut watch = Watch::new("XyZ", 10, 100);
-        assert_eq!(watch.feed(&[b'p'; 101]), Err(Crossed::HeaderBytes));
+        assert_eq!(watch.feed(b"short preamble\r\n--XyZ\r\n"), Err(Crossed::NoOpening));
+        // Found by the fuzz target (tests/fuzz, uploads_multipart): the
+        // parser skips a closing delimiter inside a preamble and reads on.
         let mut watch = Watch::new("XyZ", 10, 100);
-        let mut ok = b"short preamble\r\n".to_vec();
-        ok.extend_from_slice(&body(&[(
-            "Content-Disposition: form-data; name=\"a\"",
-            "1",
-        )]));
-        watch.feed(&ok).unwrap();
-        assert_eq!(watch.parts(), 1);
+        let mut hidden = b"--\x00\x00\x00\x94\nContent-Disposition: form-data; name=\"a\"\r\n\r\n".to_vec();
+        hidden.extend_from_slice(b"\r\n--XyZ--\r\n\r\n--XyZ\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\nx\r\n--XyZ--\r\n");
+        assert_eq!(watch.feed(&hidden), Err(Crossed::NoOpening));
+        for size in 1..8 {
+            let mut watch = Watch::new("XyZ", 10, 100);
+            let refused = b"--XyZ--\r\n".chunks(size).find_map(|c| watch.feed(c).err());
+            assert_eq!(refused, Some(Crossed::NoOpening), "no parts, chunks of {size}");
+        }
     }
 
     #[test]

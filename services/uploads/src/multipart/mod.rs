@@ -30,6 +30,10 @@ const ENDED_EARLY: &str = "the body ended before its closing boundary";
 const STRAY_BOUNDARY: &str = "the boundary appears inside a part, or a delimiter line carries \
      more than the boundary: use a boundary that does not occur in the data (RFC 2046, 5.1.1)";
 
+/// What a body that does not open with its boundary, or has no part, is told.
+const NO_OPENING: &str =
+    "the body must open with --boundary (no preamble) and hold at least one part";
+
 /// The only media type `POST /` takes.
 const MULTIPART: &[&str] = &["multipart/form-data"];
 
@@ -200,6 +204,7 @@ fn watched_body(
                         limit: source.limits.1,
                     },
                     Err(Crossed::StrayBoundary) => UploadsError::Malformed(STRAY_BOUNDARY.into()),
+                    Err(Crossed::NoOpening) => UploadsError::Malformed(NO_OPENING.into()),
                 }
             }
             Err(err) => UploadsError::from_body(err, Cap::Request),
