@@ -118,7 +118,13 @@ mod tests {
         let fields = parse(body, 100).unwrap();
         assert_eq!(fields["$serde_json::private::RawValue"], "");
         let line = Value::Object(fields).to_string();
-        assert!(serde_json::from_str::<serde::de::IgnoredAny>(&line).is_ok(), "{line}");
-        assert!(line.starts_with(r#"{"$serde_json::private::RawValue":"""#), "{line}");
+        assert!(
+            serde_json::from_str::<serde::de::IgnoredAny>(&line).is_ok(),
+            "{line}"
+        );
+        assert!(
+            line.starts_with(r#"{"$serde_json::private::RawValue":"""#),
+            "{line}"
+        );
     }
 }

@@ -420,17 +420,27 @@ mod tests {
     #[test]
     fn the_body_opens_with_its_boundary_and_holds_a_part() {
         let mut watch = Watch::new("XyZ", 10, 100);
-        assert_eq!(watch.feed(b"short preamble\r\n--XyZ\r\n"), Err(Crossed::NoOpening));
+        assert_eq!(
+            watch.feed(b"short preamble\r\n--XyZ\r\n"),
+            Err(Crossed::NoOpening)
+        );
         // Found by the fuzz target (tests/fuzz, uploads_multipart): the
         // parser skips a closing delimiter inside a preamble and reads on.
         let mut watch = Watch::new("XyZ", 10, 100);
-        let mut hidden = b"--\x00\x00\x00\x94\nContent-Disposition: form-data; name=\"a\"\r\n\r\n".to_vec();
+        let mut hidden =
+            b"--\x00\x00\x00\x94\nContent-Disposition: form-data; name=\"a\"\r\n\r\n".to_vec();
         hidden.extend_from_slice(b"\r\n--XyZ--\r\n\r\n--XyZ\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\nx\r\n--XyZ--\r\n");
         assert_eq!(watch.feed(&hidden), Err(Crossed::NoOpening));
         for size in 1..8 {
             let mut watch = Watch::new("XyZ", 10, 100);
-            let refused = b"--XyZ--\r\n".chunks(size).find_map(|c| watch.feed(c).err());
-            assert_eq!(refused, Some(Crossed::NoOpening), "no parts, chunks of {size}");
+            let refused = b"--XyZ--\r\n"
+                .chunks(size)
+                .find_map(|c| watch.feed(c).err());
+            assert_eq!(
+                refused,
+                Some(Crossed::NoOpening),
+                "no parts, chunks of {size}"
+            );
         }
     }
 
