@@ -41,15 +41,16 @@ impl AllowedHosts {
         let Some(host) = host else {
             return true;
         };
+        // No allocation: this runs on every request.
         let name = host_name(host);
         self.0
             .iter()
-            .any(|allowed| allowed == "*" || *allowed == name)
+            .any(|allowed| allowed == "*" || allowed.eq_ignore_ascii_case(name))
     }
 }
 
-/// The name part of a `Host` value: no port, no trailing dot, lower case.
-fn host_name(host: &str) -> String {
+/// The name part of a `Host` value: no port, no trailing dot.
+fn host_name(host: &str) -> &str {
     let host = host.trim();
     let name = if host.starts_with('[') {
         // An IPv6 literal keeps its brackets: `[::1]:8080` → `[::1]`.
@@ -57,7 +58,7 @@ fn host_name(host: &str) -> String {
     } else {
         host.rsplit_once(':').map_or(host, |(name, _port)| name)
     };
-    name.trim_end_matches('.').to_ascii_lowercase()
+    name.trim_end_matches('.')
 }
 
 /// A request for a name the service does not answer to.
