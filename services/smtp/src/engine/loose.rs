@@ -11,32 +11,64 @@
 
 use std::net::IpAddr;
 
-/// The line samotop is handed for `line`.
-pub fn loosen(line: &[u8], client: IpAddr) -> Vec<u8> {
+/// What samotop is handed for `line`, or the reply refusing its MAIL or
+/// RCPT parameters.
+pub fn prepare(line: &[u8], client: IpAddr) -> Result<Vec<u8>, String> {
     let Ok(text) = std::str::from_utf8(line) else {
-        return line.to_vec();
+        return Ok(line.to_vec());
     };
     let body = text.trim_end_matches(['\r', '\n']);
-    let lower = body.to_ascii_lowercase();
-    if lower.trim() == "helo" || lower.trim() == "ehlo" {
-        return format!("{} [{client}]\r\n", body.trim()).into_bytes();
+    let bare = body.trim();
+    if bare.eq_ignore_ascii_case("helo") || bare.eq_ignore_ascii_case("ehlo") {
+        return Ok(format!("{bare} [{client}]\r\n").into_bytes());
     }
-    for verb in ["mail from:", "rcpt to:"] {
-        if lower.starts_with(verb) {
-            let rest = body[verb.len()..].trim_start();
-            if rest.is_empty() {
-                break;
-            }
-            let (path, params) = split_path(rest);
-            let params = if params.is_empty() {
-                String::new()
-            } else {
-                format!(" {params}")
-            };
-            return format!("{}<{}>{params}\r\n", &body[..verb.len()], tidy(path)).into_bytes();
+    let Some(command) = path_command(body) else {
+        return Ok(format!("{body}\r\n").into_bytes());
+    };
+    if let Some(refusal) = refuse_parameters(&command) {
+        return Err(refusal);
+    }
+    let params = if command.params.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", command.params)
+    };
+    Ok(format!("{}<{}>{params}\r\n", command.written, tidy(command.path)).into_bytes())
+}
+
+/// A `MAIL FROM:` or `RCPT TO:` line with a path, taken apart.
+struct PathCommand<'a> {
+    /// `MAIL` or `RCPT`.
+    verb: &'static str,
+    /// The verb and its colon as the client wrote them (`mail from:`).
+    written: &'a str,
+    /// The path, without angle brackets.
+    path: &'a str,
+    /// What follows the path.
+    params: &'a str,
+}
+
+fn path_command(body: &str) -> Option<PathCommand<'_>> {
+    for (verb, prefix) in [("MAIL", "mail from:"), ("RCPT", "rcpt to:")] {
+        let Some(written) = body.get(..prefix.len()) else {
+            continue;
+        };
+        if !written.eq_ignore_ascii_case(prefix) {
+            continue;
         }
+        let rest = body[prefix.len()..].trim_start();
+        if rest.is_empty() {
+            return None;
+        }
+        let (path, params) = split_path(rest);
+        return Some(PathCommand {
+            verb,
+            written,
+            path,
+            params,
+        });
     }
-    format!("{body}\r\n").into_bytes()
+    None
 }
 
 /// The path (without angle brackets) and the parameters after it.
@@ -63,27 +95,16 @@ fn tidy(path: &str) -> String {
         .to_owned()
 }
 
-/// A reply refusing the MAIL or RCPT parameters of `line`, if they are
-/// wrong: `SIZE` must be a number of bytes; `BODY` is `7BIT` or
-/// `8BITMIME`; nothing else is offered.
-pub fn refuse_parameters(line: &[u8]) -> Option<String> {
-    let text = std::str::from_utf8(line).ok()?;
-    let body = text.trim_end_matches(['\r', '\n']);
-    let lower = body.to_ascii_lowercase();
-    let (verb, rest) = if lower.starts_with("mail from:") {
-        ("MAIL", &body["mail from:".len()..])
-    } else if lower.starts_with("rcpt to:") {
-        ("RCPT", &body["rcpt to:".len()..])
-    } else {
-        return None;
-    };
-    let (_, params) = split_path(rest.trim_start());
-    for param in params.split_ascii_whitespace() {
+/// A reply refusing the parameters of `command`, if they are wrong: `SIZE`
+/// must be a number of bytes; `BODY` is `7BIT` or `8BITMIME`; nothing else
+/// is offered.
+fn refuse_parameters(command: &PathCommand<'_>) -> Option<String> {
+    let verb = command.verb;
+    for param in command.params.split_ascii_whitespace() {
         let (key, value) = param.split_once('=').unwrap_or((param, ""));
         let known = match (verb, key.to_ascii_uppercase().as_str()) {
             ("MAIL", "SIZE") => {
                 let number = !value.is_empty()
-                    && value.len() <= 20
                     && value.bytes().all(|b| b.is_ascii_digit())
                     && value.parse::<u64>().is_ok();
                 if !number {
@@ -122,8 +143,12 @@ pub fn refuse_parameters(line: &[u8]) -> Option<String> {
 mod tests {
     use super::*;
 
+    fn prepared(line: &str) -> Result<Vec<u8>, String> {
+        prepare(line.as_bytes(), IpAddr::from([192, 0, 2, 1]))
+    }
+
     fn loose(line: &str) -> String {
-        String::from_utf8(loosen(line.as_bytes(), IpAddr::from([192, 0, 2, 1]))).unwrap()
+        String::from_utf8(prepared(line).unwrap()).unwrap()
     }
 
     #[test]
@@ -169,7 +194,7 @@ mod tests {
 
     #[test]
     fn parameters_are_checked() {
-        let refused = |line: &str| refuse_parameters(line.as_bytes()).map(|r| r[..3].to_owned());
+        let refused = |line: &str| prepared(line).err().map(|r| r[..3].to_owned());
         assert_eq!(refused("MAIL FROM:<a@b> SIZE=100\r\n"), None);
         assert_eq!(refused("mail from:<a@b> body=8bitmime size=1\r\n"), None);
         assert_eq!(refused("MAIL FROM:<a@b>\r\n"), None);

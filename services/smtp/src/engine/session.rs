@@ -22,14 +22,12 @@ use std::time::Duration;
 
 use samotop::io::tls::MayBeTls;
 use samotop::mail::MailDataSink;
-use samotop::smtp::{
-    Drive, DriverControl, DriverError, Interpret, ParseError, SessionService, SmtpContext,
-};
+use samotop::smtp::{Drive, DriverControl, DriverError, Interpret, SessionService, SmtpContext};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::body::{BodyDecoder, Decoded};
-use super::loose::{loosen, refuse_parameters};
+use super::loose::prepare;
 use super::replies;
 use crate::maildir::DeliveryError;
 
@@ -174,17 +172,16 @@ impl Session<'_> {
 
     /// Hands one command line to samotop, which applies it and queues the reply.
     async fn interpret(&mut self, line: Vec<u8>) {
-        if let Some(refusal) = refuse_parameters(&line) {
-            self.say(refusal);
-            return;
-        }
-        let line = loosen(&line, self.client);
+        let line = match prepare(&line, self.client) {
+            Ok(line) => line,
+            Err(refusal) => return self.say(refusal),
+        };
         let bytes = line.len();
         self.state.session.input = line;
         // samotop consumes the whole line, or says it cannot parse it.
         match self.interpretter.interpret(self.state).await {
             Ok(_) => {}
-            Err(ParseError::Incomplete | ParseError::Failed(_) | ParseError::Mismatch(_)) => {
+            Err(_) => {
                 tracing::info!(client.address = %self.client, bytes, "command not understood: 500");
                 self.state.session.say_invalid_syntax();
             }
@@ -229,7 +226,7 @@ impl Session<'_> {
     async fn next_command(&mut self) -> Result<Next, DriverError> {
         let deadline = Instant::now() + self.limits.command_timeout;
         loop {
-            if let Some(end) = memchr(&self.input) {
+            if let Some(end) = memchr::memchr(b'\n', &self.input) {
                 let line: Vec<u8> = self.input.drain(..=end).collect();
                 if std::mem::take(&mut self.discarding) {
                     continue;
@@ -387,10 +384,6 @@ impl Session<'_> {
             .session
             .say(DriverControl::Response(reply.into()));
     }
-}
-
-fn memchr(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
 }
 
 /// Writes all of `bytes` into the sink.
