@@ -79,19 +79,20 @@ pub async fn check_host(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let allowed = req.app_data::<AllowedHosts>().cloned();
-    if let Some(allowed) = allowed {
-        let exempt = matches!(req.path(), "/healthz" | "/readyz");
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .map(|v| v.to_str().unwrap_or("\u{fffd}"));
-        if !exempt && !allowed.allows(host) {
-            let host: String = host.unwrap_or_default().chars().take(100).collect();
-            tracing::info!(host = %host, url.path = req.path(), "request for a host name not allowed: 403");
-            let response = error_response(&HostNotAllowed { host });
-            return Ok(req.into_response(response).map_into_right_body());
-        }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+    let exempt = matches!(req.path(), "/healthz" | "/readyz");
+    let refused = !exempt
+        && req
+            .app_data::<AllowedHosts>()
+            .is_some_and(|allowed| !allowed.allows(host));
+    if refused {
+        let host: String = host.unwrap_or_default().chars().take(100).collect();
+        tracing::info!(host = %host, url.path = req.path(), "request for a host name not allowed: 403");
+        let response = error_response(&HostNotAllowed { host });
+        return Ok(req.into_response(response).map_into_right_body());
     }
     Ok(next.call(req).await?.map_into_left_body())
 }

@@ -150,7 +150,7 @@ impl Watch {
                         self.check_header_len(len + end)?;
                         // Content starts after the blank line: a delimiter
                         // needs a CRLF of its own after it.
-                        self.delimiter.restart(b"");
+                        self.delimiter.restart();
                         self.place = Place::Content;
                         chunk = &chunk[end..];
                     }
@@ -202,10 +202,9 @@ impl DelimiterScan {
         &self.needle
     }
 
-    /// Starts again, as if `before` had just been seen.
-    fn restart(&mut self, before: &[u8]) {
+    /// Starts again, with nothing seen.
+    fn restart(&mut self) {
         self.recent.clear();
-        self.recent.extend_from_slice(before);
     }
 
     /// The offset in `chunk` just past the first `--boundary` ending in it;
