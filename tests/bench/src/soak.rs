@@ -186,17 +186,8 @@ pub async fn run(args: Args) -> Result<bool, String> {
 
 /// RSS, descriptors and threads of `pid` now.
 fn sample(service: &str, pid: u32, second: u64) -> Option<Sample> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| -> Option<u64> {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))?
-            .trim()
-            .trim_end_matches("kB")
-            .trim()
-            .parse()
-            .ok()
-    };
+    let status = crate::rss::status(pid)?;
+    let field = |name: &str| crate::rss::field(&status, name);
     let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count() as u64;
     Some(Sample {
         second,
