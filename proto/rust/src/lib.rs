@@ -7,7 +7,12 @@
 //! regenerates it with protox (a protobuf compiler written in Rust) and fails
 //! on any drift; `INLET_PROTO_BLESS=1 cargo test -p inlet-proto` rewrites it
 //! after a change to the `.proto`.
+//!
+//! [`kinds`] is the one table of event kinds and topics, shared by the
+//! gateway and the CLI.
 #![forbid(unsafe_code)]
+
+pub mod kinds;
 
 /// `inlet.events.v1`: the event feed.
 pub mod events {

@@ -2,6 +2,7 @@
 //! the line it prints for each event. Kept free of the rest of the CLI so
 //! the fuzz target (`tests/fuzz`) reads exactly this code.
 
+use inlet_proto::kinds;
 use serde::Deserialize;
 
 /// A frame of the feed (README, "Event feed frames").
@@ -58,19 +59,19 @@ pub fn readable(event: &Event) -> String {
             .unwrap_or_default()
     };
     let what = match event.kind.as_str() {
-        "form_submitted" => format!(
+        kinds::FORM_SUBMITTED => format!(
             "{} {} [{}]",
             text("submission_id"),
             text("content_type"),
             list("field_names")
         ),
-        "file_stored" => format!(
+        kinds::FILE_STORED => format!(
             "{} as {} (field {})",
             text("original_name"),
             text("stored_name"),
             text("field")
         ),
-        "mail_received" => format!("from {} to {}", text("sender"), list("recipients")),
+        kinds::MAIL_RECEIVED => format!("from {} to {}", text("sender"), list("recipients")),
         _ => data.to_string(),
     };
     let size = data

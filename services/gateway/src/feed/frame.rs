@@ -9,6 +9,7 @@
 //!   `kind` and the kind's fields in `data`.
 
 use inlet_proto::events::v1::{event::Kind, Event};
+use inlet_proto::kinds;
 use serde::Serialize;
 use serde_json::json;
 
@@ -31,7 +32,7 @@ pub fn event_tail(topic: Topic, event: &Event) -> String {
     }
     let (kind, data) = match &event.kind {
         Some(Kind::FormSubmitted(form)) => (
-            "form_submitted",
+            kinds::FORM_SUBMITTED,
             json!({
                 "submission_id": form.submission_id,
                 "content_type": form.content_type,
@@ -40,7 +41,7 @@ pub fn event_tail(topic: Topic, event: &Event) -> String {
             }),
         ),
         Some(Kind::FileStored(file)) => (
-            "file_stored",
+            kinds::FILE_STORED,
             json!({
                 "stored_name": file.stored_name,
                 "original_name": file.original_name,
@@ -50,7 +51,7 @@ pub fn event_tail(topic: Topic, event: &Event) -> String {
             }),
         ),
         Some(Kind::MailReceived(mail)) => (
-            "mail_received",
+            kinds::MAIL_RECEIVED,
             json!({
                 "sender": mail.sender,
                 "recipients": mail.recipients,

@@ -83,7 +83,7 @@ pub struct Feed {
     history: Mutex<History>,
     live: broadcast::Sender<Arc<Delivery>>,
     epoch: String,
-    subscribers: Arc<[AtomicUsize; 3]>,
+    subscribers: Arc<[AtomicUsize; Topic::COUNT]>,
     /// Bytes of every frame published so far (`Delivery::through_bytes` of
     /// the latest).
     published_bytes: AtomicU64,
@@ -115,7 +115,7 @@ impl Feed {
             }),
             live,
             epoch: uuid::Uuid::now_v7().simple().to_string(),
-            subscribers: Arc::new([const { AtomicUsize::new(0) }; 3]),
+            subscribers: Arc::new([const { AtomicUsize::new(0) }; Topic::COUNT]),
             published_bytes: AtomicU64::new(0),
             subscriber_queue_bytes: settings.subscriber_queue_bytes as u64,
             metrics,
@@ -225,12 +225,12 @@ impl Feed {
 
 /// Counts a subscriber under each of its topics while it lives.
 struct SubscriberCount {
-    counts: Arc<[AtomicUsize; 3]>,
+    counts: Arc<[AtomicUsize; Topic::COUNT]>,
     topics: TopicSet,
 }
 
 impl SubscriberCount {
-    fn new(counts: Arc<[AtomicUsize; 3]>, topics: TopicSet) -> Self {
+    fn new(counts: Arc<[AtomicUsize; Topic::COUNT]>, topics: TopicSet) -> Self {
         for topic in topics.iter() {
             counts[topic.index()].fetch_add(1, Ordering::Relaxed);
         }

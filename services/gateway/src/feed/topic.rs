@@ -1,90 +1,68 @@
-//! Topics: which service's arrivals a subscriber wants.
+//! Which topics a subscriber follows. The topics themselves, and which kind
+//! belongs to which, are the table in `inlet_proto::kinds`.
 
-use inlet_proto::events::v1::event::Kind;
+pub use inlet_proto::kinds::Topic;
 
-/// One kind of arrival, named as `?topics=` names it.
+/// The topics one subscriber follows: one bit per topic, by its index.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Topic {
-    /// Form submissions (`FormSubmitted`).
-    Forms,
-    /// Stored files (`FileStored`).
-    Uploads,
-    /// Delivered mail (`MailReceived`).
-    Mail,
-}
+pub struct TopicSet(u32);
 
-impl Topic {
-    /// Every topic, in the order the page and the docs list them.
-    pub const ALL: [Topic; 3] = [Topic::Forms, Topic::Uploads, Topic::Mail];
-
-    /// The topic an event of `kind` belongs to.
-    pub fn of(kind: &Kind) -> Self {
-        match kind {
-            Kind::FormSubmitted(_) => Topic::Forms,
-            Kind::FileStored(_) => Topic::Uploads,
-            Kind::MailReceived(_) => Topic::Mail,
-        }
-    }
-
-    /// Its name in `?topics=` and in event frames.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Topic::Forms => "forms",
-            Topic::Uploads => "uploads",
-            Topic::Mail => "mail",
-        }
-    }
-
-    /// Its position in [`Topic::ALL`].
-    pub const fn index(self) -> usize {
-        match self {
-            Topic::Forms => 0,
-            Topic::Uploads => 1,
-            Topic::Mail => 2,
-        }
-    }
-
-    fn bit(self) -> u8 {
-        1 << self.index()
-    }
-}
-
-/// The topics one subscriber follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TopicSet(u8);
+const _: () = assert!(Topic::COUNT <= 32, "a TopicSet holds at most 32 topics");
 
 /// A `?topics=` value naming no topic we have.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown topic {0:?}: the topics are forms, uploads and mail")]
-pub struct UnknownTopic(pub String);
+#[error("unknown topic {name:?}: the topics are {known}")]
+pub struct UnknownTopic {
+    /// What was asked for (at most 64 characters of it).
+    pub name: String,
+    /// Every topic's name, for the message.
+    known: String,
+}
+
+fn bit(topic: Topic) -> u32 {
+    1 << topic.index()
+}
 
 impl TopicSet {
     /// Every topic.
     pub const fn all() -> Self {
-        Self(0b111)
+        Self((1 << Topic::COUNT) - 1)
     }
 
     /// Parses `forms,uploads` (commas, blanks ignored); empty means all.
     pub fn parse(text: &str) -> Result<Self, UnknownTopic> {
         let mut bits = 0;
         for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-            let topic = Topic::ALL
-                .into_iter()
-                .find(|t| t.name().eq_ignore_ascii_case(name))
-                .ok_or_else(|| UnknownTopic(name.chars().take(64).collect()))?;
-            bits |= topic.bit();
+            let topic = Topic::named(name).ok_or_else(|| UnknownTopic {
+                name: name.chars().take(64).collect(),
+                known: known_topics(),
+            })?;
+            bits |= bit(topic);
         }
         Ok(if bits == 0 { Self::all() } else { Self(bits) })
     }
 
     /// Whether `topic` is in the set.
     pub fn contains(self, topic: Topic) -> bool {
-        self.0 & topic.bit() != 0
+        self.0 & bit(topic) != 0
     }
 
     /// The topics in the set, in [`Topic::ALL`] order.
     pub fn iter(self) -> impl Iterator<Item = Topic> {
-        Topic::ALL.into_iter().filter(move |t| self.contains(*t))
+        Topic::ALL
+            .iter()
+            .copied()
+            .filter(move |t| self.contains(*t))
+    }
+}
+
+/// `forms, uploads and mail`.
+fn known_topics() -> String {
+    let names: Vec<&str> = Topic::ALL.iter().map(|t| t.name()).collect();
+    match names.split_last() {
+        Some((last, [])) => (*last).to_owned(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
     }
 }
 
@@ -101,5 +79,16 @@ mod tests {
         assert_eq!(TopicSet::parse(" , ").unwrap(), TopicSet::all());
         let err = TopicSet::parse("forms,files").unwrap_err();
         assert!(err.to_string().contains("\"files\""), "{err}");
+        assert!(
+            err.to_string()
+                .ends_with("the topics are forms, uploads and mail"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn all_is_every_topic_of_the_table() {
+        let all: Vec<Topic> = TopicSet::all().iter().collect();
+        assert_eq!(all, Topic::ALL);
     }
 }
