@@ -1,10 +1,11 @@
 //! Why a form request fails, and what status each failure maps to.
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use inlet_common::code::Code;
 use inlet_http::body::BodyError;
 use inlet_http::errors::{error_response, status_of, PublicError};
+use inlet_http::paging::PagingError;
 
 use crate::store::StoreError;
 
@@ -26,9 +27,9 @@ pub enum FormsError {
     /// The JSON body does not parse.
     #[error("invalid JSON: {0}")]
     InvalidJson(String),
-    /// A query parameter of `GET /submissions` is wrong.
-    #[error("{0}")]
-    BadQuery(String),
+    /// The paging query of `GET /submissions` is wrong.
+    #[error(transparent)]
+    BadQuery(#[from] PagingError),
     /// The in-flight body budget is spent; try again shortly.
     #[error("too many request bodies are being received at once; try again shortly")]
     Busy,
@@ -60,6 +61,14 @@ impl PublicError for FormsError {
             _ => false,
         }
     }
+
+    fn retry_after(&self) -> Option<u32> {
+        match self {
+            // Waiting does not bring a stopped journal back; a restart does.
+            FormsError::Store(StoreError::Stopped(_)) => None,
+            _ => (self.status_code() == StatusCode::SERVICE_UNAVAILABLE).then_some(1),
+        }
+    }
 }
 
 impl ResponseError for FormsError {
@@ -68,12 +77,7 @@ impl ResponseError for FormsError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut res = error_response(self);
-        if let FormsError::Busy = self {
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-        }
-        res
+        error_response(self)
     }
 }
 
@@ -81,12 +85,19 @@ impl ResponseError for FormsError {
 mod tests {
     use std::sync::Arc;
 
+    use actix_web::http::header;
+
     use super::*;
 
     #[test]
     fn a_journal_that_stopped_taking_writes_is_503_and_a_failed_write_500() {
         let stopped = FormsError::Store(StoreError::Stopped(Arc::from("cut failed")));
         assert_eq!(stopped.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(stopped
+            .error_response()
+            .headers()
+            .get(header::RETRY_AFTER)
+            .is_none());
         let failed = FormsError::Store(StoreError::Write(Arc::new(std::io::Error::other("eio"))));
         assert_eq!(failed.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
     }

@@ -1,6 +1,7 @@
 //! What forms counts, in the service's registry (names in README).
 
 use inlet_common::metrics::Metrics;
+use inlet_http::refused::RefusalMetric;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -14,20 +15,18 @@ pub struct ContentType {
     pub content_type: &'static str,
 }
 
-/// Why a submission was refused: its error code's name.
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct Reason {
-    /// The code, e.g. `payload_too_large`.
-    pub reason: &'static str,
-}
+/// Submissions refused, by reason (counted by `inlet_http::refused`).
+pub const REFUSED: RefusalMetric = RefusalMetric {
+    name: "inlet_forms_submissions_refused",
+    help: "Submissions refused, by reason (the error code)",
+    what: "submission",
+};
 
 /// The request side: what was stored and what was refused.
 #[derive(Debug, Clone)]
 pub struct FormsMetrics {
     /// Submissions made durable, by content type.
     pub stored: Family<ContentType, Counter>,
-    /// Submissions refused, by reason.
-    pub refused: Family<Reason, Counter>,
     /// Bytes of the in-flight body budget reserved now.
     pub inflight_bytes: Gauge,
     /// Body bytes read from clients.
@@ -52,7 +51,6 @@ impl FormsMetrics {
     pub fn register(metrics: &Metrics) -> (Self, JournalMetrics) {
         let requests = Self {
             stored: Family::default(),
-            refused: Family::default(),
             inflight_bytes: Gauge::default(),
             body_bytes: Counter::default(),
         };
@@ -68,11 +66,6 @@ impl FormsMetrics {
             "inlet_forms_submissions_stored",
             "Submissions made durable, by content type.",
             requests.stored.clone(),
-        );
-        metrics.register(
-            "inlet_forms_submissions_refused",
-            "Submissions refused, by reason (the error code).",
-            requests.refused.clone(),
         );
         metrics.register(
             "inlet_forms_inflight_body_bytes",

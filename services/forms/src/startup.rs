@@ -70,6 +70,7 @@ impl Application {
             readiness: Arc::clone(&readiness),
             metrics,
             max_declared_body: inlet_http::expect::DeclaredCaps::same(config.limits.max_body_bytes),
+            refusals: Some(crate::metrics::REFUSED),
         };
         let server = inlet_http::serve(
             service,

@@ -1,15 +1,14 @@
 //! The gateway's typed configuration (see README for every key).
 
-use std::net::{IpAddr, SocketAddr};
-use std::str::FromStr;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use inlet_common::config::{
     check, check_nonzero, comma_list, default_listen, ConfigProblem, Validate,
 };
 use inlet_common::log_format::LogFormat;
+pub use inlet_http::client_address::ProxyNet;
 use inlet_http::settings::HttpSettings;
-use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 /// Everything `inlet-gateway` can be configured with.
@@ -55,8 +54,8 @@ pub struct WebSocketSettings {
     /// are always allowed.
     #[serde(deserialize_with = "comma_list")]
     pub allowed_origins: Vec<String>,
-    /// Peers (addresses or CIDR blocks) whose `X-Forwarded-For` is believed
-    /// for the client's address; from anyone else it is ignored.
+    /// Deprecated: `http.trusted_proxies`, which every service reads. Still
+    /// honoured (added to it), with a warning at start-up.
     #[serde(deserialize_with = "comma_list")]
     pub trusted_proxies: Vec<ProxyNet>,
 }
@@ -78,34 +77,6 @@ pub struct EventSettings {
     /// Largest `Publish` request the gRPC ingest decodes; a larger one is
     /// refused (the publisher drops it and counts it).
     pub max_event_bytes: usize,
-}
-
-/// A trusted proxy: one address (`10.0.0.5`) or a block (`172.16.0.0/12`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProxyNet(pub IpNet);
-
-impl ProxyNet {
-    /// Whether `ip` is in this block.
-    pub fn contains(&self, ip: &IpAddr) -> bool {
-        self.0.contains(ip)
-    }
-}
-
-impl FromStr for ProxyNet {
-    type Err = ipnet::AddrParseError;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text.parse::<IpAddr>() {
-            Ok(ip) => Ok(Self(IpNet::from(ip))),
-            Err(_) => text.parse().map(Self),
-        }
-    }
-}
-
-impl Serialize for ProxyNet {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&self.0)
-    }
 }
 
 impl Default for GatewayConfig {
@@ -145,6 +116,17 @@ impl Default for EventSettings {
             subscriber_queue_bytes: 16 * 1024 * 1024,
             max_event_bytes: 1024 * 1024,
         }
+    }
+}
+
+impl GatewayConfig {
+    /// Moves `websocket.trusted_proxies` (deprecated) into
+    /// `http.trusted_proxies`; true if it was set, so start-up can warn.
+    pub fn take_deprecated_proxies(&mut self) -> bool {
+        let old = std::mem::take(&mut self.websocket.trusted_proxies);
+        let was_set = !old.is_empty();
+        self.http.trusted_proxies.extend(old);
+        was_set
     }
 }
 

@@ -56,17 +56,11 @@ impl ResponseError for GatewayError {
     fn error_response(&self) -> HttpResponse {
         let mut res = error_response(self);
         let headers = res.headers_mut();
-        match self {
-            GatewayError::TooManyConnections { .. } => {
-                headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
-            }
-            GatewayError::UpgradeRequired { .. } => {
-                headers.insert(
-                    header::UPGRADE,
-                    header::HeaderValue::from_static("websocket"),
-                );
-            }
-            _ => {}
+        if let GatewayError::UpgradeRequired { .. } = self {
+            headers.insert(
+                header::UPGRADE,
+                header::HeaderValue::from_static("websocket"),
+            );
         }
         res
     }

@@ -6,7 +6,7 @@
 //! - [`startup`]: binding both listeners, running, stopping (1001 to every socket).
 //! - [`state`]: what every handler can reach.
 //! - `routes`: the page, `/`, `/echo`, `/events`.
-//! - [`ws`]: the sockets: admission (origin, cap, client address), the
+//! - [`ws`]: the sockets: admission (origin, cap), the
 //!   shared peer loop (limits, ping/pong, close codes), and each endpoint.
 //! - [`feed`]: sequencing, history and fan-out; the JSON frames.
 //! - [`ingest`]: `EventIngest.Publish` (tonic), with the publisher's trace.

@@ -1,6 +1,7 @@
 //! What the gateway counts, in the service's registry (names in README).
 
 use inlet_common::metrics::Metrics;
+use inlet_http::refused::RefusalMetric;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -13,12 +14,12 @@ pub struct Endpoint {
     pub endpoint: &'static str,
 }
 
-/// Why an upgrade was refused.
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct Refusal {
-    /// The error code's name, e.g. `origin_not_allowed`.
-    pub reason: &'static str,
-}
+/// Upgrades refused, by reason (counted by `inlet_http::refused`).
+pub const REFUSED: RefusalMetric = RefusalMetric {
+    name: "inlet_gateway_upgrades_refused",
+    help: "WebSocket upgrades refused, by reason (the error code)",
+    what: "WebSocket upgrade",
+};
 
 /// A close code the gateway sent.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -32,8 +33,6 @@ pub struct Closed {
 pub struct GatewayMetrics {
     /// Sockets open now, by endpoint.
     pub connections: Family<Endpoint, Gauge>,
-    /// Upgrades refused, by reason.
-    pub refused: Family<Refusal, Counter>,
     /// Data messages received from peers.
     pub messages_in: Counter,
     /// Data messages sent to peers (events included).
@@ -60,11 +59,6 @@ impl GatewayMetrics {
             "inlet_gateway_connections",
             "WebSocket connections open now, by endpoint (chat, echo, events).",
             this.connections.clone(),
-        );
-        metrics.register(
-            "inlet_gateway_upgrades_refused",
-            "WebSocket upgrades refused, by reason.",
-            this.refused.clone(),
         );
         metrics.register(
             "inlet_gateway_messages_received",

@@ -2,9 +2,11 @@
 
 use std::sync::OnceLock;
 
+use actix_web::middleware::from_fn;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use inlet_http::page::{html, Site};
+use inlet_http::refused::count_refusals;
 use inlet_http::routes::{get_or_head, method_not_allowed};
 
 use crate::error::GatewayError;
@@ -23,16 +25,19 @@ static PAGE: OnceLock<Bytes> = OnceLock::new();
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/")
+            .wrap(from_fn(count_refusals))
             .route(get_or_head().to(root))
             .default_service(method_not_allowed("GET, HEAD")),
     )
     .service(
         web::resource("/echo")
+            .wrap(from_fn(count_refusals))
             .route(web::get().to(echo))
             .default_service(method_not_allowed("GET")),
     )
     .service(
         web::resource("/events")
+            .wrap(from_fn(count_refusals))
             .route(web::get().to(events))
             .default_service(method_not_allowed("GET")),
     );

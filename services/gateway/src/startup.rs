@@ -47,7 +47,13 @@ pub struct Application {
 impl Application {
     /// Binds the HTTP/WebSocket and gRPC listeners from `config`. Must run
     /// inside a tokio runtime.
-    pub async fn build(config: GatewayConfig) -> Result<Self, StartupError> {
+    pub async fn build(mut config: GatewayConfig) -> Result<Self, StartupError> {
+        if config.take_deprecated_proxies() {
+            tracing::warn!(
+                key = "websocket.trusted_proxies",
+                "deprecated config key: use http.trusted_proxies, which every service reads"
+            );
+        }
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
         let grpc_listener = tokio::net::TcpListener::bind(config.grpc_listen).await?;
@@ -71,6 +77,7 @@ impl Application {
             metrics,
             // No route takes a request body.
             max_declared_body: inlet_http::expect::DeclaredCaps::same(0),
+            refusals: Some(crate::metrics::REFUSED),
         };
         let server = inlet_http::serve(
             service,

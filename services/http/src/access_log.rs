@@ -5,31 +5,12 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::HttpRequest;
+
+use crate::client_address::{self, TrustedProxies};
 
 /// Paths that health probes ask every few seconds: a success there is logged
 /// at DEBUG, so probes do not bury the requests people make.
 const PROBE_PATHS: [&str; 2] = ["/healthz", "/readyz"];
-
-/// The client's address as every log line names it (`client.address`): the
-/// socket peer's IP, empty if unknown.
-pub fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|addr| addr.ip().to_string())
-        .unwrap_or_default()
-}
-
-/// A client's IP for a log field, formatted only if the line is written.
-struct ClientIp(Option<std::net::IpAddr>);
-
-impl std::fmt::Display for ClientIp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Some(ip) => ip.fmt(f),
-            None => Ok(()),
-        }
-    }
-}
 
 /// Middleware: logs method, route, status and duration when a response is ready.
 pub async fn log_requests(
@@ -39,7 +20,11 @@ pub async fn log_requests(
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let peer = ClientIp(req.peer_addr().map(|addr| addr.ip()));
+    let peer = client_address::of(
+        req.peer_addr().map(|addr| addr.ip()),
+        req.headers(),
+        req.app_data::<TrustedProxies>(),
+    );
     let res = next.call(req).await?;
     let status = res.status().as_u16();
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;

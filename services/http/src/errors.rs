@@ -78,6 +78,12 @@ pub trait PublicError: std::error::Error {
     fn closes_connection(&self) -> bool {
         false
     }
+    /// Seconds after which the client may try again (`Retry-After`): one
+    /// second for every 503 unless overridden (`None` for a failure that
+    /// waiting does not cure).
+    fn retry_after(&self) -> Option<u32> {
+        (status_of(self.code()) == StatusCode::SERVICE_UNAVAILABLE).then_some(1)
+    }
 }
 
 /// The HTTP status of `code`.
@@ -92,6 +98,10 @@ pub fn error_response<E: PublicError>(err: &E) -> HttpResponse {
     let mut res = HttpResponse::build(status)
         .insert_header((header::CONTENT_TYPE, "text/plain; charset=utf-8"))
         .body(reply.message.clone());
+    if let Some(seconds) = err.retry_after() {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     if err.closes_connection() {
         res.head_mut()
             .set_connection_type(actix_web::http::ConnectionType::Close);

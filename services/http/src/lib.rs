@@ -13,16 +13,21 @@
 //! - [`routes`]: GET-or-HEAD routes, 405 with `Allow`, 404.
 //! - [`health`]: `GET /healthz` and `GET /readyz`.
 //! - [`metrics`]: HTTP request metrics and `GET /metrics`.
+//! - [`refused`]: refusals of a route counted by error code, and logged, in one place.
 //! - [`refusals`]: actix's own 400/431 answers get a readable body and a WARN line.
 //! - [`head_deadline`]: every request head of a kept-alive connection has the head deadline.
+//! - [`paging`]: `?limit=&cursor=` and the page envelope of every list endpoint.
 //! - [`page`]: one look for every page (shared stylesheet, header and nav).
 //! - [`access_log`]: one log line per request.
+//! - [`client_address`]: the client's address, through trusted proxies.
+//! - [`allowed_hosts`]: `Host` must name this service (DNS rebinding).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod access_log;
 pub mod allowed_hosts;
 pub mod body;
+pub mod client_address;
 pub mod early_close;
 pub mod errors;
 pub mod expect;
@@ -30,7 +35,9 @@ pub mod head_deadline;
 pub mod health;
 pub mod metrics;
 pub mod page;
+pub mod paging;
 pub mod refusals;
+pub mod refused;
 pub mod routes;
 pub mod serve;
 pub mod settings;

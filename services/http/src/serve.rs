@@ -18,12 +18,14 @@ use opentelemetry_instrumentation_actix_web::RequestTracing;
 use crate::access_log::log_requests;
 use crate::allowed_hosts::{check_host, AllowedHosts};
 use crate::body::BodyTimeout;
+use crate::client_address::TrustedProxies;
 use crate::early_close::close_on_unread_body;
 use crate::errors::render_errors;
 use crate::expect;
 use crate::head_deadline::HeadDeadline;
 use crate::metrics::{self, HttpMetrics};
 use crate::refusals::Watched;
+use crate::refused::{RefusalMetric, Refusals};
 use crate::routes::not_found;
 use crate::settings::HttpSettings;
 use crate::{health, metrics::record, page};
@@ -41,6 +43,9 @@ pub struct Service<'a> {
     /// A request that asks `Expect: 100-continue` with a longer declared body
     /// is answered 413 instead of 100.
     pub max_declared_body: expect::DeclaredCaps,
+    /// The service's refusal counter, for routes wrapped in
+    /// [`crate::refused::count_refusals`]; `None` if no route takes things in.
+    pub refusals: Option<RefusalMetric>,
 }
 
 /// Builds the server for `listener`: `configure` adds the service's routes and
@@ -70,6 +75,7 @@ where
         readiness,
         metrics,
         max_declared_body,
+        refusals,
     } = service;
     for key in settings.deprecated_keys() {
         tracing::warn!(
@@ -83,12 +89,18 @@ where
         idle: settings.body_idle_timeout(),
     };
     let http_metrics = HttpMetrics::register(&metrics);
+    let refusals = refusals.map(|metric| Refusals::register(&metrics, metric));
     let allowed_hosts = AllowedHosts::new(&settings.allowed_hosts);
+    let trusted_proxies = TrustedProxies::new(settings.trusted_proxies.clone());
     let app = move || {
-        App::new()
-            .app_data(body_timeout)
+        let app = match &refusals {
+            Some(refusals) => App::new().app_data(refusals.clone()),
+            None => App::new(),
+        };
+        app.app_data(body_timeout)
             .app_data(http_metrics.clone())
             .app_data(allowed_hosts.clone())
+            .app_data(trusted_proxies.clone())
             .wrap(from_fn(check_host))
             .wrap(from_fn(render_errors))
             .wrap(from_fn(close_on_unread_body))

@@ -10,6 +10,8 @@ use std::time::Duration;
 use inlet_common::config::{check, check_nonzero, comma_list, ConfigProblem};
 use serde::{Deserialize, Serialize};
 
+use crate::client_address::ProxyNet;
+
 /// The `[http]` config table shared by HTTP services.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -36,6 +38,10 @@ pub struct HttpSettings {
     /// gets 403, so a DNS-rebinding page cannot reach it. `*`: any name.
     #[serde(deserialize_with = "comma_list")]
     pub allowed_hosts: Vec<String>,
+    /// Peers (addresses or CIDR blocks) whose `X-Forwarded-For` is believed
+    /// for the client's address; from anyone else it is ignored.
+    #[serde(deserialize_with = "comma_list")]
+    pub trusted_proxies: Vec<ProxyNet>,
     /// Deprecated: `keep_alive_ms`, in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub keep_alive_secs: Option<u64>,
@@ -56,6 +62,7 @@ impl Default for HttpSettings {
             workers: 0,
             max_connections_per_worker: 25_000,
             allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()],
+            trusted_proxies: Vec::new(),
             keep_alive_secs: None,
             shutdown_timeout_secs: None,
         }

@@ -102,6 +102,7 @@ impl Application {
                 readiness: Arc::clone(&readiness),
                 metrics,
                 max_declared_body: inlet_http::expect::DeclaredCaps::same(0),
+                refusals: None,
             },
             admin_listener,
             |_| {},

@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, ResponseError};
 use inlet_common::code::Code;
 use inlet_http::body::BodyError;
 use inlet_http::errors::{error_response, status_of, PublicError};
+use inlet_http::paging::PagingError;
 
 /// Every way an upload request can fail. A failed request keeps no file.
 #[derive(Debug, thiserror::Error)]
@@ -51,8 +52,8 @@ pub enum UploadsError {
     #[error("the {0} header is required")]
     MissingHeader(&'static str),
     /// A query parameter is wrong.
-    #[error("{0}")]
-    BadQuery(String),
+    #[error(transparent)]
+    BadQuery(#[from] PagingError),
     /// No stored file has that name.
     #[error("no stored file has that name")]
     NotFound,
@@ -95,11 +96,6 @@ impl UploadsError {
             },
             other => other,
         }
-    }
-
-    /// A short label for metrics and logs: why the upload was refused.
-    pub fn reason(&self) -> &'static str {
-        self.code().name()
     }
 }
 

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use inlet_common::metrics::Metrics;
+use inlet_http::refused::RefusalMetric;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -16,12 +17,12 @@ pub struct Method {
     pub method: &'static str,
 }
 
-/// Why an upload was refused: its error code's name.
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct Reason {
-    /// The code, e.g. `file_too_large`.
-    pub reason: &'static str,
-}
+/// Upload requests refused, by reason (counted by `inlet_http::refused`).
+pub const REFUSED: RefusalMetric = RefusalMetric {
+    name: "inlet_uploads_requests_refused",
+    help: "Upload requests refused (nothing kept), by reason (the error code)",
+    what: "upload",
+};
 
 /// Uploads' own metrics.
 #[derive(Debug, Clone)]
@@ -30,8 +31,6 @@ pub struct UploadsMetrics {
     pub bytes_received: Counter,
     /// Files made durable, by how they arrived.
     pub stored: Family<Method, Counter>,
-    /// Upload requests refused, by reason.
-    pub refused: Family<Reason, Counter>,
     /// Time from the first body byte to the answer of a stored upload.
     pub duration: Histogram,
     /// Temporary files being written now.
@@ -44,7 +43,6 @@ impl UploadsMetrics {
         let this = Self {
             bytes_received: Counter::default(),
             stored: Family::default(),
-            refused: Family::default(),
             // 1 ms to about 9 minutes.
             duration: Histogram::new(exponential_buckets(0.001, 2.0, 20)),
             in_flight: Gauge::default(),
@@ -58,11 +56,6 @@ impl UploadsMetrics {
             "inlet_uploads_files_stored",
             "Files made durable, by how they arrived (multipart or put).",
             this.stored.clone(),
-        );
-        metrics.register(
-            "inlet_uploads_requests_refused",
-            "Upload requests refused (nothing kept), by reason (the error code).",
-            this.refused.clone(),
         );
         metrics.register(
             "inlet_uploads_upload_duration_seconds",
@@ -83,10 +76,5 @@ impl UploadsMetrics {
             .get_or_create(&Method { method })
             .inc_by(files as u64);
         self.duration.observe(took.as_secs_f64());
-    }
-
-    /// Counts a refused request.
-    pub fn refused(&self, reason: &'static str) {
-        self.refused.get_or_create(&Reason { reason }).inc();
     }
 }

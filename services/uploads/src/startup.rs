@@ -67,6 +67,7 @@ impl Application {
                 put: config.limits.max_file_bytes,
                 other: config.limits.max_request_bytes,
             },
+            refusals: Some(crate::metrics::REFUSED),
         };
         let server = inlet_http::serve(
             service,

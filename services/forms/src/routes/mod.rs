@@ -4,13 +4,16 @@ mod pages;
 mod submissions;
 mod submit;
 
+use actix_web::middleware::from_fn;
 use actix_web::web;
+use inlet_http::refused::count_refusals;
 use inlet_http::routes::{get_or_head, method_not_allowed};
 
 /// Registers every forms route; other methods on a known path get 405 with `Allow`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/")
+            .wrap(from_fn(count_refusals))
             .route(get_or_head().to(pages::index))
             .route(web::post().to(submit::submit))
             .default_service(method_not_allowed("GET, HEAD, POST")),

@@ -10,54 +10,27 @@ use std::sync::Arc;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use futures_util::stream::{self, Stream, StreamExt};
+use inlet_http::paging::{Envelope, PageQuery, PageSizes};
 
 use crate::error::FormsError;
 use crate::state::AppState;
 use crate::store::{Journal, PagePlan, StoreError};
-use crate::urlencoded;
 
-/// Most `key=value` pairs a `/submissions` query may have; it takes two.
-const MAX_QUERY_PAIRS: usize = 8;
+/// The page envelope of `/submissions`.
+const ENVELOPE: Envelope = Envelope {
+    items: "submissions",
+};
 
 /// Handles `GET /submissions?limit=N&cursor=C`.
 pub async fn list(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, FormsError> {
-    let query = urlencoded::parse(req.query_string().as_bytes(), MAX_QUERY_PAIRS)
-        .map_err(|e| FormsError::BadQuery(format!("the query cannot be read: {e}")))?;
-    let mut limit = state
-        .limits
-        .default_list_limit
-        .min(state.limits.max_list_limit);
-    let mut cursor = None;
-    for (key, value) in &query {
-        let Some(value) = value.as_str() else {
-            return Err(FormsError::BadQuery(format!(
-                "{key} is given more than once"
-            )));
-        };
-        match key.as_str() {
-            "limit" => {
-                limit = value
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=state.limits.max_list_limit).contains(n))
-                    .ok_or_else(|| {
-                        FormsError::BadQuery(format!(
-                            "limit must be a whole number from 1 to {}",
-                            state.limits.max_list_limit
-                        ))
-                    })?;
-            }
-            "cursor" => {
-                cursor = Some(value.parse::<u64>().map_err(|_| {
-                    FormsError::BadQuery("cursor must be a value from next_cursor".into())
-                })?);
-            }
-            _ => {}
-        }
-    }
+    let sizes = PageSizes {
+        default_limit: state.limits.default_list_limit,
+        max_limit: state.limits.max_list_limit,
+    };
+    let PageQuery { limit, cursor } = PageQuery::<u64>::parse(req.query_string(), sizes)?;
     let journal = Arc::clone(&state.journal);
     let max_page_bytes = state.limits.max_page_bytes;
     let plan = web::block(move || journal.plan_page(cursor, limit, max_page_bytes))
@@ -73,16 +46,13 @@ pub async fn list(
         .streaming(page_body(state.journal.clone(), plan)))
 }
 
-/// `{"submissions":[…],"next_cursor":…}`, one record read at a time.
+/// The page, one record read at a time.
 fn page_body(
     journal: Arc<Journal>,
     plan: PagePlan,
 ) -> impl Stream<Item = Result<Bytes, FormsError>> {
-    let next_cursor = match plan.next {
-        Some(n) => format!("\"{n}\""),
-        None => "null".to_owned(),
-    };
-    let head = stream::once(async { Ok(Bytes::from_static(b"{\"submissions\":[")) });
+    let next_cursor = plan.next.map(|n| n.to_string());
+    let head = stream::once(async { Ok(ENVELOPE.open()) });
     let records = stream::iter(plan.records.into_iter().enumerate()).then(move |(i, record)| {
         let journal = Arc::clone(&journal);
         async move {
@@ -91,13 +61,12 @@ fn page_body(
                 .map_err(|_| FormsError::Store(StoreError::Closed))??;
             let mut piece = Vec::with_capacity(text.len() + 1);
             if i > 0 {
-                piece.push(b',');
+                piece.extend_from_slice(Envelope::SEPARATOR);
             }
             piece.extend_from_slice(&text);
             Ok(Bytes::from(piece))
         }
     });
-    let tail =
-        stream::once(async move { Ok(Bytes::from(format!("],\"next_cursor\":{next_cursor}}}"))) });
+    let tail = stream::once(async move { Ok(Envelope::close(next_cursor.as_deref())) });
     head.chain(records).chain(tail)
 }

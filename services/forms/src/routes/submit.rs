@@ -5,13 +5,14 @@ use actix_web::web::BytesMut;
 use actix_web::{web, HttpRequest, HttpResponse};
 use inlet_common::record::Stamp;
 use inlet_http::body;
-use inlet_http::errors::{prefers_json, PublicError};
+use inlet_http::client_address::{client_address, ClientAddress};
+use inlet_http::errors::prefers_json;
 use tracing::Instrument;
 
 use crate::error::FormsError;
 use crate::inflight::Reservation;
 use crate::json_body;
-use crate::metrics::{ContentType, Reason};
+use crate::metrics::ContentType;
 use crate::state::AppState;
 use crate::store::Record;
 use crate::urlencoded::{self, UrlencodedError};
@@ -69,36 +70,22 @@ impl Submission {
     }
 }
 
-/// Handles `POST /`: parse, store, reply; counts what it stored and refused.
+/// Handles `POST /`: parse, store, reply; counts what it stored (refusals
+/// are counted by the route's `count_refusals`).
 pub async fn submit(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, FormsError> {
-    let stored = match parse(&req, payload, &state).await {
-        Ok(submission) => store(&state, submission).await,
-        Err(err) => Err(err),
-    };
-    match stored {
-        Ok(submission) => {
-            let content_type = submission.kind.media_type();
-            state
-                .metrics
-                .stored
-                .get_or_create(&ContentType { content_type })
-                .inc();
-            Ok(reply(&req, &submission))
-        }
-        Err(err) => {
-            let reason = err.code().name();
-            state
-                .metrics
-                .refused
-                .get_or_create(&Reason { reason })
-                .inc();
-            Err(err)
-        }
-    }
+    let submission = parse(&req, payload, &state).await?;
+    let submission = store(&state, submission, client_address(&req)).await?;
+    let content_type = submission.kind.media_type();
+    state
+        .metrics
+        .stored
+        .get_or_create(&ContentType { content_type })
+        .inc();
+    Ok(reply(&req, &submission))
 }
 
 /// Reads the whole body under the cap and the body timeout, holding room for
@@ -161,7 +148,11 @@ async fn parse(
 }
 
 /// Makes the submission durable as one journal line, in its own span.
-async fn store(state: &AppState, submission: Submission) -> Result<Submission, FormsError> {
+async fn store(
+    state: &AppState,
+    submission: Submission,
+    client: ClientAddress,
+) -> Result<Submission, FormsError> {
     let stamp = Stamp::now();
     let id = stamp.id;
     let content_type = submission.kind.media_type();
@@ -190,6 +181,7 @@ async fn store(state: &AppState, submission: Submission) -> Result<Submission, F
         tracing::info!(
             submission_id = %id,
             seq,
+            client.address = %client,
             field_count,
             bytes,
             content_type,

@@ -1,7 +1,5 @@
-//! Who may open a socket: the origin check, the connection cap, and the
-//! client's address as logs name it.
+//! Who may open a socket: the origin check and the connection cap.
 
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -9,7 +7,7 @@ use actix_web::http::header;
 use actix_web::HttpRequest;
 use prometheus_client::metrics::gauge::Gauge;
 
-use crate::config::{ProxyNet, WebSocketSettings};
+use crate::config::WebSocketSettings;
 use crate::error::GatewayError;
 
 /// Whether a browser page at the request's `Origin` may open a socket.
@@ -41,37 +39,6 @@ pub fn check_origin(req: &HttpRequest, allowed: &[String]) -> Result<(), Gateway
             origin: origin.chars().take(200).collect(),
         })
     }
-}
-
-/// The client's address: the socket peer's, or, when the peer is a trusted
-/// proxy, the nearest address in `X-Forwarded-For` that is not one of ours.
-pub fn client_address(req: &HttpRequest, trusted: &[ProxyNet]) -> String {
-    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
-        return String::new();
-    };
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
-    if !is_trusted(&peer) {
-        return peer.to_string();
-    }
-    let forwarded: Vec<&str> = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .collect();
-    // Right to left: each hop appended the address it saw; the first one not
-    // added by a proxy we trust is as far as we can believe.
-    let mut nearest = peer;
-    for item in forwarded.iter().rev() {
-        let Ok(ip) = item.trim().parse::<IpAddr>() else {
-            break;
-        };
-        if !is_trusted(&ip) {
-            return ip.to_string();
-        }
-        nearest = ip;
-    }
-    nearest.to_string()
 }
 
 /// The open-socket count shared by every endpoint.
@@ -161,18 +128,5 @@ mod tests {
         assert!(check_origin(&own, &allowed).is_err());
         let any = vec!["*".to_owned()];
         assert!(check_origin(&own, &any).is_ok());
-    }
-
-    #[test]
-    fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
-        let trusted: Vec<ProxyNet> = vec!["10.0.0.0/8".parse().unwrap()];
-        let headers = [("x-forwarded-for", "203.0.113.9, 198.51.100.7, 10.1.1.1")];
-        let via_proxy = request(&headers, "10.0.0.2:5000");
-        assert_eq!(client_address(&via_proxy, &trusted), "198.51.100.7");
-        let direct = request(&headers, "192.0.2.1:5000");
-        assert_eq!(client_address(&direct, &trusted), "192.0.2.1");
-        let no_header = request(&[], "10.0.0.2:5000");
-        assert_eq!(client_address(&no_header, &trusted), "10.0.0.2");
-        assert_eq!(client_address(&via_proxy, &[]), "10.0.0.2");
     }
 }

@@ -17,9 +17,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use tracing::Instrument;
 
 use crate::error::GatewayError;
-use crate::metrics::{Endpoint, Refusal};
+use crate::metrics::Endpoint;
 use crate::state::AppState;
-use admit::{check_origin, client_address, Slot};
+use admit::{check_origin, Slot};
+use inlet_http::client_address::client_address;
 use peer::{Ending, Peer, Traffic};
 
 /// Whether the request asks to become a WebSocket.
@@ -52,37 +53,27 @@ where
     F: FnOnce(Opened) -> Fut + 'static,
     Fut: Future<Output = (Peer, Ending)> + 'static,
 {
-    let refused = |err: GatewayError| {
-        let reason = inlet_http::errors::PublicError::code(&err).name();
-        state
-            .metrics
-            .refused
-            .get_or_create(&Refusal { reason })
-            .inc();
-        tracing::info!(reason, endpoint, error = %err, "WebSocket upgrade refused");
-        err
-    };
     if !wants_upgrade(req) {
         return Err(GatewayError::UpgradeRequired {
             path: req_path(endpoint),
         });
     }
     if req.version() < actix_web::http::Version::HTTP_11 {
-        return Err(refused(GatewayError::Handshake(
+        return Err(GatewayError::Handshake(
             "a WebSocket upgrade needs HTTP/1.1 (RFC 6455, 4.1)".to_owned(),
-        )));
+        ));
     }
-    check_origin(req, &state.websocket.allowed_origins).map_err(refused)?;
+    check_origin(req, &state.websocket.allowed_origins)?;
     let gauge = state
         .metrics
         .connections
         .get_or_create(&Endpoint { endpoint })
         .clone();
-    let slot: Slot = state.slots.take(&state.websocket, gauge).map_err(refused)?;
+    let slot: Slot = state.slots.take(&state.websocket, gauge)?;
     let body = guard_frames(req, body, state.websocket.max_message_bytes);
-    let (response, session, stream) = actix_ws::handle(req, body)
-        .map_err(|err| refused(GatewayError::Handshake(err.to_string())))?;
-    let client = client_address(req, &state.websocket.trusted_proxies);
+    let (response, session, stream) =
+        actix_ws::handle(req, body).map_err(|err| GatewayError::Handshake(err.to_string()))?;
+    let client = client_address(req).to_string();
     let span = tracing::info_span!(
         "ws.connection",
         otel.kind = "server",

@@ -7,58 +7,37 @@ use actix_web::http::header::{
     HeaderValue,
 };
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Serialize;
+use inlet_http::paging::{Envelope, PageQuery, PageSizes};
 
 use crate::error::UploadsError;
 use crate::state::AppState;
-use crate::store::{is_stored_name, list, Cursor, Listed};
+use crate::store::{is_stored_name, list, Cursor};
 
-/// One page of `GET /files`.
-#[derive(Serialize)]
-struct Page {
-    files: Vec<Listed>,
-    /// Pass as `?cursor=` for the next (older) page; `null` on the last page.
-    next_cursor: Option<String>,
-}
+/// The page envelope of `/files`.
+const ENVELOPE: Envelope = Envelope { items: "files" };
 
 /// Handles `GET /files?limit=N&cursor=C`.
 pub async fn list_files(
-    query: web::Query<Vec<(String, String)>>,
+    req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UploadsError> {
-    let max = state.limits.max_list_limit;
-    let mut limit = state.limits.default_list_limit.min(max);
-    let mut cursor = None;
-    for (key, value) in query.into_inner() {
-        match key.as_str() {
-            "limit" => {
-                limit = value
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| (1..=max).contains(n))
-                    .ok_or_else(|| {
-                        UploadsError::BadQuery(format!(
-                            "limit must be a whole number from 1 to {max}"
-                        ))
-                    })?;
-            }
-            "cursor" => {
-                cursor = Some(value.parse::<Cursor>().map_err(|()| {
-                    UploadsError::BadQuery("cursor must be a value from next_cursor".into())
-                })?);
-            }
-            _ => {}
-        }
-    }
+    let sizes = PageSizes {
+        default_limit: state.limits.default_list_limit,
+        max_limit: state.limits.max_list_limit,
+    };
+    let PageQuery { limit, cursor } = PageQuery::<Cursor>::parse(req.query_string(), sizes)?;
     let dir = state.uploads_dir.clone();
     let (files, next) = web::block(move || list(&dir, cursor.as_ref(), limit))
         .await
         .map_err(|err| UploadsError::Store(std::io::Error::other(err)))?
         .map_err(UploadsError::Store)?;
-    Ok(HttpResponse::Ok().json(Page {
-        files,
-        next_cursor: next.map(|c| c.to_string()),
-    }))
+    let next = next.map(|c| c.to_string());
+    let page = ENVELOPE
+        .whole(&files, next.as_deref())
+        .map_err(|err| UploadsError::Store(std::io::Error::other(err)))?;
+    Ok(HttpResponse::Ok()
+        .content_type(mime::APPLICATION_JSON)
+        .body(page))
 }
 
 /// Handles `GET /files/{name}`.

@@ -5,16 +5,16 @@ mod pages;
 mod post;
 mod put;
 
+use actix_web::middleware::from_fn;
 use actix_web::web;
+use inlet_http::refused::count_refusals;
 use inlet_http::routes::{get_or_head, method_not_allowed};
-
-use crate::error::UploadsError;
-use crate::state::AppState;
 
 /// Registers every uploads route; other methods on a known path get 405 with `Allow`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/")
+            .wrap(from_fn(count_refusals))
             .route(get_or_head().to(pages::upload_page))
             .route(web::post().to(post::post))
             .route(web::put().to(put::put))
@@ -35,16 +35,4 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(get_or_head().to(files::download))
             .default_service(method_not_allowed("GET, HEAD")),
     );
-}
-
-/// Counts and logs a refused upload, then hands the error on for its answer.
-fn refused(state: &AppState, err: UploadsError, client: &str, method: &str) -> UploadsError {
-    state.metrics.refused(err.reason());
-    tracing::info!(
-        reason = err.reason(),
-        client.address = client,
-        method,
-        "upload refused; nothing kept"
-    );
-    err
 }

@@ -7,14 +7,13 @@ use std::time::Instant;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use inlet_http::access_log::client_address;
+use inlet_http::client_address::client_address;
 use inlet_http::errors::prefers_json;
 use serde::Serialize;
 
 use crate::error::UploadsError;
 use crate::multipart::{self, Part, TextField};
 use crate::receive::{commit_all, publish_stored, StoredFile};
-use crate::routes::refused;
 use crate::state::AppState;
 use crate::store::printable;
 
@@ -36,7 +35,7 @@ pub async fn post(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UploadsError> {
     let started = Instant::now();
-    let client = client_address(&req);
+    let client = client_address(&req).to_string();
     let outcome = async {
         let received = multipart::read(&req, payload, &state).await?;
         let stored =
@@ -44,8 +43,7 @@ pub async fn post(
         Ok::<_, UploadsError>((received.parts, received.fields, received.skipped, stored))
     }
     .await;
-    let (parts, fields, skipped, stored) =
-        outcome.map_err(|err| refused(&state, err, &client, "multipart"))?;
+    let (parts, fields, skipped, stored) = outcome?;
     state
         .metrics
         .stored("multipart", stored.len(), started.elapsed());

@@ -7,13 +7,12 @@ use std::time::Instant;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use inlet_http::access_log::client_address;
 use inlet_http::body::BodyReader;
+use inlet_http::client_address::client_address;
 use inlet_http::errors::prefers_json;
 
 use crate::error::{Cap, UploadsError};
 use crate::receive::{commit_all, publish_stored, FileSink, StoredFile};
-use crate::routes::refused;
 use crate::state::AppState;
 use crate::store::printable;
 
@@ -24,10 +23,8 @@ pub async fn put(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UploadsError> {
     let started = Instant::now();
-    let client = client_address(&req);
-    let stored = receive(&req, payload, &state, &client)
-        .await
-        .map_err(|err| refused(&state, err, &client, "put"))?;
+    let client = client_address(&req).to_string();
+    let stored = receive(&req, payload, &state, &client).await?;
     state.metrics.stored("put", 1, started.elapsed());
     publish_stored(&state.publisher, std::slice::from_ref(&stored));
     Ok(if prefers_json(req.headers()) {
