@@ -8,6 +8,7 @@ use inlet_common::config::{
 };
 use inlet_common::log_format::LogFormat;
 use inlet_common::publish::PublishSettings;
+use inlet_http::settings::HttpSettings;
 use serde::{Deserialize, Serialize};
 
 use crate::mailbox::is_safe_user;
@@ -30,6 +31,11 @@ pub struct SmtpConfig {
     pub hostname: String,
     /// Who receives mail, and the limits of a session.
     pub smtp: SmtpSettings,
+    /// The admin listener's `[http]` settings, as every service has them;
+    /// `http.shutdown_timeout_ms` also bounds how long open sessions may
+    /// finish at a stop. Its `allowed_hosts` defaults to `*`: it serves no
+    /// pages, and probes and scrapers may use any name.
+    pub http: HttpSettings,
     /// The gateway's event ingest (`INLET_GATEWAY_URL`); unset, nothing is published.
     pub gateway_url: Option<String>,
     /// How events are published to the gateway.
@@ -84,6 +90,10 @@ impl Default for SmtpConfig {
             log_format: LogFormat::Text,
             hostname: "inlet-smtp".to_owned(),
             smtp: SmtpSettings::default(),
+            http: HttpSettings {
+                allowed_hosts: vec!["*".to_owned()],
+                ..HttpSettings::default()
+            },
             gateway_url: None,
             publish: PublishSettings::default(),
         }
@@ -120,6 +130,7 @@ impl SmtpConfig {
 
 impl Validate for SmtpConfig {
     fn validate(&self, problems: &mut Vec<ConfigProblem>) {
+        self.http.validate(problems);
         let smtp = &self.smtp;
         check_nonzero(
             problems,
@@ -194,6 +205,20 @@ mod tests {
         assert_eq!(config.smtp.domains, ["localhost", "example.com"]);
         assert_eq!(config.smtp_listen.port(), 2525);
         assert_eq!(config.smtp.max_message_bytes, 10 * 1024 * 1024);
+    }
+
+    #[test]
+    fn the_admin_listener_reads_the_shared_http_table() {
+        let config = load_env(&[
+            ("INLET_HTTP__SHUTDOWN_TIMEOUT_MS", "2500"),
+            ("INLET_HTTP__WORKERS", "1"),
+        ])
+        .unwrap();
+        assert_eq!(config.http.shutdown_timeout().as_millis(), 2500);
+        assert_eq!(config.http.workers, 1);
+        assert_eq!(config.http.allowed_hosts, ["*"]);
+        let err = load_env(&[("INLET_HTTP__BODY_TIMEOUT_MS", "0")]).unwrap_err();
+        assert!(err.contains("http.body_timeout_ms"), "{err}");
     }
 
     #[test]

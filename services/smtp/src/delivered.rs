@@ -4,13 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use inlet_common::publish::{event, new_event, MailReceived, Publisher};
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 
+use crate::error::Reply;
 use crate::mailbox::Mailbox;
 use crate::maildir::{header_safe, DeliveryError, Envelope};
+use crate::metrics::{DeliveryMetrics, Reason, ReplyCode};
 
 /// One message on its way in.
 #[derive(Debug)]
@@ -23,89 +21,25 @@ pub struct Message {
     pub size: u64,
 }
 
-/// Why a message was refused: its reason.
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct Reason {
-    /// `too_large`, `disk_full` or `store_failed`.
-    pub reason: &'static str,
-}
-
-/// A refusal's SMTP reply code.
-#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ReplyCode {
-    /// E.g. `550`.
-    pub code: u16,
-}
-
 /// Counts, logs and publishes deliveries.
 #[derive(Debug, Clone)]
 pub struct Delivered {
     publisher: Publisher,
-    /// Messages stored (each once, whatever its recipient count).
-    pub messages_stored: Counter,
-    /// Copies stored (one per recipient).
-    pub copies_stored: Counter,
-    /// Body bytes stored (once per message).
-    pub bytes_stored: Counter,
-    /// Messages refused at the final dot, by reason.
-    pub refused: Family<Reason, Counter>,
-    /// Refusals by reply code (a recipient, a declared size, a body).
-    pub refusals: Family<ReplyCode, Counter>,
-    /// Time from the final dot to the 250 (every copy fsync'd and named).
-    pub commit_seconds: Histogram,
+    /// What is counted for `/metrics`.
+    pub metrics: DeliveryMetrics,
 }
 
 impl Delivered {
-    /// Creates the delivery metrics in `metrics`; events go to `publisher`.
-    pub fn register(metrics: &inlet_common::metrics::Metrics, publisher: Publisher) -> Self {
-        let this = Self {
-            publisher,
-            messages_stored: Counter::default(),
-            copies_stored: Counter::default(),
-            bytes_stored: Counter::default(),
-            refused: Family::default(),
-            refusals: Family::default(),
-            // 0.1 ms to about 3 s.
-            commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 15)),
-        };
-        metrics.register(
-            "inlet_smtp_messages_stored",
-            "Messages stored in every recipient's Maildir.",
-            this.messages_stored.clone(),
-        );
-        metrics.register(
-            "inlet_smtp_copies_stored",
-            "Maildir copies stored (one per recipient).",
-            this.copies_stored.clone(),
-        );
-        metrics.register(
-            "inlet_smtp_stored_bytes",
-            "Body bytes of stored messages.",
-            this.bytes_stored.clone(),
-        );
-        metrics.register(
-            "inlet_smtp_messages_refused",
-            "Messages refused after DATA, by reason.",
-            this.refused.clone(),
-        );
-        metrics.register(
-            "inlet_smtp_refusals",
-            "Refusals by SMTP reply code (550 no mailbox, 452 too many recipients, 552 too large).",
-            this.refusals.clone(),
-        );
-        metrics.register(
-            "inlet_smtp_commit_duration_seconds",
-            "Time to make every copy of a message durable.",
-            this.commit_seconds.clone(),
-        );
-        this
+    /// Counts into `metrics`; events go to `publisher`.
+    pub fn new(metrics: DeliveryMetrics, publisher: Publisher) -> Self {
+        Self { publisher, metrics }
     }
 
     /// A message is on disk in every copy: count, log and publish it.
     pub fn stored(&self, message: Message, paths: &[PathBuf], mail_root: &Path) {
-        self.messages_stored.inc();
-        self.copies_stored.inc_by(paths.len() as u64);
-        self.bytes_stored.inc_by(message.size);
+        self.metrics.messages_stored.inc();
+        self.metrics.copies_stored.inc_by(paths.len() as u64);
+        self.metrics.bytes_stored.inc_by(message.size);
         let data_dir = mail_root.parent().unwrap_or(mail_root);
         let mailbox_paths: Vec<String> = paths
             .iter()
@@ -140,16 +74,19 @@ impl Delivered {
         }
     }
 
-    /// Counts a refusal answered `code`.
-    pub fn refusal(&self, code: u16) {
-        self.refusals.get_or_create(&ReplyCode { code }).inc();
+    /// Counts a refusal answered `reply`.
+    pub fn refusal(&self, reply: &Reply) {
+        self.metrics
+            .refusals
+            .get_or_create(&ReplyCode { code: reply.code() })
+            .inc();
     }
 
     /// A message could not be stored; nothing of it was kept.
     pub fn refused(&self, err: &DeliveryError) {
         let reason = err.reason();
-        self.refused.get_or_create(&Reason { reason }).inc();
-        self.refusal(err.reply_code());
+        self.metrics.refused.get_or_create(&Reason { reason }).inc();
+        self.refusal(&Reply::not_stored(err));
         match err {
             DeliveryError::Io(_) => {
                 tracing::error!(error = %err, "storing a message failed; nothing kept")

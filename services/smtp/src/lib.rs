@@ -11,7 +11,10 @@
 //! - [`maildir`]: writing a message into every recipient's Maildir, durably.
 //! - [`engine`]: samotop, with our guard, our Maildir sink and our session driver.
 //! - [`per_client`]: sessions open per client address.
+//! - [`error`]: the one table of SMTP replies we word ourselves.
 //! - [`delivered`]: what follows a stored message (log, metrics, event).
+//! - [`metrics`]: what smtp counts for `/metrics`.
+//! - [`state`]: what every session can reach (policy, store, limits).
 //! - [`startup`]: binding, the accept loop, shutdown.
 //! - [`trace_header`]: a message's own `traceparent`, for its storing span.
 #![forbid(unsafe_code)]
@@ -20,8 +23,11 @@
 pub mod config;
 pub mod delivered;
 pub mod engine;
+pub mod error;
 pub mod mailbox;
 pub mod maildir;
+pub mod metrics;
 pub mod per_client;
 pub mod startup;
+pub mod state;
 pub mod trace_header;

@@ -10,15 +10,17 @@ use inlet_common::connections::{Connections, Drained};
 use inlet_common::metrics::Metrics;
 use inlet_common::publish::{PublishError, Publisher};
 use inlet_common::readiness::Readiness;
-use inlet_http::settings::HttpSettings;
 use tracing::Instrument;
 
 use crate::config::SmtpConfig;
 use crate::delivered::Delivered;
-use crate::engine::{Engine, Policy, SessionLimits};
+use crate::engine::Engine;
+use crate::error::Reply;
 use crate::mailbox::Mailboxes;
 use crate::maildir::MailStore;
+use crate::metrics::{DeliveryMetrics, SessionMetrics};
 use crate::per_client::PerClient;
+use crate::state::{Policy, SessionLimits};
 
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +72,7 @@ impl Application {
             max_message_bytes: config.smtp.max_message_bytes,
             max_recipients: config.smtp.max_recipients,
             hostname: config.hostname.clone(),
-            delivered: Delivered::register(&metrics, publisher.clone()),
+            delivered: Delivered::new(DeliveryMetrics::register(&metrics), publisher.clone()),
             limits: SessionLimits {
                 max_command_line: config.smtp.max_command_line_bytes,
                 max_data_line: config.smtp.max_data_line_bytes,
@@ -90,15 +92,10 @@ impl Application {
         let admin_port = admin_listener.local_addr()?.port();
         let readiness = Readiness::new(vec![mail_dir]);
         let sessions = SessionMetrics::register(&metrics);
-        // The admin listener serves no pages: probes and scrapers may use any name.
-        let http = HttpSettings {
-            allowed_hosts: vec!["*".to_owned()],
-            ..HttpSettings::default()
-        };
         let admin = inlet_http::serve(
             inlet_http::Service {
                 name: "inlet-smtp-admin",
-                settings: &http,
+                settings: &config.http,
                 readiness: Arc::clone(&readiness),
                 metrics,
                 max_declared_body: inlet_http::expect::DeclaredCaps::same(0),
@@ -119,7 +116,7 @@ impl Application {
             connections,
             per_client: PerClient::new(config.smtp.max_sessions_per_client),
             publisher,
-            shutdown_timeout: http.shutdown_timeout(),
+            shutdown_timeout: config.http.shutdown_timeout(),
             sessions,
         })
     }
@@ -196,12 +193,12 @@ async fn accept_loop(
         }
         let Some(slot) = connections.try_slot() else {
             sessions.turned_away.inc();
-            tokio::spawn(turn_away(stream, peer, TOO_MANY_SESSIONS));
+            tokio::spawn(turn_away(stream, peer, Reply::TooManySessions));
             continue;
         };
         let Some(client_slot) = per_client.take(peer.ip()) else {
             sessions.turned_away.inc();
-            tokio::spawn(turn_away(stream, peer, TOO_MANY_FROM_CLIENT));
+            tokio::spawn(turn_away(stream, peer, Reply::TooManyFromClient));
             continue;
         };
         let engine = Arc::clone(&engine);
@@ -234,47 +231,10 @@ async fn accept_loop(
     }
 }
 
-/// Past `smtp.max_sessions`.
-const TOO_MANY_SESSIONS: &str =
-    "421 4.3.2 too many sessions (smtp.max_sessions); try again later\r\n";
-
-/// Past `smtp.max_sessions_per_client`.
-const TOO_MANY_FROM_CLIENT: &str =
-    "421 4.7.0 too many sessions from your address (smtp.max_sessions_per_client); try again later\r\n";
-
 /// No session slot for this client: say so (421) and close.
-async fn turn_away(mut stream: tokio::net::TcpStream, peer: std::net::SocketAddr, reply: &str) {
+async fn turn_away(mut stream: tokio::net::TcpStream, peer: std::net::SocketAddr, reply: Reply) {
     use tokio::io::AsyncWriteExt;
+    let reply = reply.line();
     tracing::info!(client.address = %peer.ip(), reply = reply.trim_end(), "SMTP session turned away");
     let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(reply.as_bytes())).await;
-}
-
-/// Session counts, in the service's registry.
-#[derive(Debug, Clone, Default)]
-struct SessionMetrics {
-    open: prometheus_client::metrics::gauge::Gauge,
-    total: prometheus_client::metrics::counter::Counter,
-    turned_away: prometheus_client::metrics::counter::Counter,
-}
-
-impl SessionMetrics {
-    fn register(metrics: &Metrics) -> Self {
-        let this = Self::default();
-        metrics.register(
-            "inlet_smtp_sessions_open",
-            "SMTP sessions open now.",
-            this.open.clone(),
-        );
-        metrics.register(
-            "inlet_smtp_sessions",
-            "SMTP sessions served.",
-            this.total.clone(),
-        );
-        metrics.register(
-            "inlet_smtp_sessions_turned_away",
-            "Connections answered 421 because smtp.max_sessions were open.",
-            this.turned_away.clone(),
-        );
-        this
-    }
 }

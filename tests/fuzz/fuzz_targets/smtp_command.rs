@@ -9,6 +9,7 @@ fuzz_target!(|line: &[u8]| {
     let rewritten = match prepare(line, std::net::IpAddr::from([192, 0, 2, 1])) {
         Ok(rewritten) => rewritten,
         Err(reply) => {
+            let reply = reply.line();
             assert!(reply.starts_with("501 ") || reply.starts_with("555 "));
             assert!(reply.ends_with("\r\n") && reply.matches('\n').count() == 1);
             return;

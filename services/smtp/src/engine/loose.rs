@@ -11,9 +11,11 @@
 
 use std::net::IpAddr;
 
+use crate::error::Reply;
+
 /// What samotop is handed for `line`, or the reply refusing its MAIL or
 /// RCPT parameters.
-pub fn prepare(line: &[u8], client: IpAddr) -> Result<Vec<u8>, String> {
+pub fn prepare(line: &[u8], client: IpAddr) -> Result<Vec<u8>, Reply> {
     let Ok(text) = std::str::from_utf8(line) else {
         return Ok(line.to_vec());
     };
@@ -98,7 +100,7 @@ fn tidy(path: &str) -> String {
 /// A reply refusing the parameters of `command`, if they are wrong: `SIZE`
 /// must be a number of bytes; `BODY` is `7BIT` or `8BITMIME`; nothing else
 /// is offered.
-fn refuse_parameters(command: &PathCommand<'_>) -> Option<String> {
+fn refuse_parameters(command: &PathCommand<'_>) -> Option<Reply> {
     let verb = command.verb;
     for param in command.params.split_ascii_whitespace() {
         let (key, value) = param.split_once('=').unwrap_or((param, ""));
@@ -108,9 +110,7 @@ fn refuse_parameters(command: &PathCommand<'_>) -> Option<String> {
                     && value.bytes().all(|b| b.is_ascii_digit())
                     && value.parse::<u64>().is_ok();
                 if !number {
-                    return Some(
-                        "501 5.5.4 SIZE= takes the message size in bytes (a number)\r\n".to_owned(),
-                    );
+                    return Some(Reply::SizeNotANumber);
                 }
                 true
             }
@@ -119,7 +119,7 @@ fn refuse_parameters(command: &PathCommand<'_>) -> Option<String> {
                     .iter()
                     .any(|b| b.eq_ignore_ascii_case(value))
                 {
-                    return Some("501 5.5.4 BODY= takes 7BIT or 8BITMIME\r\n".to_owned());
+                    return Some(Reply::BodyNotOffered);
                 }
                 true
             }
@@ -131,9 +131,7 @@ fn refuse_parameters(command: &PathCommand<'_>) -> Option<String> {
                 .filter(|c| c.is_ascii_graphic())
                 .take(32)
                 .collect();
-            return Some(format!(
-                "555 5.5.4 {verb} parameter {shown} is not supported\r\n"
-            ));
+            return Some(Reply::ParameterNotSupported { verb, name: shown });
         }
     }
     None
@@ -143,7 +141,7 @@ fn refuse_parameters(command: &PathCommand<'_>) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn prepared(line: &str) -> Result<Vec<u8>, String> {
+    fn prepared(line: &str) -> Result<Vec<u8>, Reply> {
         prepare(line.as_bytes(), IpAddr::from([192, 0, 2, 1]))
     }
 
@@ -194,7 +192,7 @@ mod tests {
 
     #[test]
     fn parameters_are_checked() {
-        let refused = |line: &str| prepared(line).err().map(|r| r[..3].to_owned());
+        let refused = |line: &str| prepared(line).err().map(|r| r.code().to_string());
         assert_eq!(refused("MAIL FROM:<a@b> SIZE=100\r\n"), None);
         assert_eq!(refused("mail from:<a@b> body=8bitmime size=1\r\n"), None);
         assert_eq!(refused("MAIL FROM:<a@b>\r\n"), None);

@@ -27,41 +27,22 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 
 pub mod body;
 pub mod loose;
-mod replies;
 mod session;
 mod tls;
 mod wire;
 
-use crate::delivered::{Delivered, Message};
-use crate::mailbox::{Mailbox, Mailboxes};
-use crate::maildir::{Delivery, DeliveryError, Envelope, MailStore};
+use crate::delivered::Message;
+use crate::error::Reply;
+use crate::mailbox::Mailbox;
+use crate::maildir::{Delivery, DeliveryError, Envelope};
+use crate::state::Policy;
 use crate::trace_header::HeaderScan;
-pub use session::SessionLimits;
 pub use tls::{acceptor as tls_acceptor, TlsError};
 use wire::Wire;
 
 /// samotop's boxed futures (its `common` module is private).
 type S1Fut<'a, T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 type S2Fut<'a, T> = Pin<Box<dyn std::future::Future<Output = T> + Sync + Send + 'a>>;
-
-/// What the engine needs to decide and to store.
-#[derive(Debug)]
-pub struct Policy {
-    /// Who has a mailbox.
-    pub mailboxes: Mailboxes,
-    /// Where mail goes.
-    pub store: MailStore,
-    /// `smtp.max_message_bytes`.
-    pub max_message_bytes: u64,
-    /// `smtp.max_recipients`.
-    pub max_recipients: usize,
-    /// The name the server greets with.
-    pub hostname: String,
-    /// What happens once a message is stored (metrics, event, log).
-    pub delivered: Delivered,
-    /// Line limits and deadlines of every session.
-    pub limits: SessionLimits,
-}
 
 /// A built engine: hands each connection to samotop.
 pub struct Engine {
@@ -159,10 +140,11 @@ impl MailGuard for InletMail {
         let limit = self.0.max_message_bytes;
         let result = match declared {
             Some(size) if size > limit => {
-                self.0.delivered.refusal(552);
+                let reply = Reply::DeclaredTooLarge { limit };
+                self.0.delivered.refusal(&reply);
                 StartMailResult::Failed(
                     StartMailFailure::StorageExhaustedPermanently,
-                    format!("message size exceeds the limit of {limit} bytes"),
+                    reply.to_string(),
                 )
             }
             _ => {
@@ -190,20 +172,23 @@ impl MailGuard for InletMail {
         let policy = &self.0;
         let address = rcpt.address.address();
         let result = if session.transaction.rcpts.len() >= policy.max_recipients {
-            policy.delivered.refusal(452);
+            let reply = Reply::TooManyRecipients {
+                max: policy.max_recipients,
+            };
+            policy.delivered.refusal(&reply);
             AddRecipientResult::Failed(
                 AddRecipientFailure::StorageExhaustedTemporarily,
-                format!("too many recipients (at most {})", policy.max_recipients),
+                reply.to_string(),
             )
         } else if policy.mailboxes.resolve(&address).is_some() {
             // Inconclusive records the recipient; Accepted would not.
             AddRecipientResult::Inconclusive(rcpt)
         } else {
             tracing::info!(recipient = %crate::maildir::header_safe(&address), "no mailbox for recipient");
-            policy.delivered.refusal(550);
+            policy.delivered.refusal(&Reply::NoMailbox);
             AddRecipientResult::Failed(
                 AddRecipientFailure::RejectedPermanently,
-                "mailbox not available".to_owned(),
+                Reply::NoMailbox.to_string(),
             )
         };
         Box::pin(std::future::ready(result))
@@ -310,7 +295,7 @@ impl DeliverySink {
     /// The message is refused for `err`: the span, the count and the log
     /// line say so; the error goes back to the session, which replies.
     fn refuse(&self, span: &tracing::Span, err: DeliveryError) -> io::Error {
-        span.record("smtp.reply_code", i64::from(err.reply_code()));
+        span.record("smtp.reply_code", i64::from(Reply::not_stored(&err).code()));
         self.policy.delivered.refused(&err);
         io::Error::other(err)
     }
@@ -380,7 +365,7 @@ impl futures_io::AsyncWrite for DeliverySink {
             if let Some(message) = self.message.as_mut() {
                 message.size = delivery.body_bytes();
             }
-            let timer = self.policy.delivered.commit_seconds.clone();
+            let timer = self.policy.delivered.metrics.commit_seconds.clone();
             self.committing = Some(tokio::task::spawn_blocking(move || {
                 let started = std::time::Instant::now();
                 let committed = delivery.commit();

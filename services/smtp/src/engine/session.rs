@@ -18,7 +18,6 @@ use std::io;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
 use samotop::io::tls::MayBeTls;
 use samotop::mail::MailDataSink;
@@ -28,27 +27,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::body::{BodyDecoder, Decoded};
 use super::loose::prepare;
-use super::replies;
+use crate::error::Reply;
 use crate::maildir::DeliveryError;
+use crate::state::SessionLimits;
 
 /// samotop's boxed future (its `common` module is private).
 type S1Fut<'a, T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
-
-/// Limits and deadlines of a session.
-#[derive(Debug, Clone, Copy)]
-pub struct SessionLimits {
-    /// Longest command line, CRLF included.
-    pub max_command_line: usize,
-    /// Longest line inside DATA, CRLF included; a longer one ends the
-    /// session and keeps nothing.
-    pub max_data_line: usize,
-    /// Longest one command line may take to arrive, waiting included.
-    pub command_timeout: Duration,
-    /// Longest silence within DATA.
-    pub data_timeout: Duration,
-    /// Longest from the 354 to the final dot.
-    pub message_timeout: Duration,
-}
 
 /// The driver samotop runs every connection with.
 #[derive(Debug)]
@@ -157,9 +141,12 @@ impl Session<'_> {
             }
             match self.next_command().await? {
                 Next::Line(line) => self.interpret(line).await,
-                Next::TooLong => {
-                    self.say(replies::command_line_too_long(self.limits.max_command_line))
-                }
+                Next::TooLong => self.say(
+                    Reply::CommandLineTooLong {
+                        limit: self.limits.max_command_line,
+                    }
+                    .line(),
+                ),
                 Next::Over => {}
             }
         }
@@ -174,7 +161,7 @@ impl Session<'_> {
     async fn interpret(&mut self, line: Vec<u8>) {
         let line = match prepare(&line, self.client) {
             Ok(line) => line,
-            Err(refusal) => return self.say(refusal),
+            Err(refusal) => return self.say(refusal.line()),
         };
         let bytes = line.len();
         self.state.session.input = line;
@@ -217,7 +204,7 @@ impl Session<'_> {
         self.state.session.output.clear();
         self.state.session.reset();
         self.input.clear();
-        self.say(replies::DATA_BEFORE_354);
+        self.say(Reply::DataBefore354.line());
         self.state.session.shutdown();
     }
 
@@ -252,12 +239,12 @@ impl Session<'_> {
                 }
                 Read::TimedOut => {
                     tracing::info!(client.address = %self.client, "SMTP command timed out: 421");
-                    self.say(replies::TIMEOUT);
+                    self.say(Reply::Timeout.line());
                     self.state.session.shutdown();
                     return Ok(Next::Over);
                 }
                 Read::Stopping => {
-                    self.say(replies::SHUTTING_DOWN);
+                    self.say(Reply::ShuttingDown.line());
                     self.state.session.shutdown();
                     return Ok(Next::Over);
                 }
@@ -291,7 +278,7 @@ impl Session<'_> {
                     }
                     Read::TimedOut => {
                         tracing::info!(client.address = %self.client, "SMTP message timed out: 421");
-                        self.say(replies::TIMEOUT);
+                        self.say(Reply::Timeout.line());
                         self.state.session.shutdown();
                         return Ok(());
                     }
@@ -311,7 +298,12 @@ impl Session<'_> {
                 }
                 Err(too_long) => {
                     tracing::info!(client.address = %self.client, limit = too_long.limit, "DATA line too long: 500 and close");
-                    self.say(replies::data_line_too_long(too_long.limit));
+                    self.say(
+                        Reply::DataLineTooLong {
+                            limit: too_long.limit,
+                        }
+                        .line(),
+                    );
                     self.state.session.shutdown();
                     return Ok(());
                 }
@@ -320,11 +312,11 @@ impl Session<'_> {
         match poll_fn(|cx| sink.as_mut().poll_close(cx)).await {
             Ok(()) => self.state.session.say_mail_queued(&id),
             Err(err) => {
-                let code = err
+                let reply = err
                     .get_ref()
                     .and_then(|inner| inner.downcast_ref::<DeliveryError>())
-                    .map_or(451, DeliveryError::reply_code);
-                self.say(replies::not_stored(code));
+                    .map_or(Reply::StoreFailed, Reply::not_stored);
+                self.say(reply.line());
             }
         }
         self.state.session.reset();

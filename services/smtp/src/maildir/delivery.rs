@@ -22,15 +22,6 @@ pub enum DeliveryError {
 }
 
 impl DeliveryError {
-    /// The SMTP reply a message refused for this gets (nothing of it was kept).
-    pub fn reply_code(&self) -> u16 {
-        match self {
-            DeliveryError::TooLarge { .. } => 552,
-            DeliveryError::DiskFull => 452,
-            DeliveryError::Io(_) => 451,
-        }
-    }
-
     /// A short label for metrics and logs.
     pub fn reason(&self) -> &'static str {
         match self {
