@@ -15,7 +15,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     run_main("inlet-forms", |config: FormsConfig| async move {
-        Application::build(config)?
+        Application::build(config)
+            .await?
             .run_until_stopped(shutdown::signal())
             .await
     })

@@ -42,13 +42,19 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens the journal and binds the listener from `config`.
-    pub fn build(config: FormsConfig) -> Result<Self, StartupError> {
+    /// Opens the journal (recovering it, off the async threads) and binds
+    /// the listener from `config`. Must run inside a tokio runtime.
+    pub async fn build(config: FormsConfig) -> Result<Self, StartupError> {
         let forms_dir = config.forms_dir();
         let metrics = Arc::new(Metrics::new());
         let (forms_metrics, journal_metrics) = FormsMetrics::register(&metrics);
         let publisher = Publisher::start(config.gateway_url.as_deref(), &config.publish, &metrics)?;
-        let (journal, writer) = Journal::open(&forms_dir, config.store.journal(), journal_metrics)?;
+        let (journal, writer) = {
+            let (dir, settings) = (forms_dir.clone(), config.store.journal());
+            tokio::task::spawn_blocking(move || Journal::open(&dir, settings, journal_metrics))
+                .await
+                .map_err(std::io::Error::other)??
+        };
         let readiness = Readiness::new(vec![forms_dir]);
         let writer_check = Arc::clone(&journal);
         readiness.register("journal-writer", move || writer_check.writer_alive());

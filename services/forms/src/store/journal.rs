@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::path::Path;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot};
@@ -10,30 +10,11 @@ use tokio::sync::{mpsc, oneshot};
 use super::handoff::{Inbox, Outcome, Reply};
 use super::recovery;
 use super::segment::{Segment, Span};
+use super::shared::Shared;
 use super::sync::SyncPolicy;
 use super::writer::{self, Command, JournalFile, Pending, WriterSettings};
 use super::StoreError;
 use crate::metrics::JournalMetrics;
-
-/// State shared between request handlers and the writer thread.
-pub(super) struct Shared {
-    /// Every segment, oldest first; the writer pushes a new one when it rolls.
-    pub segments: RwLock<Vec<Arc<Segment>>>,
-    /// Why the writer stopped taking writes, once it has.
-    stopped: OnceLock<Arc<str>>,
-}
-
-impl Shared {
-    /// Records why the journal stopped taking writes (the first reason wins).
-    pub fn stop(&self, why: String) {
-        let _ = self.stopped.set(why.into());
-    }
-
-    /// Why the journal stopped taking writes, if it has.
-    pub fn stopped(&self) -> Option<&Arc<str>> {
-        self.stopped.get()
-    }
-}
 
 /// Handle to the journal used by request handlers.
 pub struct Journal {
@@ -118,10 +99,7 @@ impl Journal {
             "journal opened"
         );
         metrics.segments.set(recovered.segments.len() as i64);
-        let shared = Arc::new(Shared {
-            segments: RwLock::new(recovered.segments),
-            stopped: OnceLock::new(),
-        });
+        let shared = Arc::new(Shared::new(recovered.segments));
         let (queue, rx) = mpsc::channel(settings.queue_depth);
         let writer_shared = Arc::clone(&shared);
         let writer_settings = WriterSettings {

@@ -12,6 +12,7 @@ mod journal;
 mod record;
 mod recovery;
 mod segment;
+mod shared;
 mod sync;
 mod writer;
 

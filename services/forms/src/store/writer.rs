@@ -8,9 +8,9 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::handoff::{Handback, Outcome, Reply};
-use super::journal::Shared;
 use super::recovery::{self, ActiveFiles};
 use super::segment::{Segment, Span};
+use super::shared::Shared;
 use super::sync::{SyncPolicy, Syncer};
 use super::StoreError;
 use crate::metrics::JournalMetrics;

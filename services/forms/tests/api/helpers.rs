@@ -41,7 +41,7 @@ pub async fn spawn_in(data_dir: TempDir, extra: &[(&str, &str)]) -> TestApp {
     pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     inlet_testkit::log::init();
     let config: FormsConfig = load(&ConfigSource::from_pairs(pairs)).expect("test config is valid");
-    let app = Application::build(config).expect("app builds");
+    let app = Application::build(config).await.expect("app builds");
     let port = app.port();
     let journal = app.journal();
     let server = Running::spawn(|stopped| app.run_until_stopped(stopped.wait()));

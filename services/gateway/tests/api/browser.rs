@@ -8,7 +8,7 @@ use crate::publishing::spawn_forms;
 #[tokio::test]
 async fn the_page_says_hello_and_shows_a_form_post_as_it_arrives() {
     let gw = spawn_gateway(&[]).await;
-    let forms = spawn_forms(&gw.grpc_url());
+    let forms = spawn_forms(&gw.grpc_url()).await;
     let browser = Browser::start().await;
     browser.client.goto(&gw.url("/")).await.unwrap();
     // The panel is live once it has its `subscribed` frame.

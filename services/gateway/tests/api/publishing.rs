@@ -15,12 +15,12 @@ pub struct TestForms {
     _server: Running<StartupError>,
 }
 
-pub fn spawn_forms(gateway_url: &str) -> TestForms {
-    spawn_forms_with(gateway_url, &[])
+pub async fn spawn_forms(gateway_url: &str) -> TestForms {
+    spawn_forms_with(gateway_url, &[]).await
 }
 
 /// As [`spawn_forms`], with extra `INLET_*` pairs.
-pub fn spawn_forms_with(gateway_url: &str, extra: &[(&str, &str)]) -> TestForms {
+pub async fn spawn_forms_with(gateway_url: &str, extra: &[(&str, &str)]) -> TestForms {
     let data = tempfile::tempdir().unwrap();
     let mut pairs = vec![
         ("INLET_LISTEN", "127.0.0.1:0".to_owned()),
@@ -31,7 +31,7 @@ pub fn spawn_forms_with(gateway_url: &str, extra: &[(&str, &str)]) -> TestForms 
     ];
     pairs.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
     let config: FormsConfig = load(&ConfigSource::from_pairs(pairs)).expect("forms config");
-    let app = Application::build(config).expect("forms builds");
+    let app = Application::build(config).await.expect("forms builds");
     let port = app.port();
     let server = Running::spawn(|stopped| app.run_until_stopped(stopped.wait()));
     TestForms {
@@ -80,7 +80,7 @@ async fn a_form_posted_while_the_gateway_is_down_arrives_once_it_starts() {
         .local_addr()
         .unwrap()
         .port();
-    let forms = spawn_forms(&format!("http://127.0.0.1:{grpc_port}"));
+    let forms = spawn_forms(&format!("http://127.0.0.1:{grpc_port}")).await;
     let res = forms.post_form("name=while+down&city=Lisbon").await;
     assert_eq!(res.status(), 200, "forms answers without the gateway");
 
@@ -107,7 +107,7 @@ async fn a_form_posted_while_the_gateway_is_down_arrives_once_it_starts() {
 #[tokio::test]
 async fn a_post_with_a_huge_field_name_is_announced_cut_and_does_not_stop_the_feed() {
     let gw = spawn_gateway(&[]).await;
-    let forms = spawn_forms(&gw.grpc_url());
+    let forms = spawn_forms(&gw.grpc_url()).await;
     let (mut socket, _) = gw.subscribe("").await;
     // A 1.2 MB key: more than the gateway's 1 MiB ingest takes whole.
     let key = "k".repeat(1_200_000);
@@ -139,7 +139,8 @@ async fn an_event_the_gateway_refuses_is_dropped_and_counted_not_retried_for_eve
     let forms = spawn_forms_with(
         &gw.grpc_url(),
         &[("INLET_PUBLISH__MAX_EVENT_BYTES", "65536")],
-    );
+    )
+    .await;
     let (mut socket, _) = gw.subscribe("").await;
     let names: Vec<String> = (0..2000).map(|i| format!("\"f{i}\":1")).collect();
     let res = forms.post_json(format!("{{{}}}", names.join(","))).await;
