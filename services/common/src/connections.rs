@@ -1,5 +1,6 @@
-//! Connection lifetimes for servers that are not actix (SMTP sessions,
-//! WebSocket connections, the gRPC ingest), in the spirit of mini-redis's
+//! Connection lifetimes for servers that are not actix (today the SMTP
+//! sessions; WebSockets run inside actix, and tonic drains the gRPC ingest
+//! itself), in the spirit of mini-redis's
 //! `server.rs`: a cap on open connections, a token that tells every one of
 //! them to stop, and a tracker that says when all have finished, bounded by
 //! the shutdown deadline. `tokio_util`'s `CancellationToken` and

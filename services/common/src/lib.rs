@@ -16,6 +16,8 @@
 //! - [`service`]: the `main` of a service binary, with exit codes and flushing.
 //! - [`record`]: the id (UUIDv7) and time (RFC 3339, UTC) everything stored carries.
 //! - [`report`]: an error with its chain of causes, as text.
+//! - [`crypto`]: the process's TLS crypto provider (ring), installed once.
+//! - [`event_size`]: an event cut to fit `publish.max_event_bytes`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -27,11 +27,12 @@ impl Metrics {
     }
 
     /// Adds `metric` under `name` (without the `_total` a counter gets).
+    /// The library ends `help` with a full stop; one already there is dropped.
     pub fn register(&self, name: &str, help: &str, metric: impl Metric) {
         self.registry
             .lock()
             .expect("metrics registry lock")
-            .register(name, help, metric);
+            .register(name, help.trim_end_matches('.'), metric);
     }
 
     /// Every metric, in the OpenMetrics text format.
@@ -54,10 +55,21 @@ mod tests {
     fn registered_metrics_are_encoded() {
         let metrics = Metrics::new();
         let hits = Counter::<u64>::default();
-        metrics.register("demo_hits", "Hits.", hits.clone());
+        metrics.register("demo_hits", "Hits", hits.clone());
         hits.inc_by(3);
         let text = metrics.encode();
         assert!(text.contains("demo_hits_total 3"), "{text}");
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn a_help_text_ends_in_one_full_stop() {
+        let metrics = Metrics::new();
+        metrics.register("a", "Counted.", Counter::<u64>::default());
+        metrics.register("b", "Counted from peers", Counter::<u64>::default());
+        let text = metrics.encode();
+        assert!(text.contains("# HELP a Counted.\n"), "{text}");
+        assert!(text.contains("# HELP b Counted from peers.\n"), "{text}");
+        assert!(!text.contains(".."), "{text}");
     }
 }

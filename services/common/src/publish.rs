@@ -113,32 +113,32 @@ impl PublishMetrics {
         let this = Self::default();
         metrics.register(
             "inlet_publisher_buffered_events",
-            "Events waiting to be published to the gateway.",
+            "Events waiting to be published to the gateway",
             this.buffered.clone(),
         );
         metrics.register(
             "inlet_publisher_events_published",
-            "Events the gateway accepted.",
+            "Events the gateway accepted",
             this.published.clone(),
         );
         metrics.register(
             "inlet_publisher_events_dropped",
-            "Events dropped because the publish buffer was full.",
+            "Events dropped because the publish buffer was full",
             this.dropped.clone(),
         );
         metrics.register(
             "inlet_publisher_retries",
-            "Publish calls that failed and were retried.",
+            "Publish calls that failed and were retried",
             this.retries.clone(),
         );
         metrics.register(
             "inlet_publisher_events_truncated",
-            "Events summarised to fit publish.max_event_bytes.",
+            "Events summarised to fit publish.max_event_bytes",
             this.truncated.clone(),
         );
         metrics.register(
             "inlet_publisher_events_refused",
-            "Events the gateway refused for good (dropped, not retried).",
+            "Events the gateway refused for good (dropped, not retried)",
             this.refused.clone(),
         );
         this

@@ -6,6 +6,7 @@
 //! - [`state`]: what every handler can reach.
 //! - `routes`: the route table and handlers (pages, `POST /`, `/submissions`).
 //! - [`urlencoded`], [`json_body`]: decoding request bodies (read by `inlet_http::body`).
+//! - [`inflight`]: the budget of request-body bytes held at once (503 past it).
 //! - [`store`]: the journal with group commit.
 //! - [`error`]: every failure and its status.
 //! - [`metrics`]: what forms counts for `/metrics`.

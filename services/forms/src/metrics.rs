@@ -64,37 +64,37 @@ impl FormsMetrics {
         };
         metrics.register(
             "inlet_forms_submissions_stored",
-            "Submissions made durable, by content type.",
+            "Submissions made durable, by content type",
             requests.stored.clone(),
         );
         metrics.register(
             "inlet_forms_inflight_body_bytes",
-            "Bytes of the in-flight body budget (limits.max_inflight_body_bytes) reserved now.",
+            "Bytes of the in-flight body budget (limits.max_inflight_body_bytes) reserved now",
             requests.inflight_bytes.clone(),
         );
         metrics.register(
             "inlet_forms_body_bytes_received",
-            "Request body bytes read from clients (of posts, refused ones included).",
+            "Request body bytes read from clients (of posts, refused ones included)",
             requests.body_bytes.clone(),
         );
         metrics.register(
             "inlet_forms_journal_batch_size",
-            "Records written and fsync'd together in one group commit.",
+            "Records written and fsync'd together in one group commit",
             journal.batch_size.clone(),
         );
         metrics.register(
             "inlet_forms_journal_fsync_duration_seconds",
-            "Time to write and fdatasync one group commit.",
+            "Time to write and fdatasync one group commit",
             journal.fsync_seconds.clone(),
         );
         metrics.register(
             "inlet_forms_journal_queue_depth",
-            "Submissions waiting for the journal writer.",
+            "Submissions waiting for the journal writer",
             journal.queue_depth.clone(),
         );
         metrics.register(
             "inlet_forms_journal_segments",
-            "Segment files of the journal (a new one starts at store.segment_bytes).",
+            "Segment files of the journal (a new one starts at store.segment_bytes)",
             journal.segments.clone(),
         );
         (requests, journal)

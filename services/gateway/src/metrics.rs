@@ -57,47 +57,47 @@ impl GatewayMetrics {
         let this = Self::default();
         metrics.register(
             "inlet_gateway_connections",
-            "WebSocket connections open now, by endpoint (chat, echo, events).",
+            "WebSocket connections open now, by endpoint (chat, echo, events)",
             this.connections.clone(),
         );
         metrics.register(
             "inlet_gateway_messages_received",
-            "Text and binary messages received from peers.",
+            "Text and binary messages received from peers",
             this.messages_in.clone(),
         );
         metrics.register(
             "inlet_gateway_messages_sent",
-            "Text and binary messages sent to peers, event frames included.",
+            "Text and binary messages sent to peers, event frames included",
             this.messages_out.clone(),
         );
         metrics.register(
             "inlet_gateway_events_published",
-            "Events accepted from publishing services.",
+            "Events accepted from publishing services",
             this.events_published.clone(),
         );
         metrics.register(
             "inlet_gateway_events_delivered",
-            "Event frames handed to subscribers.",
+            "Event frames handed to subscribers",
             this.events_delivered.clone(),
         );
         metrics.register(
             "inlet_gateway_events_dropped",
-            "Events lost by subscribers that fell behind (and were closed).",
+            "Events lost by subscribers that fell behind (and were closed)",
             this.events_dropped.clone(),
         );
         metrics.register(
             "inlet_gateway_slow_subscribers_closed",
-            "Subscribers closed for falling behind or not reading.",
+            "Subscribers closed for falling behind or not reading",
             this.slow_subscribers_closed.clone(),
         );
         metrics.register(
             "inlet_gateway_history_bytes",
-            "Bytes of event frames kept for replay (events.history_bytes bounds it).",
+            "Bytes of event frames kept for replay (events.history_bytes bounds it)",
             this.history_bytes.clone(),
         );
         metrics.register(
             "inlet_gateway_closes",
-            "WebSocket connections the gateway closed, by close code.",
+            "WebSocket connections the gateway closed, by close code",
             this.closes.clone(),
         );
         this

@@ -54,6 +54,8 @@ enum Phase {
     Request,
     /// Not HTTP any more (101).
     Upgraded,
+    /// The next head did not arrive in time: 408 said, the connection ends.
+    TimedOut,
 }
 
 /// The last bytes of a head read so far: enough to see a blank line that
@@ -163,7 +165,7 @@ impl<IO: AsyncWrite + Unpin> HeadDeadline<IO> {
         }
         // Best effort: the client sent no full head, so it is not owed more.
         let _ = Pin::new(&mut self.io).poll_write(cx, &timed_out_answer());
-        self.phase = Phase::Upgraded;
+        self.phase = Phase::TimedOut;
         io::Error::new(io::ErrorKind::TimedOut, "request head timed out")
     }
 }
@@ -228,6 +230,7 @@ mod tests {
             Phase::Head { .. } => "head",
             Phase::Request => "request",
             Phase::Upgraded => "upgraded",
+            Phase::TimedOut => "timed out",
         }
     }
 

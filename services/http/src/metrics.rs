@@ -47,12 +47,12 @@ impl HttpMetrics {
         let active = Gauge::default();
         metrics.register(
             "http_server_request_duration_seconds",
-            "Time from the request head to the answer, by method, route and status.",
+            "Time from the request head to the answer, by method, route and status",
             duration.clone(),
         );
         metrics.register(
             "http_server_active_requests",
-            "Requests being handled now.",
+            "Requests being handled now",
             active.clone(),
         );
         Self { duration, active }

@@ -49,22 +49,22 @@ impl UploadsMetrics {
         };
         metrics.register(
             "inlet_uploads_received_bytes",
-            "Body bytes received by the upload endpoints, kept or not.",
+            "Body bytes received by the upload endpoints, kept or not",
             this.bytes_received.clone(),
         );
         metrics.register(
             "inlet_uploads_files_stored",
-            "Files made durable, by how they arrived (multipart or put).",
+            "Files made durable, by how they arrived (multipart or put)",
             this.stored.clone(),
         );
         metrics.register(
             "inlet_uploads_upload_duration_seconds",
-            "Time to receive and store one upload request that was kept.",
+            "Time to receive and store one upload request that was kept",
             this.duration.clone(),
         );
         metrics.register(
             "inlet_uploads_incoming_files",
-            "Temporary files being written now.",
+            "Temporary files being written now",
             this.in_flight.clone(),
         );
         this
