@@ -9,16 +9,16 @@ use inlet_proto::events::v1::event_ingest_server::EventIngest;
 use inlet_proto::events::v1::{PublishRequest, PublishResponse};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::feed::Feed;
+use crate::feed::EventFeed;
 
 /// The ingest service over the feed.
 pub struct Ingest {
-    feed: Arc<Feed>,
+    feed: Arc<dyn EventFeed>,
 }
 
 impl Ingest {
     /// Ingest into `feed`.
-    pub fn new(feed: Arc<Feed>) -> Self {
+    pub fn new(feed: Arc<dyn EventFeed>) -> Self {
         Self { feed }
     }
 }

@@ -78,7 +78,7 @@ async fn events(
     let metrics = state.metrics.clone();
     let subscription = feed.subscribe(wanted.topics, wanted.since.as_ref());
     ws::open(&req, body, &state, "events", move |opened| async move {
-        ws::events::serve(opened, &feed, wanted.topics, subscription, metrics).await
+        ws::events::serve(opened, &*feed, wanted.topics, subscription, metrics).await
     })
 }
 

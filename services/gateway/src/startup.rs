@@ -13,7 +13,7 @@ use inlet_proto::events::v1::event_ingest_server::EventIngestServer;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::GatewayConfig;
-use crate::feed::Feed;
+use crate::feed::{EventFeed, MemoryFeed};
 use crate::ingest::Ingest;
 use crate::metrics::GatewayMetrics;
 use crate::routes;
@@ -37,7 +37,7 @@ pub struct Application {
     grpc_port: u16,
     server: Server,
     grpc_listener: tokio::net::TcpListener,
-    feed: Arc<Feed>,
+    feed: Arc<dyn EventFeed>,
     /// `events.max_event_bytes`, the ingest's decoding limit.
     max_event_bytes: usize,
     readiness: Arc<Readiness>,
@@ -61,7 +61,8 @@ impl Application {
         let readiness = Readiness::new(Vec::new());
         let metrics = Arc::new(Metrics::new());
         let gateway_metrics = GatewayMetrics::register(&metrics);
-        let feed = Arc::new(Feed::new(&config.events, gateway_metrics.clone()));
+        let feed: Arc<dyn EventFeed> =
+            Arc::new(MemoryFeed::new(&config.events, gateway_metrics.clone()));
         let closing = CancellationToken::new();
         let state = web::Data::new(AppState {
             feed: Arc::clone(&feed),

@@ -3,14 +3,13 @@
 //! (and optionally `&epoch=`) replaying what the subscriber missed first.
 
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
 
 use super::peer::{Ending, Next, Peer};
 use super::Opened;
 use crate::error::GatewayError;
 use crate::feed::frame::{self, Subscribed};
 use crate::feed::topic::TopicSet;
-use crate::feed::{Feed, Since, Subscription};
+use crate::feed::{EventFeed, Received, Since, Subscription};
 use crate::metrics::GatewayMetrics;
 
 /// The query `/events` takes.
@@ -61,7 +60,7 @@ impl EventsQuery {
 /// whose handshake is done misses nothing published after it.
 pub async fn serve(
     Opened { mut peer, client }: Opened,
-    feed: &Feed,
+    feed: &dyn EventFeed,
     topics: TopicSet,
     mut subscription: Subscription,
     metrics: GatewayMetrics,
@@ -83,9 +82,6 @@ pub async fn serve(
         recovered,
         "subscriber joined the event feed"
     );
-    // The last sequence this subscriber has been given or had filtered out:
-    // what its `since` should be when it reconnects.
-    let mut position = latest;
     let ending = 'feed: {
         if let Err(ending) = peer.send_text(hello).await {
             break 'feed ending;
@@ -97,34 +93,23 @@ pub async fn serve(
             metrics.events_delivered.inc();
         }
         loop {
-            match peer.next(subscription.live.recv()).await {
-                Next::Other(Ok(delivery)) => {
-                    if delivery.sequence <= position {
-                        continue;
-                    }
-                    if feed.is_too_far_behind(&delivery) {
-                        let missed = feed.latest_sequence() - position;
-                        metrics.events_dropped.inc_by(missed);
-                        break 'feed Ending::Lagged {
-                            last_sent: position,
-                        };
-                    }
-                    position = delivery.sequence;
-                    if !topics.contains(delivery.topic) {
-                        continue;
-                    }
+            match peer.next(subscription.next()).await {
+                Next::Other(Received::Event(delivery)) => {
                     if let Err(ending) = peer.send_text(delivery.frame.clone()).await {
                         break 'feed ending;
                     }
                     metrics.events_delivered.inc();
                 }
-                Next::Other(Err(RecvError::Lagged(missed))) => {
+                Next::Other(Received::Lagged {
+                    resume_from,
+                    missed,
+                }) => {
                     metrics.events_dropped.inc_by(missed);
                     break 'feed Ending::Lagged {
-                        last_sent: position,
+                        last_sent: resume_from,
                     };
                 }
-                Next::Other(Err(RecvError::Closed)) => break 'feed Ending::ShuttingDown,
+                Next::Other(Received::Closed) => break 'feed Ending::ShuttingDown,
                 // A subscriber has nothing to say; what it sends is counted and dropped.
                 Next::Message(_) => {}
                 Next::End(ending) => break 'feed ending,
