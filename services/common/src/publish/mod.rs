@@ -1,27 +1,29 @@
-//! Publishing arrivals to the gateway's event feed (`EventIngest.Publish`
-//! over gRPC). The caller never waits and never fails: an event goes into a
-//! bounded buffer, one task sends the buffer in order, retrying with
-//! exponential backoff while the gateway is unreachable, and an event that
-//! finds the buffer full is dropped and counted. Each publish is a
-//! `gateway.publish` client span under the caller's span at the time of
-//! publishing, with its W3C trace context in the gRPC metadata.
+//! Publishing arrivals to the event feed. The caller never waits and never
+//! fails: an event goes into a bounded buffer, one task sends the buffer in
+//! order, retrying with exponential backoff while the feed is unreachable,
+//! and an event that finds the buffer full is dropped and counted.
+//!
+//! The buffer and its retries are here; how one event reaches the feed is
+//! a [`Transport`]. [`grpc::GrpcTransport`] (`EventIngest.Publish` to the
+//! gateway, a `gateway.publish` client span with its W3C trace context in
+//! the metadata) is the one implementation; another is a new file.
+
+mod grpc;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use inlet_proto::events::v1::event_ingest_client::EventIngestClient;
-use inlet_proto::events::v1::PublishRequest;
 pub use inlet_proto::events::v1::{event, Event, FileStored, FormSubmitted, MailReceived};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, Notify};
-use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::config::{check, check_nonzero, ConfigProblem};
 use crate::event_size::{fit, MIN_EVENT_BYTES};
 use crate::metrics::Metrics;
+pub use grpc::GrpcTransport;
 
 /// The `[publish]` config table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,6 +97,29 @@ pub enum PublishError {
         #[source]
         source: tonic::transport::Error,
     },
+}
+
+/// How one event reaches the feed.
+pub trait Transport: Send + 'static {
+    /// Sends `event`, published under `context`; done when the feed has
+    /// taken it.
+    fn send(
+        &mut self,
+        event: &Event,
+        context: &opentelemetry::Context,
+    ) -> impl std::future::Future<Output = Result<(), SendError>> + Send;
+}
+
+/// Why one send did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The feed says the event itself is wrong (too large, malformed):
+    /// sending it again would get the same answer, so it is dropped.
+    #[error("refused for good: {0}")]
+    Refused(String),
+    /// The feed could not be reached or was busy; sent again after a wait.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// What the publisher counts, in the service's registry.
@@ -195,32 +220,35 @@ impl Publisher {
         let Some(url) = gateway_url else {
             return Ok(Self::disabled());
         };
-        let endpoint = tonic::transport::Endpoint::from_shared(url.to_owned())
-            .map_err(|source| PublishError::BadUrl {
-                url: url.to_owned(),
-                source,
-            })?
-            .connect_timeout(Duration::from_millis(settings.timeout_ms))
-            .timeout(Duration::from_millis(settings.timeout_ms));
+        let transport = GrpcTransport::new(url, Duration::from_millis(settings.timeout_ms))?;
+        tracing::info!(gateway.url = url, "publishing events to the gateway");
+        Ok(Self::with_transport(transport, settings, metrics))
+    }
+
+    /// Starts publishing through `transport`. Must run inside a tokio
+    /// runtime; the sending task lives as long as a clone of the publisher does.
+    pub fn with_transport(
+        transport: impl Transport,
+        settings: &PublishSettings,
+        metrics: &Metrics,
+    ) -> Self {
         let metrics = PublishMetrics::register(metrics);
         let (queue, incoming) = mpsc::channel(settings.buffer);
-        let client = EventIngestClient::new(endpoint.connect_lazy());
         let taken = Arc::<Notify>::default();
         tokio::spawn(send_in_order(
             incoming,
-            client,
+            transport,
             settings.clone(),
             metrics.clone(),
             Arc::clone(&taken),
         ));
-        tracing::info!(gateway.url = url, "publishing events to the gateway");
-        Ok(Self {
+        Self {
             queue: Some(queue),
             metrics,
             taken,
             drain_timeout: Duration::from_millis(settings.drain_timeout_ms),
             max_event_bytes: settings.max_event_bytes,
-        })
+        }
     }
 
     /// Whether events go anywhere (a gateway is configured).
@@ -305,10 +333,11 @@ pub fn new_event(
 }
 
 /// Sends every queued event, one at a time and in order, until it is
-/// accepted; waits between attempts double from `retry_min_ms` to `retry_max_ms`.
+/// taken or refused for good; waits between attempts double from
+/// `retry_min_ms` to `retry_max_ms`.
 async fn send_in_order(
     mut incoming: mpsc::Receiver<Outgoing>,
-    mut client: EventIngestClient<tonic::transport::Channel>,
+    mut transport: impl Transport,
     settings: PublishSettings,
     metrics: PublishMetrics,
     taken: Arc<Notify>,
@@ -318,40 +347,24 @@ async fn send_in_order(
     while let Some(outgoing) = incoming.recv().await {
         let mut wait = min;
         loop {
-            let span = tracing::info_span!(
-                "gateway.publish",
-                otel.kind = "client",
-                rpc.system = "grpc",
-                rpc.service = "inlet.events.v1.EventIngest",
-                rpc.method = "Publish",
-                inlet.event.id = %outgoing.event.id,
-            );
-            let _ = span.set_parent(outgoing.context.clone());
-            let mut request = tonic::Request::new(PublishRequest {
-                event: Some(outgoing.event.clone()),
-            });
-            crate::grpc_trace::inject(&span.context(), request.metadata_mut());
-            match client.publish(request).instrument(span).await {
-                Ok(_) => {
+            match transport.send(&outgoing.event, &outgoing.context).await {
+                Ok(()) => {
                     metrics.published.inc();
                     break;
                 }
-                Err(status) if refused_for_good(status.code()) => {
-                    // Sending it again would get the same answer, and every
-                    // event after it would wait behind it.
+                Err(SendError::Refused(reason)) => {
+                    // Every event after it would wait behind it.
                     metrics.refused.inc();
-                    let reason: String = status.message().chars().take(200).collect();
                     tracing::warn!(
                         inlet.event.id = %outgoing.event.id,
-                        code = ?status.code(),
                         reason,
                         "the gateway refused an event; dropped"
                     );
                     break;
                 }
-                Err(status) => {
+                Err(SendError::Unavailable(message)) => {
                     metrics.retries.inc();
-                    tracing::debug!(code = ?status.code(), message = status.message(), "publish failed; retrying");
+                    tracing::debug!(message, "publish failed; retrying");
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(max);
                 }
@@ -360,16 +373,4 @@ async fn send_in_order(
         metrics.buffered.dec();
         taken.notify_waiters();
     }
-}
-
-/// Whether the gateway's answer says the event itself is wrong (too large,
-/// malformed), not that the gateway is unreachable or busy.
-fn refused_for_good(code: tonic::Code) -> bool {
-    matches!(
-        code,
-        tonic::Code::InvalidArgument
-            | tonic::Code::OutOfRange
-            | tonic::Code::FailedPrecondition
-            | tonic::Code::Unimplemented
-    )
 }
