@@ -3,19 +3,18 @@
 //! sealed (durable, with its metadata) when the part ends, and given its
 //! stored name only when the whole request has succeeded.
 
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use inlet_common::publish::{event, new_event, FileStored, Publisher};
-use prometheus_client::metrics::gauge::Gauge;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use crate::error::UploadsError;
-use crate::state::AppState;
+use crate::state::{AppState, Store};
 use crate::store::meta::FileMeta;
-use crate::store::{stored_name, DirSync, Incoming};
+use crate::store::{stored_name, FileStore, PendingFile};
 
 /// What the client is told about a stored file.
 #[derive(Debug, Clone, Serialize)]
@@ -42,8 +41,7 @@ pub const IN_MEMORY_UP_TO: usize = 64 * 1024;
 pub struct FileSink {
     bytes: Held,
     len: u64,
-    dir: PathBuf,
-    in_flight: Gauge,
+    store: Arc<Store>,
     hasher: Sha256,
     cap: u64,
     span: tracing::Span,
@@ -54,8 +52,8 @@ pub struct FileSink {
 enum Held {
     /// Small so far: in memory.
     Memory(Vec<u8>),
-    /// In its temporary file.
-    Disk(Incoming),
+    /// In the store, being written.
+    Stored(<Store as FileStore>::Pending),
 }
 
 impl FileSink {
@@ -65,8 +63,7 @@ impl FileSink {
         Self {
             bytes: Held::Memory(Vec::new()),
             len: 0,
-            dir: state.uploads_dir.clone(),
-            in_flight: state.metrics.in_flight.clone(),
+            store: Arc::clone(&state.store),
             hasher: Sha256::new(),
             cap: state.limits.max_file_bytes,
             span: tracing::info_span!(
@@ -94,12 +91,12 @@ impl FileSink {
                 held.extend_from_slice(chunk);
             }
             Held::Memory(held) => {
-                let mut incoming = Incoming::create(&self.dir, &self.in_flight).await?;
-                incoming.write(held).await?;
-                incoming.write(chunk).await?;
-                self.bytes = Held::Disk(incoming);
+                let mut pending = self.store.begin().await?;
+                pending.write(held).await?;
+                pending.write(chunk).await?;
+                self.bytes = Held::Stored(pending);
             }
-            Held::Disk(incoming) => incoming.write(chunk).await?,
+            Held::Stored(pending) => pending.write(chunk).await?,
         }
         Ok(())
     }
@@ -110,8 +107,7 @@ impl FileSink {
         let Self {
             bytes,
             len,
-            dir,
-            in_flight,
+            store,
             hasher,
             span,
             started,
@@ -131,13 +127,10 @@ impl FileSink {
         // Recorded as i64: tracing-opentelemetry exports a u64 as a string.
         span.record("uploads.file.size", len as i64);
         span.record("uploads.file.sha256", meta.sha256.as_str());
-        let (incoming, kept) = async {
+        let (file, kept) = async {
             match bytes {
-                Held::Memory(held) => Incoming::create_sealed(&dir, &in_flight, held, &meta).await,
-                Held::Disk(mut incoming) => {
-                    let kept = incoming.seal(&meta).await?;
-                    Ok((incoming, kept))
-                }
+                Held::Memory(held) => store.put_sealed(held, &meta).await,
+                Held::Stored(pending) => pending.seal(&meta).await,
             }
         }
         .instrument(span.clone())
@@ -150,7 +143,7 @@ impl FileSink {
         Ok(Sealed {
             name: stored_name(field, millis, original_name),
             size: len,
-            incoming,
+            file,
             meta,
             span,
             started,
@@ -160,7 +153,7 @@ impl FileSink {
 
 /// A whole, durable file waiting for its name.
 pub struct Sealed {
-    incoming: Incoming,
+    file: <Store as FileStore>::Sealed,
     name: String,
     size: u64,
     meta: FileMeta,
@@ -172,49 +165,52 @@ pub struct Sealed {
 /// durable; on any failure no file of the batch is kept. Logs each stored
 /// file with the client's address.
 pub async fn commit_all(
-    dir: &Path,
-    dir_sync: &DirSync,
+    store: &Store,
     sealed: Vec<Sealed>,
     client: &str,
 ) -> Result<Vec<StoredFile>, UploadsError> {
-    let mut stored = Vec::with_capacity(sealed.len());
-    for file in sealed {
-        match file.incoming.link(&file.name).await {
-            Ok(name) => {
-                let span = file.span;
-                span.record("uploads.file.name", name.as_str());
-                span.record(
-                    "uploads.file.duration_ms",
-                    file.started.elapsed().as_millis() as i64,
+    // With one file, a failure names it; with several, the store cannot say which.
+    let only_name = match sealed.as_slice() {
+        [only] => Some(only.meta.original_name.clone()),
+        _ => None,
+    };
+    let (files, described): (Vec<_>, Vec<_>) = sealed
+        .into_iter()
+        .map(|f| ((f.file, f.name), (f.meta, f.size, f.span, f.started)))
+        .unzip();
+    let names = store.commit(files).await.map_err(|err| {
+        let err = UploadsError::from(err);
+        match &only_name {
+            Some(name) => err.saving(name),
+            None => err,
+        }
+    })?;
+    let stored = names
+        .into_iter()
+        .zip(described)
+        .map(|(name, (meta, size, span, started))| {
+            span.record("uploads.file.name", name.as_str());
+            span.record(
+                "uploads.file.duration_ms",
+                started.elapsed().as_millis() as i64,
+            );
+            span.in_scope(|| {
+                tracing::info!(
+                    stored_name = %name,
+                    size,
+                    client.address = client,
+                    "file stored"
                 );
-                span.in_scope(|| {
-                    tracing::info!(
-                        stored_name = %name,
-                        size = file.size,
-                        client.address = client,
-                        "file stored"
-                    );
-                });
-                stored.push(StoredFile {
-                    name,
-                    original_name: file.meta.original_name,
-                    field: file.meta.field,
-                    size: file.size,
-                    sha256: file.meta.sha256,
-                });
+            });
+            StoredFile {
+                name,
+                original_name: meta.original_name,
+                field: meta.field,
+                size,
+                sha256: meta.sha256,
             }
-            Err(err) => {
-                remove_all(dir, &stored).await;
-                return Err(UploadsError::from(err).saving(&file.meta.original_name));
-            }
-        }
-    }
-    if !stored.is_empty() {
-        if let Err(err) = dir_sync.sync().await {
-            remove_all(dir, &stored).await;
-            return Err(err.into());
-        }
-    }
+        })
+        .collect();
     Ok(stored)
 }
 
@@ -237,13 +233,5 @@ pub fn publish_stored(publisher: &Publisher, stored: &[StoredFile]) {
                 sha256: file.sha256.clone(),
             }),
         ));
-    }
-}
-
-async fn remove_all(dir: &Path, stored: &[StoredFile]) {
-    for file in stored {
-        if let Err(err) = tokio::fs::remove_file(dir.join(&file.name)).await {
-            tracing::error!(name = %file.name, error = %err, "could not remove a file of a failed upload");
-        }
     }
 }

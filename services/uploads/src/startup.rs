@@ -14,7 +14,7 @@ use crate::config::UploadsConfig;
 use crate::metrics::UploadsMetrics;
 use crate::routes;
 use crate::state::AppState;
-use crate::store::{remove_leftovers, DirSync};
+use crate::store::FsStore;
 
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -39,22 +39,21 @@ impl Application {
     /// Prepares the uploads folder (removing what a crash left half-written)
     /// and binds the listener from `config`.
     pub async fn build(config: UploadsConfig) -> Result<Self, StartupError> {
-        let uploads_dir = config.uploads_dir();
-        tokio::fs::create_dir_all(&uploads_dir).await?;
-        let leftovers = remove_leftovers(&uploads_dir).await?;
+        let metrics = Arc::new(Metrics::new());
+        let uploads_metrics = UploadsMetrics::register(&metrics);
+        let (store, leftovers) =
+            FsStore::open(config.uploads_dir(), uploads_metrics.in_flight.clone()).await?;
         if leftovers > 0 {
             tracing::warn!(leftovers, "removed files a crash left half-written");
         }
-        let readiness = Readiness::new(vec![uploads_dir.clone()]);
+        let readiness = Readiness::new(vec![store.dir().to_owned()]);
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
-        let metrics = Arc::new(Metrics::new());
         let publisher = Publisher::start(config.gateway_url.as_deref(), &config.publish, &metrics)?;
         let state = web::Data::new(AppState {
-            dir_sync: DirSync::open(&uploads_dir)?,
-            uploads_dir,
+            store: Arc::new(store),
             limits: config.limits.clone(),
-            metrics: UploadsMetrics::register(&metrics),
+            metrics: uploads_metrics,
             publisher: publisher.clone(),
         });
         let service = inlet_http::Service {

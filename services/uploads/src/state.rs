@@ -1,19 +1,20 @@
 //! What every request handler can reach.
 
-use std::path::PathBuf;
+use std::sync::Arc;
 
 use inlet_common::publish::Publisher;
 
 use crate::config::Limits;
 use crate::metrics::UploadsMetrics;
-use crate::store::DirSync;
+use crate::store::FsStore;
+
+/// The file store this service runs (see `crate::store::FileStore`).
+pub type Store = FsStore;
 
 /// Shared by all handlers.
 pub struct AppState {
     /// Where files are stored.
-    pub uploads_dir: PathBuf,
-    /// Makes new names in that folder durable, many at a time.
-    pub dir_sync: DirSync,
+    pub store: Arc<Store>,
     /// Size limits.
     pub limits: Limits,
     /// Uploads' own metrics.

@@ -11,7 +11,7 @@ use inlet_http::paging::{Envelope, PageQuery, PageSizes};
 
 use crate::error::UploadsError;
 use crate::state::AppState;
-use crate::store::{is_stored_name, list, Cursor};
+use crate::store::{Cursor, Download, FileStore};
 
 /// The page envelope of `/files`.
 const ENVELOPE: Envelope = Envelope { items: "files" };
@@ -26,10 +26,10 @@ pub async fn list_files(
         max_limit: state.limits.max_list_limit,
     };
     let PageQuery { limit, cursor } = PageQuery::<Cursor>::parse(req.query_string(), sizes)?;
-    let dir = state.uploads_dir.clone();
-    let (files, next) = web::block(move || list(&dir, cursor.as_ref(), limit))
+    let (files, next) = state
+        .store
+        .list(cursor, limit)
         .await
-        .map_err(|err| UploadsError::Store(std::io::Error::other(err)))?
         .map_err(UploadsError::Store)?;
     let next = next.map(|c| c.to_string());
     let page = ENVELOPE
@@ -47,15 +47,9 @@ pub async fn download(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UploadsError> {
     let name = name.into_inner();
-    if !is_stored_name(&name) {
+    let Ok(Some(Download::Local(path))) = state.store.open(&name).await else {
         return Err(UploadsError::NotFound);
-    }
-    let path = state.uploads_dir.join(&name);
-    // Only a regular file directly in the folder; never a link out of it.
-    match tokio::fs::symlink_metadata(&path).await {
-        Ok(info) if info.is_file() => {}
-        _ => return Err(UploadsError::NotFound),
-    }
+    };
     let file = NamedFile::open_async(&path)
         .await
         .map_err(|_| UploadsError::NotFound)?

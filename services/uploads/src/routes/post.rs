@@ -38,8 +38,7 @@ pub async fn post(
     let client = client_address(&req).to_string();
     let outcome = async {
         let received = multipart::read(&req, payload, &state).await?;
-        let stored =
-            commit_all(&state.uploads_dir, &state.dir_sync, received.files, &client).await?;
+        let stored = commit_all(&state.store, received.files, &client).await?;
         Ok::<_, UploadsError>((received.parts, received.fields, received.skipped, stored))
     }
     .await;

@@ -61,7 +61,7 @@ async fn receive(
         sink.write(&chunk).await.map_err(saving)?;
     }
     let sealed = sink.seal(&field, &original_name).await.map_err(saving)?;
-    let mut stored = commit_all(&state.uploads_dir, &state.dir_sync, vec![sealed], client).await?;
+    let mut stored = commit_all(&state.store, vec![sealed], client).await?;
     Ok(stored.remove(0))
 }
 

@@ -1,14 +1,21 @@
 //! Files under `<data_dir>/uploads/`: named from what the client sent but
 //! never a path it chose, written under a temporary name, fsync'd, and only
 //! then given their name, which is never taken from a file already there.
+//!
+//! [`FileStore`] is the seam the handlers use; [`FsStore`] the filesystem
+//! implementation of it.
 
 mod dir_sync;
+mod file_store;
+mod filesystem;
 mod incoming;
 mod listing;
 pub mod meta;
 mod names;
 
 pub use dir_sync::DirSync;
+pub use file_store::{Download, FileStore, PendingFile};
+pub use filesystem::FsStore;
 pub use incoming::{remove_leftovers, Incoming, INCOMING_PREFIX};
 pub use listing::{is_stored_name, list, Cursor, Listed};
 pub use names::{plain_name, printable, stored_name, MAX_FIELD_BYTES, MAX_NAME_BYTES};

@@ -1,0 +1,198 @@
+//! The filesystem store: files under `<data_dir>/uploads/`, each written
+//! under a temporary name in the same folder, fsync'd with its metadata in
+//! extended attributes, hard-linked to its name (which fails rather than
+//! replace a file), and the folder fsync'd in groups ([`DirSync`]).
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use prometheus_client::metrics::gauge::Gauge;
+
+use super::file_store::{Download, FileStore, PendingFile};
+use super::listing::{is_stored_name, list, Cursor, Listed};
+use super::meta::FileMeta;
+use super::{remove_leftovers, DirSync, Incoming};
+
+/// Files in one folder.
+#[derive(Debug)]
+pub struct FsStore {
+    dir: PathBuf,
+    dir_sync: DirSync,
+    /// Temporary files being written now.
+    in_flight: Gauge,
+}
+
+impl FsStore {
+    /// Opens (creating it if needed) the folder `dir`, removing what a crash
+    /// left half-written; returns the store and how many such files it removed.
+    pub async fn open(dir: PathBuf, in_flight: Gauge) -> io::Result<(Self, usize)> {
+        tokio::fs::create_dir_all(&dir).await?;
+        let leftovers = remove_leftovers(&dir).await?;
+        let dir_sync = DirSync::open(&dir)?;
+        Ok((
+            Self {
+                dir,
+                dir_sync,
+                in_flight,
+            },
+            leftovers,
+        ))
+    }
+
+    /// The folder, for readiness checks.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    async fn remove_names(&self, names: &[String]) {
+        for name in names {
+            if let Err(err) = tokio::fs::remove_file(self.dir.join(name)).await {
+                tracing::error!(name = %name, error = %err, "could not remove a file of a failed upload");
+            }
+        }
+    }
+}
+
+impl FileStore for FsStore {
+    type Pending = Incoming;
+    type Sealed = Incoming;
+
+    async fn begin(&self) -> io::Result<Incoming> {
+        Incoming::create(&self.dir, &self.in_flight).await
+    }
+
+    async fn put_sealed(&self, bytes: Vec<u8>, meta: &FileMeta) -> io::Result<(Incoming, bool)> {
+        Incoming::create_sealed(&self.dir, &self.in_flight, bytes, meta).await
+    }
+
+    async fn commit(&self, files: Vec<(Incoming, String)>) -> io::Result<Vec<String>> {
+        let mut named = Vec::with_capacity(files.len());
+        for (file, wanted) in files {
+            match file.link(&wanted).await {
+                Ok(name) => named.push(name),
+                Err(err) => {
+                    self.remove_names(&named).await;
+                    return Err(err);
+                }
+            }
+        }
+        if !named.is_empty() {
+            if let Err(err) = self.dir_sync.sync().await {
+                self.remove_names(&named).await;
+                return Err(err);
+            }
+        }
+        Ok(named)
+    }
+
+    async fn list(
+        &self,
+        after: Option<Cursor>,
+        limit: usize,
+    ) -> io::Result<(Vec<Listed>, Option<Cursor>)> {
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || list(&dir, after.as_ref(), limit))
+            .await
+            .map_err(io::Error::other)?
+    }
+
+    async fn open(&self, name: &str) -> io::Result<Option<Download>> {
+        if !is_stored_name(name) {
+            return Ok(None);
+        }
+        let path = self.dir.join(name);
+        // Only a regular file directly in the folder; never a link out of it.
+        match tokio::fs::symlink_metadata(&path).await {
+            Ok(info) if info.is_file() => Ok(Some(Download::Local(path))),
+            Ok(_) => Ok(None),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    async fn delete(&self, name: &str) -> io::Result<bool> {
+        if self.open(name).await?.is_none() {
+            return Ok(false);
+        }
+        match tokio::fs::remove_file(self.dir.join(name)).await {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(err) => return Err(err),
+        }
+        self.dir_sync.sync().await?;
+        Ok(true)
+    }
+}
+
+impl PendingFile for Incoming {
+    type Sealed = Incoming;
+
+    async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        Incoming::write(self, bytes).await
+    }
+
+    async fn seal(mut self, meta: &FileMeta) -> io::Result<(Incoming, bool)> {
+        let kept = Incoming::seal(&mut self, meta).await?;
+        Ok((self, kept))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> FileMeta {
+        FileMeta::new("a.txt", "f", "00".repeat(32), "now".into())
+    }
+
+    async fn stored(store: &FsStore, name: &str, bytes: &[u8]) -> String {
+        let mut file = store.begin().await.unwrap();
+        PendingFile::write(&mut file, bytes).await.unwrap();
+        let (sealed, _) = PendingFile::seal(file, &meta()).await.unwrap();
+        store
+            .commit(vec![(sealed, name.to_owned())])
+            .await
+            .unwrap()
+            .remove(0)
+    }
+
+    #[tokio::test]
+    async fn a_taken_name_is_never_replaced_and_delete_removes_only_stored_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, leftovers) = FsStore::open(dir.path().join("u"), Gauge::default())
+            .await
+            .unwrap();
+        assert_eq!(leftovers, 0);
+        assert_eq!(stored(&store, "a.txt", b"one").await, "a.txt");
+        assert_eq!(stored(&store, "a.txt", b"two").await, "a-2.txt");
+        assert_eq!(std::fs::read(store.dir().join("a.txt")).unwrap(), b"one");
+        let (listed, next) = store.list(None, 10).await.unwrap();
+        assert_eq!(listed.len(), 2);
+        assert!(next.is_none());
+
+        assert!(matches!(
+            store.open("a-2.txt").await.unwrap(),
+            Some(Download::Local(_))
+        ));
+        assert!(store.open("../u/a.txt").await.unwrap().is_none());
+        assert!(store.delete("a-2.txt").await.unwrap());
+        assert!(!store.delete("a-2.txt").await.unwrap(), "idempotent");
+        assert!(!store.delete("..").await.unwrap());
+        assert!(store.open("a-2.txt").await.unwrap().is_none());
+        assert_eq!(std::fs::read(store.dir().join("a.txt")).unwrap(), b"one");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_file_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = FsStore::open(dir.path().to_owned(), Gauge::default())
+            .await
+            .unwrap();
+        let mut file = store.begin().await.unwrap();
+        PendingFile::write(&mut file, b"half").await.unwrap();
+        drop(file);
+        let (sealed, _) = store.put_sealed(b"whole".to_vec(), &meta()).await.unwrap();
+        drop(sealed);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}
