@@ -15,7 +15,7 @@ use crate::inflight::InflightBudget;
 use crate::metrics::FormsMetrics;
 use crate::routes;
 use crate::state::AppState;
-use crate::store::{Journal, JournalWriter, StoreError};
+use crate::store::{Journal, JournalWriter, StoreError, SubmissionStore};
 
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -57,11 +57,11 @@ impl Application {
         };
         let readiness = Readiness::new(vec![forms_dir]);
         let writer_check = Arc::clone(&journal);
-        readiness.register("journal-writer", move || writer_check.writer_alive());
+        readiness.register("journal-writer", move || writer_check.is_taking_writes());
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
-            journal: Arc::clone(&journal),
+            store: Arc::clone(&journal),
             limits: config.limits.clone(),
             inflight: InflightBudget::new(
                 config.limits.max_inflight_body_bytes,

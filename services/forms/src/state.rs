@@ -10,10 +10,13 @@ use crate::inflight::InflightBudget;
 use crate::metrics::FormsMetrics;
 use crate::store::Journal;
 
+/// The submission store this service runs (see `crate::store::SubmissionStore`).
+pub type Store = Journal;
+
 /// What every request handler can reach.
 pub struct AppState {
     /// Where submissions are stored.
-    pub journal: Arc<Journal>,
+    pub store: Arc<Store>,
     /// Size and count limits.
     pub limits: Limits,
     /// Room for bodies being read, shared by every connection.

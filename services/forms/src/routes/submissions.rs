@@ -13,8 +13,8 @@ use futures_util::stream::{self, Stream, StreamExt};
 use inlet_http::paging::{Envelope, PageQuery, PageSizes};
 
 use crate::error::FormsError;
-use crate::state::AppState;
-use crate::store::{Journal, PagePlan, StoreError};
+use crate::state::{AppState, Store};
+use crate::store::{Page, SubmissionStore};
 
 /// The page envelope of `/submissions`.
 const ENVELOPE: Envelope = Envelope {
@@ -31,11 +31,10 @@ pub async fn list(
         max_limit: state.limits.max_list_limit,
     };
     let PageQuery { limit, cursor } = PageQuery::<u64>::parse(req.query_string(), sizes)?;
-    let journal = Arc::clone(&state.journal);
-    let max_page_bytes = state.limits.max_page_bytes;
-    let plan = web::block(move || journal.plan_page(cursor, limit, max_page_bytes))
-        .await
-        .map_err(|_| FormsError::Store(StoreError::Closed))??;
+    let plan = state
+        .store
+        .plan_page(cursor, limit, state.limits.max_page_bytes)
+        .await?;
     tracing::debug!(
         records = plan.records.len(),
         next_cursor = plan.next,
@@ -43,22 +42,20 @@ pub async fn list(
     );
     Ok(HttpResponse::Ok()
         .content_type(mime::APPLICATION_JSON)
-        .streaming(page_body(state.journal.clone(), plan)))
+        .streaming(page_body(Arc::clone(&state.store), plan)))
 }
 
 /// The page, one record read at a time.
 fn page_body(
-    journal: Arc<Journal>,
-    plan: PagePlan,
+    store: Arc<Store>,
+    plan: Page<<Store as SubmissionStore>::Entry>,
 ) -> impl Stream<Item = Result<Bytes, FormsError>> {
     let next_cursor = plan.next.map(|n| n.to_string());
     let head = stream::once(async { Ok(ENVELOPE.open()) });
     let records = stream::iter(plan.records.into_iter().enumerate()).then(move |(i, record)| {
-        let journal = Arc::clone(&journal);
+        let store = Arc::clone(&store);
         async move {
-            let text = web::block(move || journal.read(&record))
-                .await
-                .map_err(|_| FormsError::Store(StoreError::Closed))??;
+            let text = store.read(record).await?;
             let mut piece = Vec::with_capacity(text.len() + 1);
             if i > 0 {
                 piece.extend_from_slice(Envelope::SEPARATOR);

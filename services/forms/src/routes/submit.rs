@@ -14,7 +14,7 @@ use crate::inflight::Reservation;
 use crate::json_body;
 use crate::metrics::ContentType;
 use crate::state::AppState;
-use crate::store::Record;
+use crate::store::{Record, SubmissionStore};
 use crate::urlencoded::{self, UrlencodedError};
 use inlet_common::publish::{event, new_event, FormSubmitted};
 
@@ -172,11 +172,7 @@ async fn store(
         forms.submission.field_count = field_count as i64,
         forms.submission.bytes = bytes as i64,
     );
-    let seq = state
-        .journal
-        .append_from_worker(line)
-        .instrument(span.clone())
-        .await?;
+    let seq = state.store.append(line).instrument(span.clone()).await?;
     span.in_scope(|| {
         tracing::info!(
             submission_id = %id,

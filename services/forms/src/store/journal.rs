@@ -11,6 +11,7 @@ use super::handoff::{Inbox, Outcome, Reply};
 use super::recovery;
 use super::segment::{Segment, Span};
 use super::shared::Shared;
+use super::submission_store::{Page, SubmissionStore};
 use super::sync::SyncPolicy;
 use super::writer::{self, Command, JournalFile, Pending, WriterSettings};
 use super::StoreError;
@@ -56,14 +57,8 @@ pub struct Entry {
     span: Span,
 }
 
-/// The records of one page and the cursor of the next.
-#[derive(Debug)]
-pub struct PagePlan {
-    /// Newest first.
-    pub records: Vec<Entry>,
-    /// The `before` of the next (older) page; `None` on the last page.
-    pub next: Option<u64>,
-}
+/// The records of one journal page and the cursor of the next.
+pub type PagePlan = Page<Entry>;
 
 impl Journal {
     /// Opens the journal in `forms_dir` (creating it) and starts its writer thread.
@@ -121,11 +116,11 @@ impl Journal {
 
     /// Appends one record (a single line of JSON, no newline) and waits until it
     /// is durable (per `store.sync`). Returns its sequence number.
-    pub async fn append(&self, line: Vec<u8>) -> Outcome {
+    pub async fn append_anywhere(&self, line: Vec<u8>) -> Outcome {
         self.append_with(line, None).await
     }
 
-    /// [`Journal::append`] from an actix worker thread: the writer hands the
+    /// [`Journal::append_anywhere`] from an actix worker thread: the writer hands the
     /// outcome back through the thread's inbox, so a batch costs each thread
     /// one wake-up rather than one per record.
     pub async fn append_from_worker(&self, line: Vec<u8>) -> Outcome {
@@ -168,49 +163,95 @@ impl Journal {
     /// early when the next record would take the page past `max_bytes` (a
     /// page always holds at least one record, so paging always moves on).
     /// Blocking: reads one stretch of index per segment it touches.
-    pub fn plan_page(
+    pub fn plan_page_now(
         &self,
         before: Option<u64>,
         limit: usize,
         max_bytes: u64,
     ) -> Result<PagePlan, StoreError> {
-        let segments = self.shared.segments.read().expect("segments lock").clone();
-        let total = segments.last().map_or(0, |s| s.end_seq());
-        let mut position = before.map_or(total, |b| b.min(total));
-        let mut records = Vec::new();
-        let mut bytes = 0u64;
-        'segments: for segment in segments.iter().rev() {
-            if records.len() >= limit {
-                break;
-            }
-            if segment.first_seq >= position {
-                continue;
-            }
-            let to = position.min(segment.end_seq()) - segment.first_seq;
-            let from = to.saturating_sub((limit - records.len()) as u64);
-            for (k, span) in segment.spans(from, to)?.into_iter().enumerate().rev() {
-                // The newline becomes the comma between records: same count.
-                let size = u64::from(span.len);
-                if !records.is_empty() && bytes + size > max_bytes {
-                    break 'segments;
-                }
-                bytes += size;
-                records.push(Entry {
-                    segment: Arc::clone(segment),
-                    span,
-                });
-                position = segment.first_seq + from + k as u64;
-            }
-        }
-        Ok(PagePlan {
-            records,
-            next: (position > 0).then_some(position),
-        })
+        plan_page(&self.shared, before, limit, max_bytes)
     }
 
     /// One record's JSON text, as stored. Blocking: reads the file.
-    pub fn read(&self, record: &Entry) -> Result<Vec<u8>, StoreError> {
+    pub fn read_now(&self, record: &Entry) -> Result<Vec<u8>, StoreError> {
         record.segment.read(record.span)
+    }
+}
+
+/// [`Journal::plan_page_now`] over the shared segments. Blocking.
+fn plan_page(
+    shared: &Shared,
+    before: Option<u64>,
+    limit: usize,
+    max_bytes: u64,
+) -> Result<PagePlan, StoreError> {
+    let segments = shared.segments.read().expect("segments lock").clone();
+    let total = segments.last().map_or(0, |s| s.end_seq());
+    let mut position = before.map_or(total, |b| b.min(total));
+    let mut records = Vec::new();
+    let mut bytes = 0u64;
+    'segments: for segment in segments.iter().rev() {
+        if records.len() >= limit {
+            break;
+        }
+        if segment.first_seq >= position {
+            continue;
+        }
+        let to = position.min(segment.end_seq()) - segment.first_seq;
+        let from = to.saturating_sub((limit - records.len()) as u64);
+        for (k, span) in segment.spans(from, to)?.into_iter().enumerate().rev() {
+            // The newline becomes the comma between records: same count.
+            let size = u64::from(span.len);
+            if !records.is_empty() && bytes + size > max_bytes {
+                break 'segments;
+            }
+            bytes += size;
+            records.push(Entry {
+                segment: Arc::clone(segment),
+                span,
+            });
+            position = segment.first_seq + from + k as u64;
+        }
+    }
+    Ok(PagePlan {
+        records,
+        next: (position > 0).then_some(position),
+    })
+}
+
+impl SubmissionStore for Journal {
+    type Entry = Entry;
+
+    fn append(&self, line: Vec<u8>) -> impl std::future::Future<Output = Outcome> {
+        // From an actix worker: the outcome comes back through its inbox.
+        self.append_from_worker(line)
+    }
+
+    async fn plan_page(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+        max_bytes: u64,
+    ) -> Result<PagePlan, StoreError> {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || plan_page(&shared, before, limit, max_bytes))
+            .await
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    async fn read(&self, entry: Entry) -> Result<Vec<u8>, StoreError> {
+        tokio::task::spawn_blocking(move || entry.segment.read(entry.span))
+            .await
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    fn is_taking_writes(&self) -> bool {
+        self.writer_alive()
+    }
+
+    async fn close(&self) {
+        // The inherent method, not this one.
+        Journal::close(self).await;
     }
 }
 
@@ -297,11 +338,23 @@ mod tests {
     async fn a_failed_batch_is_cut_back_and_the_journal_goes_on() {
         let dir = tempfile::tempdir().unwrap();
         let (journal, _writer, faults) = open_faulty(dir.path());
-        assert_eq!(journal.append(b"{\"n\":0}".to_vec()).await.unwrap(), 0);
+        assert_eq!(
+            journal
+                .append_anywhere(b"{\"n\":0}".to_vec())
+                .await
+                .unwrap(),
+            0
+        );
         faults.fail_append.store(true, Ordering::SeqCst);
-        let failed = journal.append(b"{\"n\":1}".to_vec()).await;
+        let failed = journal.append_anywhere(b"{\"n\":1}".to_vec()).await;
         assert!(matches!(failed, Err(StoreError::Write(_))), "{failed:?}");
-        assert_eq!(journal.append(b"{\"n\":2}".to_vec()).await.unwrap(), 1);
+        assert_eq!(
+            journal
+                .append_anywhere(b"{\"n\":2}".to_vec())
+                .await
+                .unwrap(),
+            1
+        );
         assert_eq!(journal_text(dir.path()), "{\"n\":0}\n{\"n\":2}\n");
         assert!(journal.writer_alive());
     }
@@ -310,14 +363,20 @@ mod tests {
     async fn when_the_rollback_fails_too_the_journal_stops_taking_writes() {
         let dir = tempfile::tempdir().unwrap();
         let (journal, writer, faults) = open_faulty(dir.path());
-        assert_eq!(journal.append(b"{\"n\":0}".to_vec()).await.unwrap(), 0);
+        assert_eq!(
+            journal
+                .append_anywhere(b"{\"n\":0}".to_vec())
+                .await
+                .unwrap(),
+            0
+        );
         faults.fail_append.store(true, Ordering::SeqCst);
         faults.fail_cut.store(true, Ordering::SeqCst);
-        let failed = journal.append(b"{\"n\":1}".to_vec()).await;
+        let failed = journal.append_anywhere(b"{\"n\":1}".to_vec()).await;
         assert!(matches!(failed, Err(StoreError::Write(_))), "{failed:?}");
         // Every later append is refused with the reason, and nothing more is written.
         let left = journal_text(dir.path());
-        let later = journal.append(b"{\"n\":2}".to_vec()).await;
+        let later = journal.append_anywhere(b"{\"n\":2}".to_vec()).await;
         match later {
             Err(StoreError::Stopped(why)) => {
                 assert!(why.contains("could not be cut back"), "{why}");
@@ -334,7 +393,13 @@ mod tests {
         // A restart recovers: the partial line is dropped and the journal takes writes again.
         drop(journal);
         let (journal, _writer, _) = open_faulty(dir.path());
-        assert_eq!(journal.append(b"{\"n\":3}".to_vec()).await.unwrap(), 1);
+        assert_eq!(
+            journal
+                .append_anywhere(b"{\"n\":3}".to_vec())
+                .await
+                .unwrap(),
+            1
+        );
         assert_eq!(journal_text(dir.path()), "{\"n\":0}\n{\"n\":3}\n");
     }
 
@@ -357,7 +422,7 @@ mod tests {
     async fn append_numbers(journal: &Journal, numbers: std::ops::Range<u64>) {
         for n in numbers {
             let line = format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(20));
-            journal.append(line.into_bytes()).await.unwrap();
+            journal.append_anywhere(line.into_bytes()).await.unwrap();
         }
     }
 
@@ -367,10 +432,10 @@ mod tests {
         let mut before = None;
         let mut pages = 0;
         loop {
-            let plan = journal.plan_page(before, limit, max_bytes).unwrap();
+            let plan = journal.plan_page_now(before, limit, max_bytes).unwrap();
             pages += 1;
             for record in &plan.records {
-                let text = journal.read(record).unwrap();
+                let text = journal.read_now(record).unwrap();
                 let value: serde_json::Value = serde_json::from_slice(&text).unwrap();
                 seen.push(value["n"].as_u64().unwrap());
             }
@@ -414,7 +479,7 @@ mod tests {
         assert_eq!(read_all(&journal, 7, u64::MAX), (newest_first.clone(), 6));
         assert_eq!(read_all(&journal, 1000, 100).0, newest_first);
         // A cursor in the middle of a segment starts the page right there.
-        let plan = journal.plan_page(Some(20), 3, u64::MAX).unwrap();
+        let plan = journal.plan_page_now(Some(20), 3, u64::MAX).unwrap();
         assert_eq!(plan.records.len(), 3);
         assert_eq!(plan.next, Some(17));
         stop(journal, writer).await;

@@ -6,6 +6,9 @@
 //! Once a segment reaches `store.segment_bytes` the next batch starts a new
 //! one. Each segment has an index of where its records sit, so pages are read
 //! without scanning and start-up does not read the records at all.
+//!
+//! [`SubmissionStore`] is the seam the handlers use; [`Journal`] the one
+//! implementation of it.
 
 mod handoff;
 mod journal;
@@ -13,6 +16,7 @@ mod record;
 mod recovery;
 mod segment;
 mod shared;
+mod submission_store;
 mod sync;
 mod writer;
 
@@ -21,6 +25,7 @@ use std::sync::Arc;
 
 pub use journal::{Entry, Journal, JournalSettings, JournalWriter, PagePlan};
 pub use record::Record;
+pub use submission_store::{Page, SubmissionStore};
 pub use sync::SyncPolicy;
 
 /// Folder of the segments, inside the forms folder.
