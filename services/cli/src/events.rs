@@ -7,6 +7,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::args::EventsArgs;
@@ -111,18 +112,7 @@ async fn follow(
         };
         let text = match incoming {
             Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Close(frame))) => {
-                let why = frame
-                    .map(|f| {
-                        format!(
-                            "the gateway closed the feed ({} {})",
-                            u16::from(f.code),
-                            f.reason
-                        )
-                    })
-                    .unwrap_or_else(|| "the gateway closed the feed".to_owned());
-                return Ok(Stop::Lost(why));
-            }
+            Some(Ok(Message::Close(frame))) => return Ok(Stop::Lost(closed_by_gateway(frame))),
             Some(Ok(_)) => continue,
             Some(Err(err)) => return Ok(Stop::Lost(format!("the connection broke: {err}"))),
             None => return Ok(Stop::Lost("the connection ended".to_owned())),
@@ -132,23 +122,7 @@ async fn follow(
                 epoch,
                 latest,
                 recovered,
-            }) => {
-                status(&format!(
-                    "-- subscribed to {} (latest #{latest}) --",
-                    args.url
-                ));
-                let resumed = position.is_some();
-                if resumed && !recovered {
-                    status("-- the gateway no longer holds everything sent during the break (restarted, or the break was too long): some events may be missing --");
-                }
-                let since = match position {
-                    Some(at) if at.epoch == epoch => at.since,
-                    // A new gateway run: its events since the start are replayed.
-                    Some(_) => 0,
-                    None => latest,
-                };
-                *position = Some(Position { since, epoch });
-            }
+            }) => subscribed(position, &args.url, epoch, latest, recovered),
             Ok(Frame::Event(event)) => {
                 if let Some(at) = position.as_mut() {
                     at.since = event.sequence;
@@ -166,6 +140,42 @@ async fn follow(
             Err(_) => {}
         }
     }
+}
+
+/// Why the gateway closed the feed, in a line.
+fn closed_by_gateway(frame: Option<CloseFrame>) -> String {
+    frame
+        .map(|f| {
+            format!(
+                "the gateway closed the feed ({} {})",
+                u16::from(f.code),
+                f.reason
+            )
+        })
+        .unwrap_or_else(|| "the gateway closed the feed".to_owned())
+}
+
+/// The feed says where it stands: note where to resume from, and warn if
+/// a resumed feed could not replay everything missed.
+fn subscribed(
+    position: &mut Option<Position>,
+    url: &str,
+    epoch: String,
+    latest: u64,
+    recovered: bool,
+) {
+    status(&format!("-- subscribed to {url} (latest #{latest}) --"));
+    let resumed = position.is_some();
+    if resumed && !recovered {
+        status("-- the gateway no longer holds everything sent during the break (restarted, or the break was too long): some events may be missing --");
+    }
+    let since = match position {
+        Some(at) if at.epoch == epoch => at.since,
+        // A new gateway run: its events since the start are replayed.
+        Some(_) => 0,
+        None => latest,
+    };
+    *position = Some(Position { since, epoch });
 }
 
 fn status(line: &str) {

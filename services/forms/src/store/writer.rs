@@ -2,7 +2,7 @@
 //! new segment once the last reaches `store.segment_bytes`.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{self, Write};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -149,6 +149,42 @@ pub(super) fn run<F, W>(
     }
 }
 
+/// Whether the writer goes on after a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Go,
+    Stop,
+}
+
+/// Buffers reused from batch to batch.
+#[derive(Default)]
+struct Scratch {
+    /// The batch's records, as written.
+    buf: Vec<u8>,
+    /// Their index entries.
+    entries: Vec<u8>,
+    handback: Handback,
+}
+
+impl Scratch {
+    /// Fills the buffers with `batch`'s records starting at `offset` in the
+    /// segment; returns the offset after the last.
+    fn fill(&mut self, mut offset: u64, batch: &[Pending]) -> u64 {
+        self.buf.clear();
+        self.entries.clear();
+        for pending in batch {
+            let span = Span {
+                offset,
+                len: pending.line.len() as u32,
+            };
+            span.encode(&mut self.entries);
+            offset = span.end();
+            self.buf.extend_from_slice(&pending.line);
+        }
+        offset
+    }
+}
+
 /// The writer's state between batches.
 struct Writer<'a, F, W> {
     active: Active<F>,
@@ -164,9 +200,7 @@ struct Writer<'a, F, W> {
 impl<F: JournalFile, W: Fn(File) -> F> Writer<'_, F, W> {
     fn write_batches(&mut self, mut rx: mpsc::Receiver<Command>, max_batch: usize) {
         let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
-        let mut buf = Vec::new();
-        let mut entries = Vec::new();
-        let mut handback = Handback::default();
+        let mut scratch = Scratch::default();
         let mut closing = false;
         while !closing {
             match rx.blocking_recv() {
@@ -180,67 +214,75 @@ impl<F: JournalFile, W: Fn(File) -> F> Writer<'_, F, W> {
             }
             self.metrics.queue_depth.set(rx.len() as i64);
             self.metrics.batch_size.observe(batch.len() as f64);
-            if let Some(why) = self.shared.stopped() {
-                // The syncer failed: nothing more goes in after what it could not vouch for.
-                let refused = StoreError::Stopped(Arc::clone(why));
-                answer_all(&mut handback, &mut batch, |_| Err(refused.clone()));
+            if self.write_batch(&mut batch, &mut scratch) == Flow::Stop {
+                // Dropping the queue fails every waiting append with the reason.
                 return;
             }
-            let bytes: u64 = batch.iter().map(|p| p.line.len() as u64).sum();
-            if self.active.len > 0 && self.active.len + bytes > self.segment_bytes {
-                if let Err(err) = self.roll() {
-                    tracing::error!(error = %err, "cannot start a new journal segment; refusing this batch");
-                    let refused = StoreError::Write(Arc::new(err));
-                    answer_all(&mut handback, &mut batch, |_| Err(refused.clone()));
-                    continue;
-                }
-            }
-            buf.clear();
-            entries.clear();
-            let mut offset = self.active.len;
-            for pending in &batch {
-                let span = Span {
-                    offset,
-                    len: pending.line.len() as u32,
-                };
-                span.encode(&mut entries);
-                offset = span.end();
-                buf.extend_from_slice(&pending.line);
-            }
-            match self.commit(&buf, &entries) {
-                Ok(()) => {
-                    let first_seq = self.active.segment.end_seq();
-                    self.active.len = offset;
-                    self.active.segment.grow(batch.len() as u64);
-                    tracing::debug!(
-                        records = batch.len(),
-                        bytes = buf.len(),
-                        "journal batch committed"
-                    );
-                    answer_all(&mut handback, &mut batch, |i| Ok(first_seq + i));
-                }
-                Err(err) => {
-                    tracing::error!(error = %err, records = batch.len(), "journal batch failed; rolling back");
-                    let cut = self.cut_back();
-                    let refused = StoreError::Write(Arc::new(err));
-                    answer_all(&mut handback, &mut batch, |_| Err(refused.clone()));
-                    if let Err(cut) = cut {
-                        tracing::error!(
-                            error = %cut,
-                            length = self.active.len,
-                            "journal stopped taking writes: rolling back a failed batch failed, \
-                             and appending after what it left would corrupt the journal"
-                        );
-                        self.shared.stop(format!(
-                            "a failed batch could not be cut back off the journal ({cut}); \
-                             a restart recovers it"
-                        ));
-                        // Dropping the queue fails every waiting append with the reason.
-                        return;
-                    }
-                }
+        }
+    }
+
+    /// Writes one batch as one group commit and answers every append in it.
+    fn write_batch(&mut self, batch: &mut Vec<Pending>, scratch: &mut Scratch) -> Flow {
+        let handback = &mut scratch.handback;
+        if let Some(why) = self.shared.stopped() {
+            // The syncer failed: nothing more goes in after what it could not vouch for.
+            let refused = StoreError::Stopped(Arc::clone(why));
+            answer_all(handback, batch, |_| Err(refused.clone()));
+            return Flow::Stop;
+        }
+        let bytes: u64 = batch.iter().map(|p| p.line.len() as u64).sum();
+        if self.active.len > 0 && self.active.len + bytes > self.segment_bytes {
+            if let Err(err) = self.roll() {
+                tracing::error!(error = %err, "cannot start a new journal segment; refusing this batch");
+                let refused = StoreError::Write(Arc::new(err));
+                answer_all(handback, batch, |_| Err(refused.clone()));
+                return Flow::Go;
             }
         }
+        let end = scratch.fill(self.active.len, batch);
+        match self.commit(&scratch.buf, &scratch.entries) {
+            Ok(()) => {
+                let first_seq = self.active.segment.end_seq();
+                self.active.len = end;
+                self.active.segment.grow(batch.len() as u64);
+                tracing::debug!(
+                    records = batch.len(),
+                    bytes = scratch.buf.len(),
+                    "journal batch committed"
+                );
+                answer_all(&mut scratch.handback, batch, |i| Ok(first_seq + i));
+                Flow::Go
+            }
+            Err(err) => self.roll_back(err, batch, &mut scratch.handback),
+        }
+    }
+
+    /// A batch failed: cuts it back off the segment and refuses its appends.
+    /// If the cut fails too, the journal stops taking writes.
+    fn roll_back(
+        &mut self,
+        err: io::Error,
+        batch: &mut Vec<Pending>,
+        handback: &mut Handback,
+    ) -> Flow {
+        tracing::error!(error = %err, records = batch.len(), "journal batch failed; rolling back");
+        let cut = self.cut_back();
+        let refused = StoreError::Write(Arc::new(err));
+        answer_all(handback, batch, |_| Err(refused.clone()));
+        let Err(cut) = cut else {
+            return Flow::Go;
+        };
+        tracing::error!(
+            error = %cut,
+            length = self.active.len,
+            "journal stopped taking writes: rolling back a failed batch failed, \
+             and appending after what it left would corrupt the journal"
+        );
+        self.shared.stop(format!(
+            "a failed batch could not be cut back off the journal ({cut}); \
+             a restart recovers it"
+        ));
+        Flow::Stop
     }
 
     /// Writes a batch's records (and, for `always`, fdatasyncs them), then

@@ -9,7 +9,7 @@ use super::Opened;
 use crate::error::GatewayError;
 use crate::feed::frame::{self, Subscribed};
 use crate::feed::topic::TopicSet;
-use crate::feed::{EventFeed, Received, Since, Subscription};
+use crate::feed::{Delivery, EventFeed, Received, Since, Subscription};
 use crate::metrics::GatewayMetrics;
 
 /// The query `/events` takes.
@@ -82,43 +82,59 @@ pub async fn serve(
         recovered,
         "subscriber joined the event feed"
     );
-    let ending = 'feed: {
-        if let Err(ending) = peer.send_text(hello).await {
-            break 'feed ending;
-        }
-        for delivery in replay {
-            if let Err(ending) = peer.send_text(delivery.frame.clone()).await {
-                break 'feed ending;
-            }
-            metrics.events_delivered.inc();
-        }
-        loop {
-            match peer.next(subscription.next()).await {
-                Next::Other(Received::Event(delivery)) => {
-                    if let Err(ending) = peer.send_text(delivery.frame.clone()).await {
-                        break 'feed ending;
-                    }
-                    metrics.events_delivered.inc();
-                }
-                Next::Other(Received::Lagged {
-                    resume_from,
-                    missed,
-                }) => {
-                    metrics.events_dropped.inc_by(missed);
-                    break 'feed Ending::Lagged {
-                        last_sent: resume_from,
-                    };
-                }
-                Next::Other(Received::Closed) => break 'feed Ending::ShuttingDown,
-                // A subscriber has nothing to say; what it sends is counted and dropped.
-                Next::Message(_) => {}
-                Next::End(ending) => break 'feed ending,
-            }
-        }
+    let ending = match send_start(&mut peer, hello, replay, &metrics).await {
+        Ok(()) => send_live(&mut peer, &mut subscription, &metrics).await,
+        Err(ending) => ending,
     };
     if matches!(ending, Ending::Lagged { .. } | Ending::NotReading) {
         metrics.slow_subscribers_closed.inc();
         tracing::warn!(client.address = %client, ?ending, "slow subscriber closed");
     }
     (peer, ending)
+}
+
+/// The `subscribed` frame, then the replay.
+async fn send_start(
+    peer: &mut Peer,
+    hello: String,
+    replay: Vec<std::sync::Arc<Delivery>>,
+    metrics: &GatewayMetrics,
+) -> Result<(), Ending> {
+    peer.send_text(hello).await?;
+    for delivery in replay {
+        peer.send_text(delivery.frame.clone()).await?;
+        metrics.events_delivered.inc();
+    }
+    Ok(())
+}
+
+/// Live events in publish order, until the socket or the subscription ends.
+async fn send_live(
+    peer: &mut Peer,
+    subscription: &mut Subscription,
+    metrics: &GatewayMetrics,
+) -> Ending {
+    loop {
+        match peer.next(subscription.next()).await {
+            Next::Other(Received::Event(delivery)) => {
+                if let Err(ending) = peer.send_text(delivery.frame.clone()).await {
+                    return ending;
+                }
+                metrics.events_delivered.inc();
+            }
+            Next::Other(Received::Lagged {
+                resume_from,
+                missed,
+            }) => {
+                metrics.events_dropped.inc_by(missed);
+                return Ending::Lagged {
+                    last_sent: resume_from,
+                };
+            }
+            Next::Other(Received::Closed) => return Ending::ShuttingDown,
+            // A subscriber has nothing to say; what it sends is counted and dropped.
+            Next::Message(_) => {}
+            Next::End(ending) => return ending,
+        }
+    }
 }

@@ -53,23 +53,7 @@ where
     F: FnOnce(Opened) -> Fut + 'static,
     Fut: Future<Output = (Peer, Ending)> + 'static,
 {
-    if !wants_upgrade(req) {
-        return Err(GatewayError::UpgradeRequired {
-            path: req_path(endpoint),
-        });
-    }
-    if req.version() < actix_web::http::Version::HTTP_11 {
-        return Err(GatewayError::Handshake(
-            "a WebSocket upgrade needs HTTP/1.1 (RFC 6455, 4.1)".to_owned(),
-        ));
-    }
-    check_origin(req, &state.websocket.allowed_origins)?;
-    let gauge = state
-        .metrics
-        .connections
-        .get_or_create(&Endpoint { endpoint })
-        .clone();
-    let slot: Slot = state.slots.take(&state.websocket, gauge)?;
+    let slot = admit(req, state, endpoint)?;
     let body = guard_frames(req, body, state.websocket.max_message_bytes);
     let (response, session, stream) =
         actix_ws::handle(req, body).map_err(|err| GatewayError::Handshake(err.to_string()))?;
@@ -94,28 +78,59 @@ where
     tracing::info!(parent: &span, client.address = %client, endpoint, "socket opened");
     let running = async move {
         let (peer, ending) = serve(Opened { peer, client }).await;
-        let Traffic {
-            messages_in,
-            messages_out,
-        } = peer.traffic;
-        let code = peer.close(&ending).await;
-        let span = tracing::Span::current();
-        span.record("ws.messages_in", messages_in as i64);
-        span.record("ws.messages_out", messages_out as i64);
-        if let Some(code) = code {
-            span.record("ws.close_code", i64::from(code));
-        }
-        tracing::info!(
-            ?ending,
-            close_code = code,
-            messages_in,
-            messages_out,
-            "socket closed"
-        );
+        close(peer, ending).await;
         drop(slot);
     };
     actix_web::rt::spawn(running.instrument(span));
     Ok(response)
+}
+
+/// Whether the request may become a socket on `endpoint`: an upgrade over
+/// HTTP/1.1, from an allowed origin, with a free slot (held while it lives).
+fn admit(
+    req: &HttpRequest,
+    state: &AppState,
+    endpoint: &'static str,
+) -> Result<Slot, GatewayError> {
+    if !wants_upgrade(req) {
+        return Err(GatewayError::UpgradeRequired {
+            path: req_path(endpoint),
+        });
+    }
+    if req.version() < actix_web::http::Version::HTTP_11 {
+        return Err(GatewayError::Handshake(
+            "a WebSocket upgrade needs HTTP/1.1 (RFC 6455, 4.1)".to_owned(),
+        ));
+    }
+    check_origin(req, &state.websocket.allowed_origins)?;
+    let gauge = state
+        .metrics
+        .connections
+        .get_or_create(&Endpoint { endpoint })
+        .clone();
+    state.slots.take(&state.websocket, gauge)
+}
+
+/// Closes the socket for `ending`; its span and log line say how it went.
+async fn close(peer: Peer, ending: Ending) {
+    let Traffic {
+        messages_in,
+        messages_out,
+    } = peer.traffic;
+    let code = peer.close(&ending).await;
+    let span = tracing::Span::current();
+    span.record("ws.messages_in", messages_in as i64);
+    span.record("ws.messages_out", messages_out as i64);
+    if let Some(code) = code {
+        span.record("ws.close_code", i64::from(code));
+    }
+    tracing::info!(
+        ?ending,
+        close_code = code,
+        messages_in,
+        messages_out,
+        "socket closed"
+    );
 }
 
 /// Puts a [`frame_guard::GuardedPayload`] between the connection and actix-ws.

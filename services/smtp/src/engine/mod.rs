@@ -205,35 +205,8 @@ impl MailDispatch for InletMail {
         's: 'f,
     {
         let policy = Arc::clone(&self.0);
-        let recipients: Vec<Mailbox> = session
-            .transaction
-            .rcpts
-            .iter()
-            .filter_map(|r| policy.mailboxes.resolve(&r.address.address()))
-            .collect();
-        // A recipient named twice gets one copy.
-        let mut seen = std::collections::HashSet::new();
-        let recipients: Vec<Mailbox> = recipients
-            .into_iter()
-            .filter(|m| seen.insert(m.address.to_ascii_lowercase()))
-            .collect();
-        let envelope = Envelope {
-            sender: session
-                .transaction
-                .mail
-                .as_ref()
-                .map(|m| m.sender().address())
-                .unwrap_or_default(),
-            helo: session.peer_name.clone().unwrap_or_default(),
-            client: session
-                .connection
-                .peer_addr
-                .parse::<SocketAddr>()
-                .map(|a| a.ip())
-                .unwrap_or(IpAddr::from([0, 0, 0, 0])),
-            id: session.transaction.id.clone(),
-            received_at: time::OffsetDateTime::now_utc(),
-        };
+        let recipients = recipients_of(session, &policy);
+        let envelope = envelope_of(session);
         let opened = if recipients.is_empty() {
             Err(samotop::mail::DispatchError::Permanent)
         } else {
@@ -260,6 +233,39 @@ impl MailDispatch for InletMail {
             }
         };
         Box::pin(std::future::ready(opened))
+    }
+}
+
+/// The transaction's recipients as mailboxes; one named twice gets one copy.
+fn recipients_of(session: &SmtpSession, policy: &Policy) -> Vec<Mailbox> {
+    let mut seen = std::collections::HashSet::new();
+    session
+        .transaction
+        .rcpts
+        .iter()
+        .filter_map(|r| policy.mailboxes.resolve(&r.address.address()))
+        .filter(|m| seen.insert(m.address.to_ascii_lowercase()))
+        .collect()
+}
+
+/// Who sent the transaction's message, from where, and when it arrived.
+fn envelope_of(session: &SmtpSession) -> Envelope {
+    Envelope {
+        sender: session
+            .transaction
+            .mail
+            .as_ref()
+            .map(|m| m.sender().address())
+            .unwrap_or_default(),
+        helo: session.peer_name.clone().unwrap_or_default(),
+        client: session
+            .connection
+            .peer_addr
+            .parse::<SocketAddr>()
+            .map(|a| a.ip())
+            .unwrap_or(IpAddr::from([0, 0, 0, 0])),
+        id: session.transaction.id.clone(),
+        received_at: time::OffsetDateTime::now_utc(),
     }
 }
 

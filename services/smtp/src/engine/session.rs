@@ -106,6 +106,15 @@ enum Next {
     Over,
 }
 
+/// How a message's DATA ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    /// Up to its final dot.
+    Whole,
+    /// Cut short: the client left, timed out or sent a line too long.
+    Cut,
+}
+
 /// Whether the session goes on after its replies are written.
 #[derive(PartialEq, Eq)]
 enum Flow {
@@ -263,6 +272,25 @@ impl Session<'_> {
             .take()
             .expect("in DATA there is a sink");
         let id = self.state.session.transaction.id.clone();
+        match self.read_body(&mut sink).await? {
+            Body::Whole => {
+                self.commit_message(sink, &id).await;
+                self.state.session.reset();
+            }
+            // The dropped sink keeps nothing.
+            Body::Cut => self.state.session.shutdown(),
+        }
+        Ok(())
+    }
+
+    /// Decodes the message's DATA into `sink` up to its final dot, within
+    /// `smtp.data_timeout_ms` of silence and `smtp.message_timeout_ms` in
+    /// all; what follows the dot stays in `input`. A timeout or an
+    /// over-long line is answered here.
+    async fn read_body(
+        &mut self,
+        sink: &mut Pin<Box<dyn MailDataSink>>,
+    ) -> Result<Body, DriverError> {
         let mut decoder = BodyDecoder::new(self.limits.max_data_line);
         let message_deadline = Instant::now() + self.limits.message_timeout;
         let mut decoded = Vec::with_capacity(8192);
@@ -271,16 +299,12 @@ impl Session<'_> {
                 let idle = Instant::now() + self.limits.data_timeout;
                 match self.read(idle.min(message_deadline), false).await? {
                     Read::Data => {}
-                    // The client left mid-message: the dropped sink keeps nothing.
-                    Read::Closed | Read::Stopping => {
-                        self.state.session.shutdown();
-                        return Ok(());
-                    }
+                    // The client left mid-message.
+                    Read::Closed | Read::Stopping => return Ok(Body::Cut),
                     Read::TimedOut => {
                         tracing::info!(client.address = %self.client, "SMTP message timed out: 421");
                         self.say(Reply::Timeout.line());
-                        self.state.session.shutdown();
-                        return Ok(());
+                        return Ok(Body::Cut);
                     }
                 }
             }
@@ -288,13 +312,13 @@ impl Session<'_> {
             let outcome = decoder.decode(&input, &mut decoded);
             // The sink counts the size and never fails a write: a refusal
             // (too large, disk full) comes when it is closed.
-            write_all(&mut sink, &decoded).await;
+            write_all(sink, &decoded).await;
             decoded.clear();
             match outcome {
                 Ok(Decoded::More) => {}
                 Ok(Decoded::End { consumed }) => {
                     self.input = input[consumed..].to_vec();
-                    break;
+                    return Ok(Body::Whole);
                 }
                 Err(too_long) => {
                     tracing::info!(client.address = %self.client, limit = too_long.limit, "DATA line too long: 500 and close");
@@ -304,13 +328,17 @@ impl Session<'_> {
                         }
                         .line(),
                     );
-                    self.state.session.shutdown();
-                    return Ok(());
+                    return Ok(Body::Cut);
                 }
             }
         }
+    }
+
+    /// Closes the sink, which stores the message, and replies: 250 with its
+    /// id, or the refusal the delivery gave.
+    async fn commit_message(&mut self, mut sink: Pin<Box<dyn MailDataSink>>, id: &str) {
         match poll_fn(|cx| sink.as_mut().poll_close(cx)).await {
-            Ok(()) => self.state.session.say_mail_queued(&id),
+            Ok(()) => self.state.session.say_mail_queued(id),
             Err(err) => {
                 let reply = err
                     .get_ref()
@@ -319,8 +347,6 @@ impl Session<'_> {
                 self.say(reply.line());
             }
         }
-        self.state.session.reset();
-        Ok(())
     }
 
     /// Reads what the client sent into `input`, until `deadline`; when
