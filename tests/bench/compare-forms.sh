@@ -8,7 +8,7 @@
 # wrk with one thread. Each load runs on a fresh server. With --rounds N the
 # servers take turns N times, so a slow spell of the machine (a VM's disk or
 # a neighbour) lands on all of them alike. One JSON line per run;
-# tests/bench/summarize-forms.py makes the README's table from them (the
+# tests/bench/summarize-forms.py makes the benchmark table of docs/forms.md from them (the
 # median of the rounds).
 #
 #   tests/bench/compare-forms.sh [--layouts "shared pinned"] [--connections "32 128"] [--duration SECS] [--rounds N]

@@ -4,7 +4,7 @@
 # server (smtp-server.js, smtp-protocol) and the aiosmtpd peer, neither of
 # which fsyncs. Two layouts: shared (everything floats over both cores) and
 # pinned (server on core 1, load generator on core 0). One JSON line per run;
-# tests/bench/summarize-smtp.py makes the README's table from them.
+# tests/bench/summarize-smtp.py makes the benchmark table of docs/smtp.md from them.
 #
 #   tests/bench/compare-smtp.sh [--layouts "shared pinned"] [--sessions N] [--rounds N]
 #

@@ -11,7 +11,7 @@
 # The disk here is a shared virtual one whose fsync latency swings from run to
 # run, so every load runs --rounds times (default 3), the servers taking turns
 # within each round; tests/bench/summarize-uploads.py turns the lines into the
-# table of medians the README shows.
+# table of medians docs/uploads.md shows.
 #
 # Every run starts on a fresh server, a fresh folder and an idle disk (sync
 # between runs).

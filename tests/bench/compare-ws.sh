@@ -3,7 +3,7 @@
 # against the seed's own Node server (ws-server.js, the `ws` package) and the
 # aiohttp peer. Two layouts: shared (everything floats over both cores) and
 # pinned (server on core 1, load generator on core 0). One JSON line per run;
-# tests/bench/summarize-ws.py makes the README's table from them.
+# tests/bench/summarize-ws.py makes the benchmark table of docs/gateway.md from them.
 #
 #   tests/bench/compare-ws.sh [--layouts "shared pinned"] [--seconds N] [--rounds N] [--pipelines "1 16"]
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turns compare-smtp.sh's JSON lines (stdin) into the README's markdown table:
+"""Turns compare-smtp.sh's JSON lines (stdin) into the markdown table of docs/smtp.md:
 messages/s and p50/p99 per message for each server, size and layout, with
 inlet-smtp's ratio to each peer."""
 import json

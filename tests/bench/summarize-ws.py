@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Turns compare-ws.sh's JSON lines (stdin) into the README's markdown tables:
+"""Turns compare-ws.sh's JSON lines (stdin) into the markdown tables of docs/gateway.md:
 round trips per second and RTT for each server, connection count and layout,
 with inlet-gateway's ratio to each peer, and the fan-out rate."""
 import json

@@ -1,5 +1,5 @@
 //! Everything that can stop a command, each with the one line it prints and
-//! its exit status (README, "The inlet CLI").
+//! its exit status (docs/cli.md).
 
 use std::path::PathBuf;
 use std::process::ExitCode;

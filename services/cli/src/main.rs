@@ -1,6 +1,6 @@
 //! `inlet`: the command-line client for Inlet's protocols (and any server
 //! speaking them): HTTP posts and gets, uploads, WebSocket, SMTP and the
-//! gateway's live event feed. See `inlet --help` and the README.
+//! gateway's live event feed. See `inlet --help` and docs/cli.md.
 #![forbid(unsafe_code)]
 
 mod args;

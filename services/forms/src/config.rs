@@ -1,4 +1,4 @@
-//! The forms service's typed configuration (see README for every key).
+//! The forms service's typed configuration (docs/forms.md and docs/configuration.md list every key).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! What forms counts, in the service's registry (names in README).
+//! What forms counts, in the service's registry (names in docs/forms.md).
 
 use inlet_common::metrics::Metrics;
 use inlet_http::refused::RefusalMetric;

@@ -1,4 +1,4 @@
-//! The gateway's typed configuration (see README for every key).
+//! The gateway's typed configuration (docs/gateway.md and docs/configuration.md list every key).
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,4 +1,4 @@
-//! What the gateway counts, in the service's registry (names in README).
+//! What the gateway counts, in the service's registry (names in docs/gateway.md).
 
 use inlet_common::metrics::Metrics;
 use inlet_http::refused::RefusalMetric;

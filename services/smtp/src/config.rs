@@ -1,4 +1,4 @@
-//! The SMTP service's typed configuration (see README for every key).
+//! The SMTP service's typed configuration (docs/smtp.md and docs/configuration.md list every key).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! The uploads service's typed configuration (see README for every key).
+//! The uploads service's typed configuration (docs/uploads.md and docs/configuration.md list every key).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

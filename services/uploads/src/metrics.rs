@@ -1,4 +1,4 @@
-//! What uploads counts, in the service's registry (names in README).
+//! What uploads counts, in the service's registry (names in docs/uploads.md).
 
 use std::time::Duration;
 

@@ -5,7 +5,7 @@
 use inlet_proto::kinds;
 use serde::Deserialize;
 
-/// A frame of the feed (README, "Event feed frames").
+/// A frame of the feed (docs/gateway.md, "Event feed frames").
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Frame {

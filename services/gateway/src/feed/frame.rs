@@ -1,4 +1,4 @@
-//! The JSON text frames `/events` sends (README, "Event feed frames").
+//! The JSON text frames `/events` sends (docs/gateway.md, "Event feed frames").
 //!
 //! Every frame is an object with a `type`:
 //! - `subscribed`, first: the gateway's `epoch`, the `topics` followed, the
