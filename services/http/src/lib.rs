@@ -18,6 +18,7 @@
 //! - [`head_deadline`]: every request head of a kept-alive connection has the head deadline.
 //! - [`paging`]: `?limit=&cursor=` and the page envelope of every list endpoint.
 //! - [`page`]: one look for every page (shared stylesheet, header and nav).
+//! - [`request_span`]: the OpenTelemetry server span of every request.
 //! - [`access_log`]: one log line per request.
 //! - [`client_address`]: the client's address, through trusted proxies.
 //! - [`allowed_hosts`]: `Host` must name this service (DNS rebinding).
@@ -38,6 +39,7 @@ pub mod page;
 pub mod paging;
 pub mod refusals;
 pub mod refused;
+pub mod request_span;
 pub mod routes;
 pub mod serve;
 pub mod settings;

@@ -13,7 +13,6 @@ use actix_web::rt::net::TcpStream;
 use actix_web::{web, App};
 use inlet_common::metrics::Metrics;
 use inlet_common::readiness::Readiness;
-use opentelemetry_instrumentation_actix_web::RequestTracing;
 
 use crate::access_log::log_requests;
 use crate::allowed_hosts::{check_host, AllowedHosts};
@@ -26,6 +25,7 @@ use crate::head_deadline::HeadDeadline;
 use crate::metrics::{self, HttpMetrics};
 use crate::refusals::Watched;
 use crate::refused::{RefusalMetric, Refusals};
+use crate::request_span::trace_requests;
 use crate::routes::not_found;
 use crate::settings::HttpSettings;
 use crate::{health, metrics::record, page};
@@ -106,7 +106,7 @@ where
             .wrap(from_fn(close_on_unread_body))
             .wrap(from_fn(log_requests))
             .wrap(from_fn(record))
-            .wrap(RequestTracing::new())
+            .wrap(from_fn(trace_requests))
             .configure(health::configure(Arc::clone(&readiness)))
             .configure(metrics::configure(Arc::clone(&metrics)))
             .configure(page::configure_assets)
