@@ -7,7 +7,10 @@
 # on core 1, wrk on core 0); urlencoded and JSON; 32 and 128 connections;
 # wrk with one thread. Each load runs on a fresh server. With --rounds N the
 # servers take turns N times, so a slow spell of the machine (a VM's disk or
-# a neighbour) lands on all of them alike. One JSON line per run;
+# a neighbour) lands on all of them alike. One JSON line per run, with the
+# server's CPU time (user + system, every thread, from /proc/PID/stat) over
+# the load: divided by the requests served it is steady where req/s follows
+# the disk's fsync latency;
 # tests/bench/summarize-forms.py makes the benchmark table of docs/forms.md from them (the
 # median of the rounds).
 #
@@ -67,9 +70,11 @@ for layout in $layouts; do
       for round in $(seq 1 "$rounds"); do
         for name in $servers; do
           start_server "$name" "$mix" "$server_pin"
+          before=$(cpu_ticks "$server_pid")
           line=$($load_pin "$root/tests/bench/load.sh" "http://127.0.0.1:$server_port/" --mix "$mix" \
             --connections "$connections" --duration "$duration" --label "$name")
-          echo "${line%\}},\"layout\":\"$layout\",\"round\":$round}"
+          cpu_s=$(awk -v a="$before" -v b="$(cpu_ticks "$server_pid")" -v hz="$clock_ticks" 'BEGIN {printf "%.2f", (b - a) / hz}')
+          echo "${line%\}},\"layout\":\"$layout\",\"round\":$round,\"server_cpu_s\":$cpu_s}"
           stop_server
         done
       done

@@ -13,6 +13,10 @@ set_pins() {
   server_pin="" load_pin=""
   if [ "$1" = pinned ]; then server_pin="taskset -c 1" load_pin="taskset -c 0"; fi
 }
+# cpu_ticks PID: user + system CPU of every thread of PID so far, in clock
+# ticks (/proc/PID/stat fields 14 and 15; the name in field 2 may hold spaces).
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+clock_ticks=$(getconf CLK_TCK)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { # port
   for _ in $(seq 1 200); do

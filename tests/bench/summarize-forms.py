@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Reads compare-forms.sh's JSON lines on stdin; prints one Markdown table per
 layout: req/s and p99 of every server (the median over rounds, and the
-rounds' range when there are several), and inlet-forms against the Node seed."""
+rounds' range when there are several), and inlet-forms against the Node seed;
+then, where the runs carry the server's CPU time, a table of CPU microseconds
+per request (median over rounds), which does not follow the disk's fsync
+latency the way req/s does."""
 import json
 import statistics
 import sys
@@ -35,5 +38,24 @@ for layout in dict.fromkeys(r["layout"] for r in runs):
             cells.append(f"{r['req_per_s']:,.0f} ({r['p99_ms']:.1f}){spread[s]}" if r else "–")
         node = by.get("node-seed", {}).get("req_per_s")
         ratio = lambda s: f"{by[s]['req_per_s'] / node:.2f}×" if node and s in by else "–"
+        print(f"| {mix} | {conns} | " + " | ".join(cells)
+              + f" | {ratio('inlet-forms')} | {ratio('inlet-forms-interval')} |")
+
+    if not any("server_cpu_s" in r for r in runs if r["layout"] == layout):
+        continue
+    print(f"\nCPU per request, {layout} (µs, user + system of every server thread; lower is better)\n")
+    print("| mix | conns | " + " | ".join(servers) + " | always × node | interval × node |")
+    print("|---|---:|" + "---:|" * (len(servers) + 2))
+    for mix, conns in keys:
+        cpu = {}
+        for s in servers:
+            mine = [r for r in runs if r["target"] == s and r["layout"] == layout
+                    and r["mix"] == mix and r["connections"] == conns
+                    and "server_cpu_s" in r and r["requests"] > 0]
+            if mine:
+                cpu[s] = statistics.median(r["server_cpu_s"] * 1e6 / r["requests"] for r in mine)
+        node = cpu.get("node-seed")
+        ratio = lambda s: f"{cpu[s] / node:.2f}×" if node and s in cpu else "–"
+        cells = [f"{cpu[s]:.1f}" if s in cpu else "–" for s in servers]
         print(f"| {mix} | {conns} | " + " | ".join(cells)
               + f" | {ratio('inlet-forms')} | {ratio('inlet-forms-interval')} |")
