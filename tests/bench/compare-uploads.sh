@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Side-by-side upload benchmark in one run: inlet-uploads (release build, every
-# file fsync'd before its answer) against the seed's own Node servers
+# file fsync'd before its answer; and with store.sync=interval) against the seed's own Node servers
 # (upload-server.js, put-server.js) and the aiohttp peer, none of which fsync.
 # Two layouts: shared (everything floats over both cores) and pinned (server on
 # core 1, load generator on core 0). Also measures the disk's own sequential
-# write with dd. Prints one JSON line per run.
+# write with dd, and before each round of PUTs this machine's ceiling for
+# the same durable steps with no server (inlet-bench ceiling: write, fsync
+# the file, name it, fsync the folder; 8 threads). Prints one JSON line per run.
 #
-#   tests/bench/compare-uploads.sh [--layouts "shared pinned"] [--put-files N] [--rounds N]
+#   tests/bench/compare-uploads.sh [--layouts "shared pinned"] [--loads "big small put"] [--put-files N] [--rounds N]
 #
 # The disk here is a shared virtual one whose fsync latency swings from run to
 # run, so every load runs --rounds times (default 3), the servers taking turns
@@ -24,10 +26,12 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 peers="${PEERS_DIR:-$root/../shared/peers}"
 venv="${PEERS_VENV:-/tmp/inlet-peers-venv}"
-layouts="shared pinned" put_files=2000 rounds=3
+layouts="shared pinned" loads="big small put" put_files=2000 rounds=3
+servers="${SERVERS:-inlet-uploads inlet-uploads-interval node-seed aiohttp}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --layouts) layouts="$2"; shift 2 ;;
+    --loads) loads="$2"; shift 2 ;;
     --put-files) put_files="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     *) echo "unknown option: $1" >&2; exit 64 ;;
@@ -62,6 +66,10 @@ start_server() {
       INLET_LISTEN="127.0.0.1:$port" INLET_DATA_DIR="$data" RUST_LOG=warn \
         INLET_LIMITS__MAX_FILE_BYTES=2147483648 INLET_LIMITS__MAX_REQUEST_BYTES=2147483648 \
         $pin "$root/target/release/inlet-uploads" 2>"$work/$name.log" & ;;
+    inlet-uploads-interval)
+      INLET_LISTEN="127.0.0.1:$port" INLET_DATA_DIR="$data" RUST_LOG=warn INLET_STORE__SYNC=interval \
+        INLET_LIMITS__MAX_FILE_BYTES=2147483648 INLET_LIMITS__MAX_REQUEST_BYTES=2147483648 \
+        $pin "$root/target/release/inlet-uploads" 2>"$work/$name.log" & ;;
     node-seed)
       local script=upload-server.js
       [ "$load" = put ] && script=put-server.js
@@ -80,11 +88,18 @@ start_server() {
 
 for layout in $layouts; do
   set_pins "$layout"
-  for load in big small put; do
+  for load in $loads; do
    for round in $(seq 1 "$rounds"); do
     # The 1 GiB runs are set against the disk's rate of the same moment.
     if [ "$load" = big ]; then measure_disk; fi
-    for name in inlet-uploads node-seed aiohttp; do
+    # The PUT runs against the machine's own ceiling for the same steps.
+    if [ "$load" = put ]; then
+      sync
+      line=$($load_pin "$bench" ceiling --dir "$work/ceiling" --threads 8 --file-bytes 50000 --seconds 5)
+      echo "${line%\}},\"protocol\":\"ceiling\",\"layout\":\"$layout\",\"round\":$round}"
+      sync
+    fi
+    for name in $servers; do
       mode=multipart
       [ "$load" = put ] && mode=put
       data="$work/data-$layout-$load-$round-$name"

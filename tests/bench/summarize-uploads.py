@@ -7,12 +7,13 @@ import statistics
 import sys
 from collections import defaultdict
 
-SERVERS = ["inlet-uploads", "node-seed", "aiohttp"]
+SERVERS = ["inlet-uploads", "inlet-uploads-interval", "node-seed", "aiohttp"]
 LOADS = {"big": "1 × 1 GiB multipart, 1 conn", "small": "1000 × 64 KiB multipart, 8 conns",
          "put": "50 kB PUTs, 8 conns"}
 
 runs = defaultdict(list)
 disk = []
+ceiling = defaultdict(list)
 for line in sys.stdin:
     line = line.strip()
     if not line.startswith("{"):
@@ -20,6 +21,8 @@ for line in sys.stdin:
     row = json.loads(line)
     if row["protocol"] == "disk":
         disk.append(row["mb_per_s"])
+    elif row["protocol"] == "ceiling":
+        ceiling[row["layout"]].append(row["files_per_s"])
     else:
         runs[(row["layout"], row["load"], row["label"])].append(row)
 
@@ -28,6 +31,9 @@ def med(rows, key):
 
 if disk:
     print(f"disk (dd bs=1M count=1024 conv=fdatasync): {statistics.median(disk):.0f} MB/s\n")
+for layout, rates in ceiling.items():
+    print(f"ceiling, {layout} (inlet-bench ceiling: 50 kB files, write + fsync + link + fsync folder, 8 threads): "
+          f"{statistics.median(rates):,.0f} files/s [{min(rates):,.0f}–{max(rates):,.0f}]\n")
 print("| layout | load | server | MB/s | files/s | p50 ms | p99 ms | peak RSS MiB | rounds |")
 print("|---|---|---|---|---|---|---|---|---|")
 for layout in ["shared", "pinned"]:

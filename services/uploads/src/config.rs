@@ -25,6 +25,8 @@ pub struct UploadsConfig {
     pub log_format: LogFormat,
     /// Size limits.
     pub limits: Limits,
+    /// When a stored file is on disk.
+    pub store: StoreSettings,
     /// Timeouts, workers and shutdown deadline.
     pub http: HttpSettings,
     /// The gateway's event ingest (`INLET_GATEWAY_URL`, e.g.
@@ -55,6 +57,38 @@ pub struct Limits {
     pub max_list_limit: usize,
 }
 
+/// The `[store]` table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StoreSettings {
+    /// `always`: every file and its name fsync'd before the answer;
+    /// `interval`: written and named, and the folder's filesystem flushed
+    /// within `sync_interval_ms`.
+    pub sync: SyncMode,
+    /// With `sync = "interval"`: the longest a stored file waits for its
+    /// flush, so the most a machine crash can lose.
+    pub sync_interval_ms: u64,
+}
+
+/// `store.sync`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncMode {
+    /// Durable before the answer.
+    Always,
+    /// Durable within `store.sync_interval_ms` of the answer.
+    Interval,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        Self {
+            sync: SyncMode::Always,
+            sync_interval_ms: 1000,
+        }
+    }
+}
+
 impl Default for UploadsConfig {
     fn default() -> Self {
         Self {
@@ -63,6 +97,7 @@ impl Default for UploadsConfig {
             service_name: None,
             log_format: LogFormat::Text,
             limits: Limits::default(),
+            store: StoreSettings::default(),
             http: HttpSettings {
                 // Large files take time: a whole upload may take 10 minutes,
                 // as long as it never stalls for longer than the idle timeout.
@@ -115,6 +150,7 @@ impl Validate for UploadsConfig {
                     limits.default_list_limit as u64,
                 ),
                 ("limits.max_list_limit", limits.max_list_limit as u64),
+                ("store.sync_interval_ms", self.store.sync_interval_ms),
             ],
         );
         check_data_dir(problems, &self.data_dir);
@@ -124,3 +160,34 @@ impl Validate for UploadsConfig {
 }
 
 inlet_common::impl_service_config!(UploadsConfig, health_listen: listen);
+
+#[cfg(test)]
+mod tests {
+    use inlet_common::config::{load, ConfigSource};
+
+    use super::*;
+
+    fn load_env(pairs: &[(&str, &str)]) -> Result<UploadsConfig, String> {
+        load(&ConfigSource::from_pairs(pairs.iter().copied())).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn store_sync_is_always_by_default_and_interval_when_asked() {
+        assert_eq!(load_env(&[]).unwrap().store.sync, SyncMode::Always);
+        let config = load_env(&[
+            ("INLET_STORE__SYNC", "interval"),
+            ("INLET_STORE__SYNC_INTERVAL_MS", "250"),
+        ])
+        .unwrap();
+        assert_eq!(config.store.sync, SyncMode::Interval);
+        assert_eq!(config.store.sync_interval_ms, 250);
+    }
+
+    #[test]
+    fn bad_store_values_name_their_keys() {
+        let err = load_env(&[("INLET_STORE__SYNC", "sometimes")]).unwrap_err();
+        assert!(err.contains("store.sync"), "{err}");
+        let err = load_env(&[("INLET_STORE__SYNC_INTERVAL_MS", "0")]).unwrap_err();
+        assert!(err.contains("store.sync_interval_ms"), "{err}");
+    }
+}

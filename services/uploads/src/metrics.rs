@@ -35,6 +35,8 @@ pub struct UploadsMetrics {
     pub duration: Histogram,
     /// Temporary files being written now.
     pub in_flight: Gauge,
+    /// Background flushes of the uploads filesystem (`store.sync = "interval"`).
+    pub interval_flushes: Counter,
 }
 
 impl UploadsMetrics {
@@ -46,6 +48,7 @@ impl UploadsMetrics {
             // 1 ms to about 9 minutes.
             duration: Histogram::new(exponential_buckets(0.001, 2.0, 20)),
             in_flight: Gauge::default(),
+            interval_flushes: Counter::default(),
         };
         metrics.register(
             "inlet_uploads_received_bytes",
@@ -66,6 +69,11 @@ impl UploadsMetrics {
             "inlet_uploads_incoming_files",
             "Temporary files being written now",
             this.in_flight.clone(),
+        );
+        metrics.register(
+            "inlet_uploads_interval_flushes",
+            "Background flushes of the uploads filesystem (store.sync = interval)",
+            this.interval_flushes.clone(),
         );
         this
     }

@@ -3,6 +3,7 @@
 use std::future::Future;
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::web;
@@ -10,11 +11,13 @@ use inlet_common::metrics::Metrics;
 use inlet_common::publish::{PublishError, Publisher};
 use inlet_common::readiness::Readiness;
 
+use crate::config::SyncMode;
 use crate::config::UploadsConfig;
 use crate::metrics::UploadsMetrics;
 use crate::routes;
 use crate::state::AppState;
-use crate::store::FsStore;
+use crate::state::Store;
+use crate::store::{FsStore, SyncSettings};
 
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +36,7 @@ pub struct Application {
     server: Server,
     readiness: Arc<Readiness>,
     publisher: Publisher,
+    store: Arc<Store>,
 }
 
 impl Application {
@@ -41,8 +45,20 @@ impl Application {
     pub async fn build(config: UploadsConfig) -> Result<Self, StartupError> {
         let metrics = Arc::new(Metrics::new());
         let uploads_metrics = UploadsMetrics::register(&metrics);
-        let (store, leftovers) =
-            FsStore::open(config.uploads_dir(), uploads_metrics.in_flight.clone()).await?;
+        let sync = match config.store.sync {
+            SyncMode::Always => SyncSettings::Always,
+            SyncMode::Interval => SyncSettings::Interval(
+                Duration::from_millis(config.store.sync_interval_ms),
+                uploads_metrics.interval_flushes.clone(),
+            ),
+        };
+        let (store, leftovers) = FsStore::open(
+            config.uploads_dir(),
+            uploads_metrics.in_flight.clone(),
+            sync,
+        )
+        .await?;
+        let store = Arc::new(store);
         if leftovers > 0 {
             tracing::warn!(leftovers, "removed files a crash left half-written");
         }
@@ -51,7 +67,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let publisher = Publisher::start(config.gateway_url.as_deref(), &config.publish, &metrics)?;
         let state = web::Data::new(AppState {
-            store: Arc::new(store),
+            store: Arc::clone(&store),
             limits: config.limits.clone(),
             metrics: uploads_metrics,
             publisher: publisher.clone(),
@@ -78,6 +94,7 @@ impl Application {
             server,
             readiness,
             publisher,
+            store,
         })
     }
 
@@ -94,6 +111,8 @@ impl Application {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), StartupError> {
         let served = inlet_http::run_until_stopped(self.server, &self.readiness, shutdown).await;
+        // What the interval flush still owes is flushed before anything is announced as gone.
+        self.store.close().await;
         self.publisher.drain().await;
         served?;
         tracing::info!("stopped");

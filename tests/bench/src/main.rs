@@ -6,11 +6,13 @@
 //! inlet-bench ws ws://127.0.0.1:8082/ --mode hello --connections 100
 //! inlet-bench smtp 127.0.0.1:2525 --sessions 8 --messages 200 --message-bytes 4096
 //! inlet-bench ws ws://127.0.0.1:8082/events --mode fanout --connections 1000 --publish-url http://127.0.0.1:50051
+//! inlet-bench ceiling --dir /data/ceiling --threads 8 --file-bytes 50000 --seconds 10
 //! inlet-bench soak --forms http://127.0.0.1:8080 --uploads http://127.0.0.1:8081 --gateway ws://127.0.0.1:8082 \
 //!     --smtp 127.0.0.1:2525 --data-dir DATA --pid forms=PID … --minutes 30   (tests/soak/run.sh)
 //! ```
 #![forbid(unsafe_code)]
 
+mod ceiling;
 mod report;
 mod rss;
 mod smtp;
@@ -39,6 +41,8 @@ enum Command {
     Smtp(smtp::Args),
     /// Soak: a steady mixed load on every service, sampling their resources.
     Soak(soak::Args),
+    /// This machine's ceiling for storing small files durably (no server).
+    Ceiling(ceiling::Args),
 }
 
 #[tokio::main]
@@ -56,6 +60,9 @@ async fn main() -> ExitCode {
                 }
             };
         }
+        Command::Ceiling(args) => ceiling::run(args)
+            .map(|r| serde_json::to_value(r).expect("a report serialises"))
+            .map_err(|e| e.to_string()),
         Command::Uploads(args) => uploads::run(args)
             .await
             .map(|r| serde_json::to_value(r).expect("a report serialises"))

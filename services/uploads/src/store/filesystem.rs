@@ -1,14 +1,18 @@
 //! The filesystem store: files under `<data_dir>/uploads/`, each written
 //! under a temporary name in the same folder, fsync'd with its metadata in
 //! extended attributes, hard-linked to its name (which fails rather than
-//! replace a file), and the folder fsync'd in groups ([`DirSync`]).
+//! replace a file), and the folder fsync'd in groups ([`DirSync`]); or, with
+//! `store.sync = "interval"`, written and named at once and made durable by
+//! a background flush ([`IntervalSync`]).
 
 use std::io;
 use std::path::{Path, PathBuf};
 
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 
 use super::file_store::{Download, FileStore, PendingFile};
+use super::interval_sync::IntervalSync;
 use super::listing::{is_stored_name, list, Cursor, Listed};
 use super::meta::FileMeta;
 use super::{remove_leftovers, DirSync, Incoming};
@@ -17,26 +21,77 @@ use super::{remove_leftovers, DirSync, Incoming};
 #[derive(Debug)]
 pub struct FsStore {
     dir: PathBuf,
-    dir_sync: DirSync,
+    durability: Durability,
     /// Temporary files being written now.
     in_flight: Gauge,
+}
+
+/// When a stored file is on disk (`store.sync`).
+#[derive(Debug)]
+enum Durability {
+    /// Before its answer: the file and the folder fsync'd (the folder in groups).
+    Always(DirSync),
+    /// Within `store.sync_interval_ms` of it.
+    Interval(IntervalSync),
+}
+
+/// How the filesystem store makes files durable.
+#[derive(Debug, Clone)]
+pub enum SyncSettings {
+    /// Every file and its name fsync'd before the answer.
+    Always,
+    /// The filesystem flushed this often while anything is unflushed;
+    /// each flush counted in the counter.
+    Interval(std::time::Duration, Counter),
 }
 
 impl FsStore {
     /// Opens (creating it if needed) the folder `dir`, removing what a crash
     /// left half-written; returns the store and how many such files it removed.
-    pub async fn open(dir: PathBuf, in_flight: Gauge) -> io::Result<(Self, usize)> {
+    pub async fn open(
+        dir: PathBuf,
+        in_flight: Gauge,
+        sync: SyncSettings,
+    ) -> io::Result<(Self, usize)> {
         tokio::fs::create_dir_all(&dir).await?;
         let leftovers = remove_leftovers(&dir).await?;
-        let dir_sync = DirSync::open(&dir)?;
+        let durability = match sync {
+            SyncSettings::Always => Durability::Always(DirSync::open(&dir)?),
+            SyncSettings::Interval(every, flushes) => {
+                Durability::Interval(IntervalSync::start(&dir, every, flushes)?)
+            }
+        };
         Ok((
             Self {
                 dir,
-                dir_sync,
+                durability,
                 in_flight,
             },
             leftovers,
         ))
+    }
+
+    /// At a clean stop: what waits for the interval flush is flushed now.
+    pub async fn close(&self) {
+        if let Durability::Interval(sync) = &self.durability {
+            sync.close().await;
+        }
+    }
+
+    /// Makes the names made or removed so far durable (`always`), or marks
+    /// them for the next flush (`interval`).
+    async fn names_durable(&self) -> io::Result<()> {
+        match &self.durability {
+            Durability::Always(dir_sync) => dir_sync.sync().await,
+            Durability::Interval(sync) => {
+                sync.mark();
+                Ok(())
+            }
+        }
+    }
+
+    fn fsyncs_files(&self) -> bool {
+        matches!(self.durability, Durability::Always(_))
     }
 
     /// The folder, for readiness checks.
@@ -58,11 +113,17 @@ impl FileStore for FsStore {
     type Sealed = Incoming;
 
     async fn begin(&self) -> io::Result<Incoming> {
-        Incoming::create(&self.dir, &self.in_flight).await
+        let file = Incoming::create(&self.dir, &self.in_flight).await?;
+        Ok(if self.fsyncs_files() {
+            file
+        } else {
+            file.without_fsync()
+        })
     }
 
     async fn put_sealed(&self, bytes: Vec<u8>, meta: &FileMeta) -> io::Result<(Incoming, bool)> {
-        Incoming::create_sealed(&self.dir, &self.in_flight, bytes, meta).await
+        let fsync = self.fsyncs_files();
+        Incoming::create_sealed(&self.dir, &self.in_flight, bytes, meta, fsync).await
     }
 
     async fn commit(&self, files: Vec<(Incoming, String)>) -> io::Result<Vec<String>> {
@@ -77,7 +138,7 @@ impl FileStore for FsStore {
             }
         }
         if !named.is_empty() {
-            if let Err(err) = self.dir_sync.sync().await {
+            if let Err(err) = self.names_durable().await {
                 self.remove_names(&named).await;
                 return Err(err);
             }
@@ -119,7 +180,7 @@ impl FileStore for FsStore {
             Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(false),
             Err(err) => return Err(err),
         }
-        self.dir_sync.sync().await?;
+        self.names_durable().await?;
         Ok(true)
     }
 }
@@ -159,9 +220,10 @@ mod tests {
     #[tokio::test]
     async fn a_taken_name_is_never_replaced_and_delete_removes_only_stored_files() {
         let dir = tempfile::tempdir().unwrap();
-        let (store, leftovers) = FsStore::open(dir.path().join("u"), Gauge::default())
-            .await
-            .unwrap();
+        let (store, leftovers) =
+            FsStore::open(dir.path().join("u"), Gauge::default(), SyncSettings::Always)
+                .await
+                .unwrap();
         assert_eq!(leftovers, 0);
         assert_eq!(stored(&store, "a.txt", b"one").await, "a.txt");
         assert_eq!(stored(&store, "a.txt", b"two").await, "a-2.txt");
@@ -185,9 +247,13 @@ mod tests {
     #[tokio::test]
     async fn a_dropped_file_leaves_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let (store, _) = FsStore::open(dir.path().to_owned(), Gauge::default())
-            .await
-            .unwrap();
+        let (store, _) = FsStore::open(
+            dir.path().to_owned(),
+            Gauge::default(),
+            SyncSettings::Always,
+        )
+        .await
+        .unwrap();
         let mut file = store.begin().await.unwrap();
         PendingFile::write(&mut file, b"half").await.unwrap();
         drop(file);

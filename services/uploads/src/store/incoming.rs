@@ -45,6 +45,9 @@ pub struct Incoming {
     flushing: Option<tokio::task::JoinHandle<io::Result<()>>>,
     /// Temporary files in flight, one of which this is until dropped.
     in_flight: Gauge,
+    /// Whether sealing fsyncs the file (`store.sync = "always"`); without,
+    /// the interval flush makes it durable.
+    fsync: bool,
 }
 
 impl Incoming {
@@ -71,17 +74,26 @@ impl Incoming {
                 in_flight.inc();
                 in_flight.clone()
             },
+            fsync: true,
         })
+    }
+
+    /// Seals without fsyncing the file, for `store.sync = "interval"`.
+    pub fn without_fsync(mut self) -> Self {
+        self.fsync = false;
+        self
     }
 
     /// Writes the whole file `bytes` with `meta` in one go (one blocking
     /// call: create, write, attach, fsync): it comes back sealed. Returns
     /// whether the metadata was kept, as [`Incoming::seal`] does.
+    /// Without `fsync`, the file is not fsync'd (`store.sync = "interval"`).
     pub async fn create_sealed(
         dir: &Path,
         in_flight: &Gauge,
         bytes: Vec<u8>,
         meta: &FileMeta,
+        fsync: bool,
     ) -> io::Result<(Self, bool)> {
         let temp = dir.join(format!(
             "{INCOMING_PREFIX}{}",
@@ -97,6 +109,7 @@ impl Incoming {
             unflushed: 0,
             flushing: None,
             in_flight: in_flight.clone(),
+            fsync,
         };
         let meta = meta.clone();
         let kept = tokio::task::spawn_blocking(move || {
@@ -107,7 +120,9 @@ impl Incoming {
                 .open(&temp)?;
             file.write_all(&bytes)?;
             let kept = meta::write(&file, &meta)?;
-            file.sync_all()?;
+            if fsync {
+                file.sync_all()?;
+            }
             Ok::<_, io::Error>(kept)
         })
         .await
@@ -122,7 +137,7 @@ impl Incoming {
         file.write_all(bytes).await?;
         self.len += bytes.len() as u64;
         self.unflushed += bytes.len() as u64;
-        if self.unflushed >= FLUSH_EVERY {
+        if self.fsync && self.unflushed >= FLUSH_EVERY {
             self.flush_in_background().await?;
         }
         Ok(())
@@ -169,9 +184,12 @@ impl Incoming {
         file.flush().await?;
         let file = file.into_std().await;
         let meta = meta.clone();
+        let fsync = self.fsync;
         tokio::task::spawn_blocking(move || {
             let kept = meta::write(&file, &meta)?;
-            file.sync_all()?;
+            if fsync {
+                file.sync_all()?;
+            }
             Ok(kept)
         })
         .await
@@ -337,7 +355,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let in_flight = Gauge::default();
         let (incoming, kept) =
-            Incoming::create_sealed(dir.path(), &in_flight, b"whole".to_vec(), &meta())
+            Incoming::create_sealed(dir.path(), &in_flight, b"whole".to_vec(), &meta(), true)
                 .await
                 .unwrap();
         assert!(kept);

@@ -9,13 +9,14 @@ mod dir_sync;
 mod file_store;
 mod filesystem;
 mod incoming;
+mod interval_sync;
 mod listing;
 pub mod meta;
 mod names;
 
 pub use dir_sync::DirSync;
 pub use file_store::{Download, FileStore, PendingFile};
-pub use filesystem::FsStore;
+pub use filesystem::{FsStore, SyncSettings};
 pub use incoming::{remove_leftovers, Incoming, INCOMING_PREFIX};
 pub use listing::{is_stored_name, list, Cursor, Listed};
 pub use names::{plain_name, printable, stored_name, MAX_FIELD_BYTES, MAX_NAME_BYTES};

@@ -160,3 +160,31 @@ async fn a_body_longer_than_its_content_length_is_cut_at_the_declared_length() {
         bytes(100)
     );
 }
+
+#[tokio::test]
+async fn with_interval_sync_files_are_answered_at_once_and_flushed_in_the_background() {
+    let app = spawn_app(&[
+        ("INLET_STORE__SYNC", "interval"),
+        ("INLET_STORE__SYNC_INTERVAL_MS", "20"),
+    ])
+    .await;
+    let body = bytes(70_000);
+    let res = app.put("userfile1", "later.bin", body.clone()).await;
+    assert_eq!(res.status(), 200);
+    let answer: serde_json::Value = res.json().await.unwrap();
+    let name = answer["stored"][0]["name"].as_str().unwrap().to_owned();
+    assert_eq!(std::fs::read(app.uploads_dir().join(&name)).unwrap(), body);
+    let flushes = "inlet_uploads_interval_flushes_total";
+    let deadline = tokio::time::Instant::now() + inlet_testkit::WAIT;
+    while app.metric(flushes).await < 1.0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no background flush"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // A small file (kept in memory, sealed in one go) takes the same way.
+    let res = app.put("userfile1", "small.txt", b"tiny".to_vec()).await;
+    assert_eq!(res.status(), 200);
+    app.stop().await;
+}
