@@ -95,7 +95,7 @@ for layout in $layouts; do
     # The PUT runs against the machine's own ceiling for the same steps.
     if [ "$load" = put ]; then
       sync
-      line=$($load_pin "$bench" ceiling --dir "$work/ceiling" --threads 8 --file-bytes 50000 --seconds 5)
+      line=$($load_pin "$bench" ceiling --dir "$work/ceiling-$layout-$round" --threads 8 --file-bytes 50000 --files "$put_files")
       echo "${line%\}},\"protocol\":\"ceiling\",\"layout\":\"$layout\",\"round\":$round}"
       sync
     fi

@@ -6,7 +6,7 @@
 //! inlet-bench ws ws://127.0.0.1:8082/ --mode hello --connections 100
 //! inlet-bench smtp 127.0.0.1:2525 --sessions 8 --messages 200 --message-bytes 4096
 //! inlet-bench ws ws://127.0.0.1:8082/events --mode fanout --connections 1000 --publish-url http://127.0.0.1:50051
-//! inlet-bench ceiling --dir /data/ceiling --threads 8 --file-bytes 50000 --seconds 10
+//! inlet-bench ceiling --dir /data/ceiling --threads 8 --file-bytes 50000 --files 4000
 //! inlet-bench soak --forms http://127.0.0.1:8080 --uploads http://127.0.0.1:8081 --gateway ws://127.0.0.1:8082 \
 //!     --smtp 127.0.0.1:2525 --data-dir DATA --pid forms=PID … --minutes 30   (tests/soak/run.sh)
 //! ```
