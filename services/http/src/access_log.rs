@@ -18,24 +18,29 @@ pub async fn log_requests(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().clone();
-    let path = req.path().to_owned();
-    let peer = client_address::of(
-        req.peer_addr().map(|addr| addr.ip()),
-        req.headers(),
-        req.app_data::<TrustedProxies>(),
-    );
     let res = next.call(req).await?;
+    // The request is read back from the response: nothing is copied for a
+    // line that is not written.
+    let req = res.request();
+    let method = req.method();
+    let path = req.path();
     let status = res.status().as_u16();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed_ms = || started.elapsed().as_secs_f64() * 1000.0;
+    let peer = || {
+        client_address::of(
+            req.peer_addr().map(|addr| addr.ip()),
+            req.headers(),
+            req.app_data::<TrustedProxies>(),
+        )
+    };
     if res.status().is_server_error() {
         // WARN, not ERROR: the failure itself was logged once, with its causes,
         // where it became an answer (crate::errors::error_response).
-        tracing::warn!(http.request.method = %method, url.path = %path, http.response.status_code = status, client.address = %peer, elapsed_ms, "request failed");
-    } else if res.status().is_success() && PROBE_PATHS.contains(&path.as_str()) {
-        tracing::debug!(http.request.method = %method, url.path = %path, http.response.status_code = status, client.address = %peer, elapsed_ms, "request served");
+        tracing::warn!(http.request.method = %method, url.path = %path, http.response.status_code = status, client.address = %peer(), elapsed_ms = elapsed_ms(), "request failed");
+    } else if res.status().is_success() && PROBE_PATHS.contains(&path) {
+        tracing::debug!(http.request.method = %method, url.path = %path, http.response.status_code = status, client.address = %peer(), elapsed_ms = elapsed_ms(), "request served");
     } else {
-        tracing::info!(http.request.method = %method, url.path = %path, http.response.status_code = status, client.address = %peer, elapsed_ms, "request served");
+        tracing::info!(http.request.method = %method, url.path = %path, http.response.status_code = status, client.address = %peer(), elapsed_ms = elapsed_ms(), "request served");
     }
     Ok(res)
 }

@@ -36,17 +36,18 @@ pub async fn trace_requests(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let tracer = TRACER.get_or_init(|| global::tracer("inlet-http"));
     let parent = global::get_text_map_propagator(|p| p.extract(&Headers(req.headers())));
-    let route = req.match_pattern();
     let method = req.method().as_str();
-    let name = match &route {
-        Some(route) => format!("{method} {route}"),
-        None => method.to_owned(),
-    };
+    // Named for real only if it records: a dropped span's name is never read.
     let mut span = tracer
-        .span_builder(name)
+        .span_builder("HTTP")
         .with_kind(SpanKind::Server)
         .start_with_context(tracer, &parent);
     if span.is_recording() {
+        let route = req.match_pattern();
+        span.update_name(match &route {
+            Some(route) => format!("{method} {route}"),
+            None => method.to_owned(),
+        });
         let client = client_address::of(
             req.peer_addr().map(|a| a.ip()),
             req.headers(),
