@@ -222,8 +222,10 @@ fn plan_page(
 impl SubmissionStore for Journal {
     type Entry = Entry;
 
+    /// Must be called on an actix worker (a thread running a tokio
+    /// `LocalSet`): the outcome comes back through the worker's inbox. Off
+    /// a worker, use [`Journal::append_anywhere`].
     fn append(&self, line: Vec<u8>) -> impl std::future::Future<Output = Outcome> {
-        // From an actix worker: the outcome comes back through its inbox.
         self.append_from_worker(line)
     }
 
