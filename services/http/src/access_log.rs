@@ -6,7 +6,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 
-use crate::client_address::{self, TrustedProxies};
+use crate::client_address::client_address;
 
 /// Paths that health probes ask every few seconds: a success there is logged
 /// at DEBUG, so probes do not bury the requests people make.
@@ -26,13 +26,7 @@ pub async fn log_requests(
     let path = req.path();
     let status = res.status().as_u16();
     let elapsed_ms = || started.elapsed().as_secs_f64() * 1000.0;
-    let peer = || {
-        client_address::of(
-            req.peer_addr().map(|addr| addr.ip()),
-            req.headers(),
-            req.app_data::<TrustedProxies>(),
-        )
-    };
+    let peer = || client_address(req);
     if res.status().is_server_error() {
         // WARN, not ERROR: the failure itself was logged once, with its causes,
         // where it became an answer (crate::errors::error_response).

@@ -105,8 +105,8 @@ pub fn client_address(req: &HttpRequest) -> ClientAddress {
     )
 }
 
-/// [`client_address`] from a request's parts (for middleware).
-pub fn of(
+/// [`client_address`] from a request's parts.
+fn of(
     peer: Option<IpAddr>,
     headers: &HeaderMap,
     trusted: Option<&TrustedProxies>,

@@ -10,7 +10,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 
-use crate::client_address::{self, TrustedProxies};
+use crate::client_address::client_address;
 use crate::errors::ErrorReply;
 
 /// Why a request was refused: its error code's name.
@@ -73,14 +73,9 @@ pub async fn count_refusals(
     let request = res.request();
     if let Some(refusals) = request.app_data::<Refusals>() {
         refusals.count(reply.code);
-        let client = client_address::of(
-            request.peer_addr().map(|a| a.ip()),
-            request.headers(),
-            request.app_data::<TrustedProxies>(),
-        );
         tracing::info!(
             reason = reply.code,
-            client.address = %client,
+            client.address = %client_address(request),
             http.request.method = %request.method(),
             url.path = request.path(),
             message = %reply.message,

@@ -23,7 +23,7 @@ use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::{FutureExt, Span, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::KeyValue;
 
-use crate::client_address::{self, TrustedProxies};
+use crate::client_address::client_address;
 
 /// The tracer, taken from the global provider on the first request (the
 /// service sets the provider up before it serves).
@@ -48,15 +48,10 @@ pub async fn trace_requests(
             Some(route) => format!("{method} {route}"),
             None => method.to_owned(),
         });
-        let client = client_address::of(
-            req.peer_addr().map(|a| a.ip()),
-            req.headers(),
-            req.app_data::<TrustedProxies>(),
-        );
         span.set_attributes([
             KeyValue::new("http.request.method", method.to_owned()),
             KeyValue::new("url.path", req.path().to_owned()),
-            KeyValue::new("client.address", client.to_string()),
+            KeyValue::new("client.address", client_address(req.request()).to_string()),
             KeyValue::new("network.protocol.version", protocol_version(req.version())),
         ]);
         if let Some(route) = route {
