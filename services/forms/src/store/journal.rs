@@ -157,28 +157,13 @@ impl Journal {
     pub async fn close(&self) {
         let _ = self.queue.send(Command::Close).await;
     }
-
-    /// Which records a page holds: up to `limit` with sequence numbers below
-    /// `before` (all, when `None`), newest first, across segments, stopping
-    /// early when the next record would take the page past `max_bytes` (a
-    /// page always holds at least one record, so paging always moves on).
-    /// Blocking: reads one stretch of index per segment it touches.
-    pub fn plan_page_now(
-        &self,
-        before: Option<u64>,
-        limit: usize,
-        max_bytes: u64,
-    ) -> Result<PagePlan, StoreError> {
-        plan_page(&self.shared, before, limit, max_bytes)
-    }
-
-    /// One record's JSON text, as stored. Blocking: reads the file.
-    pub fn read_now(&self, record: &Entry) -> Result<Vec<u8>, StoreError> {
-        record.segment.read(record.span)
-    }
 }
 
-/// [`Journal::plan_page_now`] over the shared segments. Blocking.
+/// Which records a page holds: up to `limit` with sequence numbers below
+/// `before` (all, when `None`), newest first, across segments, stopping
+/// early when the next record would take the page past `max_bytes` (a
+/// page always holds at least one record, so paging always moves on).
+/// Blocking: reads one stretch of index per segment it touches.
 fn plan_page(
     shared: &Shared,
     before: Option<u64>,
@@ -429,15 +414,15 @@ mod tests {
     }
 
     /// Every record's `n`, newest first, following cursors page by page.
-    fn read_all(journal: &Journal, limit: usize, max_bytes: u64) -> (Vec<u64>, usize) {
+    async fn read_all(journal: &Journal, limit: usize, max_bytes: u64) -> (Vec<u64>, usize) {
         let mut seen = Vec::new();
         let mut before = None;
         let mut pages = 0;
         loop {
-            let plan = journal.plan_page_now(before, limit, max_bytes).unwrap();
+            let plan = journal.plan_page(before, limit, max_bytes).await.unwrap();
             pages += 1;
-            for record in &plan.records {
-                let text = journal.read_now(record).unwrap();
+            for record in plan.records {
+                let text = journal.read(record).await.unwrap();
                 let value: serde_json::Value = serde_json::from_slice(&text).unwrap();
                 seen.push(value["n"].as_u64().unwrap());
             }
@@ -478,10 +463,13 @@ mod tests {
         }
         let newest_first: Vec<u64> = (0..40).rev().collect();
         // Pages of 7 straddle segment boundaries; so do pages cut by bytes.
-        assert_eq!(read_all(&journal, 7, u64::MAX), (newest_first.clone(), 6));
-        assert_eq!(read_all(&journal, 1000, 100).0, newest_first);
+        assert_eq!(
+            read_all(&journal, 7, u64::MAX).await,
+            (newest_first.clone(), 6)
+        );
+        assert_eq!(read_all(&journal, 1000, 100).await.0, newest_first);
         // A cursor in the middle of a segment starts the page right there.
-        let plan = journal.plan_page_now(Some(20), 3, u64::MAX).unwrap();
+        let plan = journal.plan_page(Some(20), 3, u64::MAX).await.unwrap();
         assert_eq!(plan.records.len(), 3);
         assert_eq!(plan.next, Some(17));
         stop(journal, writer).await;
@@ -490,7 +478,7 @@ mod tests {
         let (journal, writer) = open_plain(dir.path(), 256, SyncPolicy::Always);
         append_numbers(&journal, 40..45).await;
         assert_eq!(
-            read_all(&journal, 7, u64::MAX).0,
+            read_all(&journal, 7, u64::MAX).await.0,
             (0..45).rev().collect::<Vec<_>>()
         );
         assert_eq!(journal_text(dir.path()).lines().count(), 45);
@@ -505,7 +493,7 @@ mod tests {
         append_numbers(&journal, 0..20).await;
         assert!(crate::store::segment_files(dir.path()).unwrap().len() >= 3);
         assert_eq!(
-            read_all(&journal, 50, u64::MAX).0,
+            read_all(&journal, 50, u64::MAX).await.0,
             (0..20).rev().collect::<Vec<_>>()
         );
         stop(journal, writer).await;
@@ -541,7 +529,7 @@ mod tests {
 
         let (journal, writer) = open_plain(dir.path(), 256, SyncPolicy::Always);
         assert_eq!(
-            read_all(&journal, 1000, u64::MAX).0,
+            read_all(&journal, 1000, u64::MAX).await.0,
             (0..30).rev().collect::<Vec<_>>()
         );
         stop(journal, writer).await;
@@ -564,9 +552,9 @@ mod tests {
         cut_to(&file, keep as u64);
 
         let (journal, writer) = open_plain(dir.path(), 1 << 20, SyncPolicy::Always);
-        assert_eq!(read_all(&journal, 100, u64::MAX).0, [2, 1, 0]);
+        assert_eq!(read_all(&journal, 100, u64::MAX).await.0, [2, 1, 0]);
         append_numbers(&journal, 5..6).await;
-        assert_eq!(read_all(&journal, 100, u64::MAX).0, [5, 2, 1, 0]);
+        assert_eq!(read_all(&journal, 100, u64::MAX).await.0, [5, 2, 1, 0]);
         assert_eq!(
             journal_text(dir.path()).lines().count(),
             4,
@@ -583,7 +571,7 @@ mod tests {
         let (journal, writer) = open_plain(dir.path(), 1 << 20, SyncPolicy::Always);
         assert!(!dir.path().join(crate::store::LEGACY_JOURNAL_FILE).exists());
         append_numbers(&journal, 3..4).await;
-        assert_eq!(read_all(&journal, 100, u64::MAX).0, [3, 2, 1, 0]);
+        assert_eq!(read_all(&journal, 100, u64::MAX).await.0, [3, 2, 1, 0]);
         stop(journal, writer).await;
     }
 }
