@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use inlet_common::code::Code;
 use inlet_http::body::BodyError;
-use inlet_http::errors::{error_response, status_of, PublicError};
+use inlet_http::errors::{error_response, retry_after_for, status_of, PublicError};
 use inlet_http::paging::PagingError;
 
 use crate::store::StoreError;
@@ -66,7 +66,7 @@ impl PublicError for FormsError {
         match self {
             // Waiting does not bring a stopped journal back; a restart does.
             FormsError::Store(StoreError::Stopped(_)) => None,
-            _ => (self.status_code() == StatusCode::SERVICE_UNAVAILABLE).then_some(1),
+            _ => retry_after_for(self.code()),
         }
     }
 }

@@ -82,8 +82,14 @@ pub trait PublicError: std::error::Error {
     /// second for every 503 unless overridden (`None` for a failure that
     /// waiting does not cure).
     fn retry_after(&self) -> Option<u32> {
-        (status_of(self.code()) == StatusCode::SERVICE_UNAVAILABLE).then_some(1)
+        retry_after_for(self.code())
     }
+}
+
+/// The `Retry-After` an answer with `code` carries by default: one second
+/// for every 503, none otherwise.
+pub fn retry_after_for(code: Code) -> Option<u32> {
+    (status_of(code) == StatusCode::SERVICE_UNAVAILABLE).then_some(1)
 }
 
 /// The HTTP status of `code`.
