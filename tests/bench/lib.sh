@@ -2,6 +2,11 @@
 # time, free ports, the peers' aiohttp venv and Node modules.
 #   needs: root, peers, venv set by the caller
 work="$(mktemp -d "${BENCH_DIR:-/tmp}/inlet-bench.XXXXXX")"
+# The credentials of the servers started here and of the load generators
+# (the feed and the ingest need them; intake does not).
+export INLET_ADMIN_TOKEN="bench-admin-token-$RANDOM$RANDOM$RANDOM"
+export INLET_TOKEN="$INLET_ADMIN_TOKEN"
+export INLET_PUBLISH_TOKEN="bench-publish-secret-$RANDOM$RANDOM$RANDOM"
 server_pid=""
 stop_server() { if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; server_pid=""; fi; }
 cleanup() { stop_server; rm -rf "$work"; }

@@ -73,6 +73,9 @@ export INLET_E2E_JAEGER_URL="http://127.0.0.1:$JAEGER_UI_PORT"
 # Where the host's `inlet --trace` sends the client's own spans.
 export INLET_E2E_OTLP_ENDPOINT="http://127.0.0.1:$JAEGER_OTLP_GRPC_PORT"
 export INLET_E2E_COMPOSE="${compose[*]}"
+# The stack's credential, as a user sets it in .env; the test reads with it.
+INLET_ADMIN_TOKEN="e2e-$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
+export INLET_ADMIN_TOKEN
 
 teardown() {
   local status=$?

@@ -10,6 +10,10 @@
 #
 #   tests/soak/run.sh [MINUTES]
 set -euo pipefail
+# The credentials of the services started here and of the soak's clients.
+export INLET_ADMIN_TOKEN="soak-admin-token-$RANDOM$RANDOM$RANDOM"
+export INLET_TOKEN="$INLET_ADMIN_TOKEN"
+export INLET_PUBLISH_TOKEN="soak-publish-secret-$RANDOM$RANDOM$RANDOM"
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 minutes="${1:-30}"

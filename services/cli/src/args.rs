@@ -94,6 +94,15 @@ pub struct PostArgs {
     /// Stream the response of a GET to this URL as the body (chunked, in constant memory).
     #[arg(long, value_name = "URL", group = "body")]
     pub stream_from: Option<String>,
+    /// The access token sent with the `--stream-from` GET (reading a stored
+    /// file needs it); never sent with the post itself.
+    #[arg(
+        long,
+        env = "INLET_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
     /// The body's Content-Type (default: application/json, the form's
     /// urlencoded type, or what the streamed source says).
     #[arg(long, value_name = "TYPE")]
@@ -105,8 +114,8 @@ pub struct PostArgs {
 /// GET a URL, check that all of it arrived, and show it (JSON pretty-printed).
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
-    inlet get http://localhost:8080/submissions\n  \
-    inlet get http://localhost:8080/submissions?limit=1 --field next\n\n\
+    INLET_TOKEN=… inlet get http://localhost:8080/submissions\n  \
+    INLET_TOKEN=… inlet get http://localhost:8080/submissions?limit=1 --field next_cursor\n\n\
     The received length is checked against Content-Length: a response that \
     ends early or runs over is an error (exit 1).")]
 pub struct GetArgs {
@@ -119,6 +128,16 @@ pub struct GetArgs {
     /// Print the body exactly as received (no pretty-printing).
     #[arg(long)]
     pub raw: bool,
+    /// The access token that reading stored items needs (`INLET_ADMIN_TOKEN`
+    /// of the services). Prefer the environment variable: an argument shows
+    /// in the process list.
+    #[arg(
+        long,
+        env = "INLET_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
     #[command(flatten)]
     pub http: HttpOptions,
 }
@@ -181,6 +200,14 @@ pub struct WsArgs {
     /// nothing has come for this many seconds, then close.
     #[arg(long, value_name = "SECS", default_value_t = 0.0)]
     pub wait: f64,
+    /// The access token, for a socket that needs one (`/events`).
+    #[arg(
+        long,
+        env = "INLET_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
 }
 
 /// Send mail: prompts on a terminal (like the seed's client), or from flags and stdin.
@@ -237,4 +264,14 @@ pub struct EventsArgs {
     /// Only these topics (comma-separated: forms, uploads, mail).
     #[arg(long, value_name = "LIST")]
     pub topics: Option<String>,
+    /// The access token that reading stored items needs (`INLET_ADMIN_TOKEN`
+    /// of the services). Prefer the environment variable: an argument shows
+    /// in the process list.
+    #[arg(
+        long,
+        env = "INLET_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
 }

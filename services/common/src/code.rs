@@ -52,6 +52,16 @@ error_codes! {
     MissingHeader => 400, "missing_header";
     /// A multipart body that does not follow its own syntax.
     MalformedMultipart => 400, "malformed_multipart";
+    /// Reading stored items needs a credential and the request carried none.
+    MissingCredential => 401, "missing_credential";
+    /// The credential the request carried is not one of the configured ones.
+    BadCredential => 401, "bad_credential";
+    /// The credential is right but lacks the scope this needs.
+    InsufficientScope => 403, "insufficient_scope";
+    /// No credential is configured, so nothing stored can be read.
+    ReadingDisabled => 403, "reading_disabled";
+    /// Too many failed credentials from this address; wait and try again.
+    TooManyFailures => 429, "too_many_failures";
     /// A WebSocket handshake from a browser page whose origin is not allowed.
     OriginNotAllowed => 403, "origin_not_allowed";
     /// A request whose `Host` is not in `http.allowed_hosts` (DNS rebinding).

@@ -77,8 +77,29 @@ impl fmt::Display for ConfigProblem {
     }
 }
 
-/// The environment variable that sets a dotted key.
+/// Short names for keys of nested tables that deployments set most: each
+/// sets the dotted key unless its long form (`INLET_ACCESS__ADMIN_TOKEN`)
+/// is set too.
+pub const ENV_ALIASES: &[(&str, &str)] = &[
+    ("INLET_ADMIN_TOKEN", "access.admin_token"),
+    ("INLET_READ_TOKEN", "access.read_token"),
+    ("INLET_PUBLISH_TOKEN", "access.publish_token"),
+    ("INLET_PUBLISH_TOKEN_FILE", "access.publish_token_file"),
+];
+
+/// The environment variable that sets a dotted key (its short alias if it has one).
 pub fn env_name_for(key: &str) -> String {
+    ENV_ALIASES
+        .iter()
+        .find(|(_, target)| *target == key)
+        .map_or_else(
+            || format!("{ENV_PREFIX}_{}", key.replace('.', "__").to_uppercase()),
+            |(alias, _)| (*alias).to_owned(),
+        )
+}
+
+/// The long environment variable of a dotted key, whatever its alias.
+fn long_env_name(key: &str) -> String {
     format!("{ENV_PREFIX}_{}", key.replace('.', "__").to_uppercase())
 }
 
@@ -206,12 +227,17 @@ where
             message: e.to_string(),
         }])
     })?;
-    let env: config::Map<String, String> = source
+    let mut env: config::Map<String, String> = source
         .env
         .iter()
         .filter(|(k, _)| k.starts_with(&format!("{ENV_PREFIX}_")))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
+    for (alias, key) in ENV_ALIASES {
+        if let Some(value) = env.remove(*alias) {
+            env.entry(long_env_name(key)).or_insert(value);
+        }
+    }
 
     let mut problems = Vec::new();
     let mut replaced: Vec<(String, Value)> = Vec::new();

@@ -45,10 +45,11 @@ pub fn local_address(listen: SocketAddr) -> SocketAddr {
     SocketAddr::new(ip, listen.port())
 }
 
-/// Asks `GET /readyz` on the listener bound to `listen`; blocking.
+/// Asks `GET /readyz` on the listener bound to `listen`, with `token` as a
+/// bearer credential when given (a main listener asks for one); blocking.
 ///
 /// Must not be called from inside an async runtime (the blocking client runs one).
-pub fn probe(listen: SocketAddr, timeout: Duration) -> Result<(), ProbeError> {
+pub fn probe(listen: SocketAddr, token: Option<&str>, timeout: Duration) -> Result<(), ProbeError> {
     let url = format!("http://{}/readyz", local_address(listen));
     let unreachable = |err: &dyn std::error::Error| ProbeError::Unreachable {
         url: url.clone(),
@@ -60,11 +61,13 @@ pub fn probe(listen: SocketAddr, timeout: Duration) -> Result<(), ProbeError> {
         .no_proxy()
         .build()
         .map_err(|e| unreachable(&e))?;
-    let response = client
+    let mut request = client
         .get(&url)
-        .header("traceparent", unsampled_traceparent())
-        .send()
-        .map_err(|e| unreachable(&e))?;
+        .header("traceparent", unsampled_traceparent());
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().map_err(|e| unreachable(&e))?;
     let status = response.status();
     if status == reqwest::StatusCode::OK {
         return Ok(());
@@ -121,7 +124,12 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let err = probe(SocketAddr::from(([127, 0, 0, 1], port)), PROBE_TIMEOUT).unwrap_err();
+        let err = probe(
+            SocketAddr::from(([127, 0, 0, 1], port)),
+            None,
+            PROBE_TIMEOUT,
+        )
+        .unwrap_err();
         assert!(matches!(err, ProbeError::Unreachable { .. }), "{err}");
     }
 }

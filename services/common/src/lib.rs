@@ -3,6 +3,7 @@
 //! is not an actix server (smtp) does not pull actix in.
 //!
 //! # Layout
+//! - [`access`]: the set's credentials, their scopes, the failure throttle, the publish secret.
 //! - [`code`]: the one table of error codes (name and HTTP status).
 //! - [`connections`]: cap, stop token and drain for servers that are not actix.
 //! - [`config`]: layered typed configuration (defaults → TOML file → `INLET_*` env).
@@ -21,6 +22,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod code;
 pub mod config;
 pub mod connections;

@@ -34,18 +34,21 @@ pub trait ServiceConfig: DeserializeOwned + Serialize + Default + Validate {
     fn log_format(&self) -> LogFormat;
     /// The HTTP listener that serves `/readyz`, for `--healthcheck`.
     fn health_listen(&self) -> SocketAddr;
+    /// The credential `--healthcheck` sends (`/readyz` on a main listener needs it).
+    fn health_token(&self) -> Option<&str>;
 }
 
 /// Implements [`ServiceConfig`] for a service's config struct that has the
 /// fields every service has (`service_name: Option<String>`, `log_format:
-/// LogFormat`); `health_listen` names the address its `/readyz` is on.
+/// LogFormat`, `access: AccessSettings`); `health_listen` gives the address
+/// its `/readyz` is on.
 ///
 /// ```text
-/// inlet_common::impl_service_config!(FormsConfig, health_listen: listen);
+/// inlet_common::impl_service_config!(FormsConfig, health_listen: |c| c.admin_listen.unwrap_or(c.listen));
 /// ```
 #[macro_export]
 macro_rules! impl_service_config {
-    ($config:ty, health_listen: $field:ident) => {
+    ($config:ty, health_listen: $listen:expr) => {
         impl $crate::service::ServiceConfig for $config {
             fn service_name(&self) -> Option<&str> {
                 self.service_name.as_deref()
@@ -56,7 +59,12 @@ macro_rules! impl_service_config {
             }
 
             fn health_listen(&self) -> std::net::SocketAddr {
-                self.$field
+                let listen: fn(&Self) -> std::net::SocketAddr = $listen;
+                listen(self)
+            }
+
+            fn health_token(&self) -> Option<&str> {
+                self.access.admin_token.as_ref().map(|token| token.expose())
             }
         }
     };
@@ -86,7 +94,7 @@ where
         }
     };
     if args.healthcheck {
-        return healthcheck(default_name, config.health_listen());
+        return healthcheck(default_name, config.health_listen(), config.health_token());
     }
     let settings = TelemetrySettings::resolve(
         default_name,
@@ -126,10 +134,10 @@ where
     }
 }
 
-/// `--healthcheck`: probes `/readyz` at `listen`; one line on stdout (ready)
-/// or stderr (why not), for `docker inspect` to show; exit 0 or 1.
-pub fn healthcheck(name: &str, listen: SocketAddr) -> ExitCode {
-    match probe::probe(listen, PROBE_TIMEOUT) {
+/// `--healthcheck`: probes `/readyz` at `listen` (sending `token`); one line
+/// on stdout (ready) or stderr (why not), for `docker inspect` to show; exit 0 or 1.
+pub fn healthcheck(name: &str, listen: SocketAddr, token: Option<&str>) -> ExitCode {
+    match probe::probe(listen, token, PROBE_TIMEOUT) {
         Ok(()) => {
             println!("{name}: ready");
             ExitCode::SUCCESS

@@ -44,7 +44,7 @@ fn counter(metrics: &Metrics, name: &str) -> u64 {
 async fn events_arrive_in_publish_order() {
     let mut gateway = IngestStandIn::start().await;
     let metrics = Metrics::new();
-    let publisher = Publisher::start(Some(&gateway.url), &fast(), &metrics).unwrap();
+    let publisher = Publisher::start(Some(&gateway.url), None, &fast(), &metrics).unwrap();
     for id in ["a", "b", "c"] {
         publisher.publish(event(id));
     }
@@ -66,7 +66,8 @@ async fn events_arrive_in_publish_order() {
 async fn an_event_waits_for_a_gateway_that_starts_later() {
     let addr = unused_address();
     let metrics = Metrics::new();
-    let publisher = Publisher::start(Some(&format!("http://{addr}")), &fast(), &metrics).unwrap();
+    let publisher =
+        Publisher::start(Some(&format!("http://{addr}")), None, &fast(), &metrics).unwrap();
     publisher.publish(event("early"));
     // The publisher has tried and failed before the gateway comes up.
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -89,7 +90,8 @@ async fn a_full_buffer_drops_and_counts_without_waiting() {
         buffer: 2,
         ..fast()
     };
-    let publisher = Publisher::start(Some(&format!("http://{addr}")), &settings, &metrics).unwrap();
+    let publisher =
+        Publisher::start(Some(&format!("http://{addr}")), None, &settings, &metrics).unwrap();
     for i in 0..10 {
         publisher.publish(event(&i.to_string()));
     }
@@ -106,7 +108,8 @@ fn a_disabled_publisher_takes_events_outside_any_runtime() {
 
 #[tokio::test]
 async fn a_bad_url_is_refused_at_start() {
-    let err = Publisher::start(Some("not a url"), &fast(), &Metrics::new()).expect_err("refused");
+    let err =
+        Publisher::start(Some("not a url"), None, &fast(), &Metrics::new()).expect_err("refused");
     assert!(err.to_string().contains("gateway_url"), "{err}");
 }
 
@@ -126,7 +129,7 @@ async fn the_callers_trace_travels_in_the_grpc_metadata() {
     let _default = tracing::subscriber::set_default(subscriber);
 
     let mut gateway = IngestStandIn::start().await;
-    let publisher = Publisher::start(Some(&gateway.url), &fast(), &Metrics::new()).unwrap();
+    let publisher = Publisher::start(Some(&gateway.url), None, &fast(), &Metrics::new()).unwrap();
     let request = tracing::info_span!("request");
     let trace_id = request
         .context()
@@ -161,7 +164,7 @@ async fn drain_returns_once_the_gateway_has_taken_everything() {
     let address = unused_address();
     let metrics = Metrics::new();
     let publisher =
-        Publisher::start(Some(&format!("http://{address}")), &fast(), &metrics).unwrap();
+        Publisher::start(Some(&format!("http://{address}")), None, &fast(), &metrics).unwrap();
     publisher.publish(event("held"));
     // The gateway comes up only now: drain waits for it to take the event.
     let listener = tokio::net::TcpListener::bind(address).await.unwrap();
@@ -184,8 +187,13 @@ async fn drain_gives_up_at_its_deadline() {
     };
     let metrics = Metrics::new();
     let address = unused_address();
-    let publisher =
-        Publisher::start(Some(&format!("http://{address}")), &settings, &metrics).unwrap();
+    let publisher = Publisher::start(
+        Some(&format!("http://{address}")),
+        None,
+        &settings,
+        &metrics,
+    )
+    .unwrap();
     publisher.publish(event("never taken"));
     let started = tokio::time::Instant::now();
     tokio::time::timeout(WAIT, publisher.drain())

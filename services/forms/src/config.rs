@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use inlet_common::access::AccessSettings;
 use inlet_common::config::{
     check_data_dir, check_nonzero, default_data_dir, default_listen, ConfigProblem, Validate,
 };
@@ -20,6 +21,11 @@ use crate::store::{JournalSettings, SyncPolicy};
 pub struct FormsConfig {
     /// HTTP listen address (`INLET_LISTEN`).
     pub listen: SocketAddr,
+    /// A second HTTP listener with only `/healthz`, `/readyz` and `/metrics`,
+    /// open to anyone (`INLET_ADMIN_LISTEN`); unset, none. Keep it on loopback
+    /// or a private network: on the main listener those paths need the
+    /// read credential.
+    pub admin_listen: Option<SocketAddr>,
     /// Root of the shared volume; submissions go to `<data_dir>/forms/`.
     pub data_dir: PathBuf,
     /// `service.name` for traces; unset falls back to `OTEL_SERVICE_NAME`, then `inlet-forms`.
@@ -30,6 +36,8 @@ pub struct FormsConfig {
     pub limits: Limits,
     /// Timeouts, workers and shutdown deadline.
     pub http: HttpSettings,
+    /// Who may read what was stored (`INLET_ADMIN_TOKEN`, …).
+    pub access: AccessSettings,
     /// The gateway's event ingest (`INLET_GATEWAY_URL`, e.g.
     /// `http://gateway:50051`); unset, nothing is published.
     pub gateway_url: Option<String>,
@@ -116,11 +124,13 @@ impl Default for FormsConfig {
     fn default() -> Self {
         Self {
             listen: default_listen(),
+            admin_listen: None,
             data_dir: default_data_dir(),
             service_name: None,
             log_format: LogFormat::Text,
             limits: Limits::default(),
             http: HttpSettings::default(),
+            access: AccessSettings::default(),
             store: StoreSettings::default(),
             gateway_url: None,
             publish: PublishSettings::default(),
@@ -202,8 +212,9 @@ impl Validate for FormsConfig {
         );
         check_data_dir(problems, &self.data_dir);
         self.http.validate(problems);
+        self.access.validate(problems);
         self.publish.validate(problems);
     }
 }
 
-inlet_common::impl_service_config!(FormsConfig, health_listen: listen);
+inlet_common::impl_service_config!(FormsConfig, health_listen: |c| c.admin_listen.unwrap_or(c.listen));

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::web;
+use inlet_common::access::PublishToken;
 use inlet_common::metrics::Metrics;
 use inlet_common::publish::{PublishError, Publisher};
 use inlet_common::readiness::Readiness;
@@ -34,6 +35,7 @@ pub enum StartupError {
 /// A built forms service: listening, not yet serving.
 pub struct Application {
     port: u16,
+    admin_port: Option<u16>,
     server: Server,
     readiness: Arc<Readiness>,
     journal: Arc<Journal>,
@@ -48,7 +50,12 @@ impl Application {
         let forms_dir = config.forms_dir();
         let metrics = Arc::new(Metrics::new());
         let (forms_metrics, journal_metrics) = FormsMetrics::register(&metrics);
-        let publisher = Publisher::start(config.gateway_url.as_deref(), &config.publish, &metrics)?;
+        let publisher = Publisher::start(
+            config.gateway_url.as_deref(),
+            PublishToken::from_settings(&config.access),
+            &config.publish,
+            &metrics,
+        )?;
         let (journal, writer) = {
             let (dir, settings) = (forms_dir.clone(), config.store.journal());
             tokio::task::spawn_blocking(move || Journal::open(&dir, settings, journal_metrics))
@@ -60,6 +67,11 @@ impl Application {
         readiness.register("journal-writer", move || writer_check.is_taking_writes());
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
+        let admin_listener = config.admin_listen.map(TcpListener::bind).transpose()?;
+        let admin_port = match &admin_listener {
+            Some(admin) => Some(admin.local_addr()?.port()),
+            None => None,
+        };
         let state = web::Data::new(AppState {
             store: Arc::clone(&journal),
             limits: config.limits.clone(),
@@ -73,6 +85,9 @@ impl Application {
         let service = inlet_http::Service {
             name: "inlet-forms",
             settings: &config.http,
+            access: &config.access,
+            admin: admin_listener,
+            operations_need_credential: true,
             readiness: Arc::clone(&readiness),
             metrics,
             max_declared_body: inlet_http::expect::DeclaredCaps::same(config.limits.max_body_bytes),
@@ -85,6 +100,7 @@ impl Application {
         )?;
         Ok(Self {
             port,
+            admin_port,
             server,
             readiness,
             journal,
@@ -101,6 +117,11 @@ impl Application {
     /// The bound port (useful when `listen` asked for port 0).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The admin listener's bound port, when `admin_listen` is set.
+    pub fn admin_port(&self) -> Option<u16> {
+        self.admin_port
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use inlet_common::access::AccessSettings;
 use inlet_common::config::{
     check, check_nonzero, comma_list, default_listen, ConfigProblem, Validate,
 };
@@ -17,7 +18,13 @@ use serde::{Deserialize, Serialize};
 pub struct GatewayConfig {
     /// HTTP and WebSocket listen address (`INLET_LISTEN`).
     pub listen: SocketAddr,
-    /// gRPC event ingest listen address (`INLET_GRPC_LISTEN`).
+    /// A second HTTP listener with only `/healthz`, `/readyz` and `/metrics`,
+    /// open to anyone (`INLET_ADMIN_LISTEN`); unset, none. Keep it on loopback
+    /// or a private network: on the main listener those paths need the
+    /// read credential.
+    pub admin_listen: Option<SocketAddr>,
+    /// gRPC event ingest listen address (`INLET_GRPC_LISTEN`); loopback by
+    /// default. Publishers must present `access.publish_token`.
     pub grpc_listen: SocketAddr,
     /// `service.name` for traces; unset falls back to `OTEL_SERVICE_NAME`, then `inlet-gateway`.
     pub service_name: Option<String>,
@@ -25,6 +32,8 @@ pub struct GatewayConfig {
     pub log_format: LogFormat,
     /// Timeouts, workers and shutdown deadline of the HTTP listener.
     pub http: HttpSettings,
+    /// Who may read what was stored (`INLET_ADMIN_TOKEN`, …).
+    pub access: AccessSettings,
     /// WebSocket limits, liveness and who may connect.
     pub websocket: WebSocketSettings,
     /// The event feed's history and subscriber queues.
@@ -83,10 +92,13 @@ impl Default for GatewayConfig {
     fn default() -> Self {
         Self {
             listen: default_listen(),
-            grpc_listen: SocketAddr::from(([0, 0, 0, 0], 50051)),
+            admin_listen: None,
+            // Loopback: only publishers on this host (compose sets its network).
+            grpc_listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             service_name: None,
             log_format: LogFormat::Text,
             http: HttpSettings::default(),
+            access: AccessSettings::default(),
             websocket: WebSocketSettings::default(),
             events: EventSettings::default(),
         }
@@ -180,10 +192,11 @@ impl Validate for GatewayConfig {
             );
         }
         self.http.validate(problems);
+        self.access.validate(problems);
     }
 }
 
-inlet_common::impl_service_config!(GatewayConfig, health_listen: listen);
+inlet_common::impl_service_config!(GatewayConfig, health_listen: |c| c.admin_listen.unwrap_or(c.listen));
 
 #[cfg(test)]
 mod tests {

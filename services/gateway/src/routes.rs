@@ -5,6 +5,7 @@ use std::sync::OnceLock;
 use actix_web::middleware::from_fn;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
+use inlet_http::access::require_read;
 use inlet_http::page::{html, Site};
 use inlet_http::refused::count_refusals;
 use inlet_http::routes::{get_or_head, method_not_allowed};
@@ -38,9 +39,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/events")
             .wrap(from_fn(count_refusals))
+            .wrap(from_fn(require_read))
             .route(web::get().to(events))
             .default_service(method_not_allowed("GET")),
-    );
+    )
+    .configure(inlet_http::access::session::configure);
 }
 
 /// `GET /`: the page, or with an Upgrade the seed's socket.

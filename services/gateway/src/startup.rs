@@ -7,14 +7,17 @@ use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::web;
+use inlet_common::access::PublishToken;
 use inlet_common::metrics::Metrics;
 use inlet_common::readiness::Readiness;
 use inlet_proto::events::v1::event_ingest_server::EventIngestServer;
 use tokio_util::sync::CancellationToken;
+use tonic::service::interceptor::InterceptedService;
 
 use crate::config::GatewayConfig;
 use crate::feed::{EventFeed, MemoryFeed};
 use crate::ingest::Ingest;
+use crate::ingest_auth::IngestGuard;
 use crate::metrics::GatewayMetrics;
 use crate::routes;
 use crate::state::AppState;
@@ -40,6 +43,8 @@ pub struct Application {
     feed: Arc<dyn EventFeed>,
     /// `events.max_event_bytes`, the ingest's decoding limit.
     max_event_bytes: usize,
+    /// Lets only publishers with the publish secret in.
+    ingest_guard: IngestGuard,
     readiness: Arc<Readiness>,
     closing: CancellationToken,
 }
@@ -61,6 +66,10 @@ impl Application {
         let readiness = Readiness::new(Vec::new());
         let metrics = Arc::new(Metrics::new());
         let gateway_metrics = GatewayMetrics::register(&metrics);
+        let publish_secret = PublishToken::from_settings(&config.access)
+            .map(|token| token.ensure())
+            .transpose()?;
+        let ingest_guard = IngestGuard::new(publish_secret, &metrics);
         let feed: Arc<dyn EventFeed> =
             Arc::new(MemoryFeed::new(&config.events, gateway_metrics.clone()));
         let closing = CancellationToken::new();
@@ -74,6 +83,9 @@ impl Application {
         let service = inlet_http::Service {
             name: "inlet-gateway",
             settings: &config.http,
+            access: &config.access,
+            admin: config.admin_listen.map(TcpListener::bind).transpose()?,
+            operations_need_credential: true,
             readiness: Arc::clone(&readiness),
             metrics,
             // No route takes a request body.
@@ -93,6 +105,7 @@ impl Application {
             grpc_listener,
             feed,
             max_event_bytes: config.events.max_event_bytes,
+            ingest_guard,
             readiness,
             closing,
         })
@@ -118,10 +131,11 @@ impl Application {
         let ingest_stop = CancellationToken::new();
         let ingest = tokio::spawn(
             tonic::transport::Server::builder()
-                .add_service(
+                .add_service(InterceptedService::new(
                     EventIngestServer::new(Ingest::new(Arc::clone(&self.feed)))
                         .max_decoding_message_size(self.max_event_bytes),
-                )
+                    self.ingest_guard,
+                ))
                 .serve_with_incoming_shutdown(
                     tonic::transport::server::TcpIncoming::from(self.grpc_listener),
                     ingest_stop.clone().cancelled_owned(),

@@ -2,6 +2,7 @@
 //! of `inlet-common` (which has no actix in it).
 //!
 //! # Layout
+//! - [`access`]: reading what was stored needs a credential (bearer token or page session).
 //! - [`serve`]: the one way to build a service's `HttpServer` (middleware
 //!   order, settings, health and metrics routes, 404 fallback, the
 //!   "listening" line).
@@ -25,6 +26,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod access;
 pub mod access_log;
 pub mod allowed_hosts;
 pub mod body;

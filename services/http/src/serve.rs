@@ -11,9 +11,11 @@ use actix_web::dev::{AppConfig, Server};
 use actix_web::middleware::from_fn;
 use actix_web::rt::net::TcpStream;
 use actix_web::{web, App};
+use inlet_common::access::AccessSettings;
 use inlet_common::metrics::Metrics;
 use inlet_common::readiness::Readiness;
 
+use crate::access::{guard_operations, Access, OperationsNeedCredential};
 use crate::access_log::log_requests;
 use crate::allowed_hosts::{check_host, AllowedHosts};
 use crate::body::BodyTimeout;
@@ -43,6 +45,18 @@ pub struct Service<'a> {
     /// A request that asks `Expect: 100-continue` with a longer declared body
     /// is answered 413 instead of 100.
     pub max_declared_body: expect::DeclaredCaps,
+    /// The `[access]` settings: who may read what was stored (see
+    /// [`crate::access`]).
+    pub access: &'a AccessSettings,
+    /// A listener that serves only `/healthz`, `/readyz` and `/metrics`, to
+    /// anyone (`INLET_ADMIN_LISTEN`: loopback or the compose network, never
+    /// published). With one, those paths on the main listener need the read
+    /// credential.
+    pub admin: Option<TcpListener>,
+    /// Whether `/healthz`, `/readyz` and `/metrics` on the main listener
+    /// need the read credential (false only where the main listener is
+    /// itself an admin listener, as smtp's).
+    pub operations_need_credential: bool,
     /// The service's refusal counter, for routes wrapped in
     /// [`crate::refused::count_refusals`]; `None` if no route takes things in.
     pub refusals: Option<RefusalMetric>,
@@ -75,6 +89,9 @@ where
         readiness,
         metrics,
         max_declared_body,
+        access,
+        admin,
+        operations_need_credential,
         refusals,
     } = service;
     for key in settings.deprecated_keys() {
@@ -92,6 +109,8 @@ where
     let refusals = refusals.map(|metric| Refusals::register(&metrics, metric));
     let allowed_hosts = AllowedHosts::new(&settings.allowed_hosts);
     let trusted_proxies = TrustedProxies::new(settings.trusted_proxies.clone());
+    let access = Access::new(access, &metrics);
+    let (admin_readiness, admin_metrics) = (Arc::clone(&readiness), Arc::clone(&metrics));
     let app = move || {
         let app = match &refusals {
             Some(refusals) => App::new().app_data(refusals.clone()),
@@ -101,6 +120,9 @@ where
             .app_data(http_metrics.clone())
             .app_data(allowed_hosts.clone())
             .app_data(trusted_proxies.clone())
+            .app_data(access.clone())
+            .app_data(OperationsNeedCredential(operations_need_credential))
+            .wrap(from_fn(guard_operations))
             .wrap(from_fn(check_host))
             .wrap(from_fn(render_errors))
             .wrap(from_fn(close_on_unread_body))
@@ -116,13 +138,39 @@ where
     // Built from actix's parts rather than with HttpServer, which offers no
     // way to answer `Expect: 100-continue` (see crate::expect); the settings
     // map one to one onto what HttpServer would set.
-    let builder = actix_server::Server::build();
+    let mut builder = actix_server::Server::build();
     let draining = builder.graceful_shutdown_signal();
     let (keep_alive, head_timeout, disconnect_timeout) = (
         KeepAlive::Timeout(settings.keep_alive()),
         settings.request_head_timeout(),
         settings.client_disconnect_timeout(),
     );
+    let admin_addr = match admin {
+        Some(admin) => {
+            let addr = admin.local_addr()?;
+            let admin_app = move || {
+                App::new()
+                    .configure(health::configure(Arc::clone(&admin_readiness)))
+                    .configure(metrics::configure(Arc::clone(&admin_metrics)))
+                    .default_service(web::to(not_found))
+            };
+            builder = builder.listen(format!("{name}-admin"), admin, move || {
+                HttpService::build()
+                    .keep_alive(keep_alive)
+                    .client_request_timeout(head_timeout)
+                    .client_disconnect_timeout(disconnect_timeout)
+                    .finish(map_config(
+                        admin_app()
+                            .into_factory()
+                            .map_err(|err: actix_web::Error| err.error_response()),
+                        |_| AppConfig::default(),
+                    ))
+                    .tcp()
+            })?;
+            Some(addr)
+        }
+        None => None,
+    };
     let server = builder
         .workers(settings.worker_count())
         .max_concurrent_connections(settings.max_connections_per_worker)
@@ -161,6 +209,9 @@ where
         })?
         .run();
     tracing::info!(service = name, addr = %local_addr, port = local_addr.port(), "{name} listening");
+    if let Some(addr) = admin_addr {
+        tracing::info!(service = name, addr = %addr, port = addr.port(), "{name} admin (health, metrics) listening");
+    }
     Ok(server)
 }
 

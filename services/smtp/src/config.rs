@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use inlet_common::access::AccessSettings;
 use inlet_common::config::{
     check, check_data_dir, check_nonzero, comma_list, default_data_dir, ConfigProblem, Validate,
 };
@@ -36,6 +37,8 @@ pub struct SmtpConfig {
     /// finish at a stop. Its `allowed_hosts` defaults to `*`: it serves no
     /// pages, and probes and scrapers may use any name.
     pub http: HttpSettings,
+    /// Who may read what was stored (`INLET_ADMIN_TOKEN`, …).
+    pub access: AccessSettings,
     /// The gateway's event ingest (`INLET_GATEWAY_URL`); unset, nothing is published.
     pub gateway_url: Option<String>,
     /// How events are published to the gateway.
@@ -84,7 +87,8 @@ impl Default for SmtpConfig {
     fn default() -> Self {
         Self {
             smtp_listen: SocketAddr::from(([0, 0, 0, 0], 2525)),
-            admin_listen: SocketAddr::from(([0, 0, 0, 0], 9090)),
+            // Loopback: the image and compose set the compose network.
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
             data_dir: default_data_dir(),
             service_name: None,
             log_format: LogFormat::Text,
@@ -94,6 +98,7 @@ impl Default for SmtpConfig {
                 allowed_hosts: vec!["*".to_owned()],
                 ..HttpSettings::default()
             },
+            access: AccessSettings::default(),
             gateway_url: None,
             publish: PublishSettings::default(),
         }
@@ -131,6 +136,7 @@ impl SmtpConfig {
 impl Validate for SmtpConfig {
     fn validate(&self, problems: &mut Vec<ConfigProblem>) {
         self.http.validate(problems);
+        self.access.validate(problems);
         let smtp = &self.smtp;
         check_nonzero(
             problems,
@@ -186,7 +192,7 @@ impl Validate for SmtpConfig {
     }
 }
 
-inlet_common::impl_service_config!(SmtpConfig, health_listen: admin_listen);
+inlet_common::impl_service_config!(SmtpConfig, health_listen: |c| c.admin_listen);
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
+use inlet_common::access::PublishToken;
 use inlet_common::connections::{Connections, Drained};
 use inlet_common::metrics::Metrics;
 use inlet_common::publish::{PublishError, Publisher};
@@ -61,7 +62,12 @@ impl Application {
             tracing::warn!(leftovers, "removed copies a crash left half-written");
         }
         let metrics = Arc::new(Metrics::new());
-        let publisher = Publisher::start(config.gateway_url.as_deref(), &config.publish, &metrics)?;
+        let publisher = Publisher::start(
+            config.gateway_url.as_deref(),
+            PublishToken::from_settings(&config.access),
+            &config.publish,
+            &metrics,
+        )?;
         let mut mailboxes = Mailboxes::new(&config.smtp.users, &config.smtp.domains);
         if let Some(postmaster) = &config.smtp.postmaster {
             mailboxes = mailboxes.with_postmaster(postmaster);
@@ -96,6 +102,10 @@ impl Application {
             inlet_http::Service {
                 name: "inlet-smtp-admin",
                 settings: &config.http,
+                access: &config.access,
+                // This listener is the admin one: never published.
+                admin: None,
+                operations_need_credential: false,
                 readiness: Arc::clone(&readiness),
                 metrics,
                 max_declared_body: inlet_http::expect::DeclaredCaps::same(0),

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use inlet_common::access::AccessSettings;
 use inlet_common::config::{
     check_data_dir, check_nonzero, default_data_dir, default_listen, ConfigProblem, Validate,
 };
@@ -17,6 +18,11 @@ use serde::{Deserialize, Serialize};
 pub struct UploadsConfig {
     /// HTTP listen address (`INLET_LISTEN`).
     pub listen: SocketAddr,
+    /// A second HTTP listener with only `/healthz`, `/readyz` and `/metrics`,
+    /// open to anyone (`INLET_ADMIN_LISTEN`); unset, none. Keep it on loopback
+    /// or a private network: on the main listener those paths need the
+    /// read credential.
+    pub admin_listen: Option<SocketAddr>,
     /// Root of the shared volume; files go to `<data_dir>/uploads/`.
     pub data_dir: PathBuf,
     /// `service.name` for traces; unset falls back to `OTEL_SERVICE_NAME`, then `inlet-uploads`.
@@ -29,6 +35,8 @@ pub struct UploadsConfig {
     pub store: StoreSettings,
     /// Timeouts, workers and shutdown deadline.
     pub http: HttpSettings,
+    /// Who may read what was stored (`INLET_ADMIN_TOKEN`, …).
+    pub access: AccessSettings,
     /// The gateway's event ingest (`INLET_GATEWAY_URL`, e.g.
     /// `http://gateway:50051`); unset, nothing is published.
     pub gateway_url: Option<String>,
@@ -93,6 +101,7 @@ impl Default for UploadsConfig {
     fn default() -> Self {
         Self {
             listen: default_listen(),
+            admin_listen: None,
             data_dir: default_data_dir(),
             service_name: None,
             log_format: LogFormat::Text,
@@ -104,6 +113,7 @@ impl Default for UploadsConfig {
                 body_timeout_ms: 600_000,
                 ..HttpSettings::default()
             },
+            access: AccessSettings::default(),
             gateway_url: None,
             publish: PublishSettings::default(),
         }
@@ -155,11 +165,12 @@ impl Validate for UploadsConfig {
         );
         check_data_dir(problems, &self.data_dir);
         self.http.validate(problems);
+        self.access.validate(problems);
         self.publish.validate(problems);
     }
 }
 
-inlet_common::impl_service_config!(UploadsConfig, health_listen: listen);
+inlet_common::impl_service_config!(UploadsConfig, health_listen: |c| c.admin_listen.unwrap_or(c.listen));
 
 #[cfg(test)]
 mod tests {

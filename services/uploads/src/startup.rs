@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::web;
+use inlet_common::access::PublishToken;
 use inlet_common::metrics::Metrics;
 use inlet_common::publish::{PublishError, Publisher};
 use inlet_common::readiness::Readiness;
@@ -65,7 +66,12 @@ impl Application {
         let readiness = Readiness::new(vec![store.dir().to_owned()]);
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
-        let publisher = Publisher::start(config.gateway_url.as_deref(), &config.publish, &metrics)?;
+        let publisher = Publisher::start(
+            config.gateway_url.as_deref(),
+            PublishToken::from_settings(&config.access),
+            &config.publish,
+            &metrics,
+        )?;
         let state = web::Data::new(AppState {
             store: Arc::clone(&store),
             limits: config.limits.clone(),
@@ -75,6 +81,9 @@ impl Application {
         let service = inlet_http::Service {
             name: "inlet-uploads",
             settings: &config.http,
+            access: &config.access,
+            admin: config.admin_listen.map(TcpListener::bind).transpose()?,
+            operations_need_credential: true,
             readiness: Arc::clone(&readiness),
             metrics,
             // A PUT is one file; a POST is a whole multipart body.

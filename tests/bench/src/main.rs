@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 mod ceiling;
+mod credentials;
 mod report;
 mod rss;
 mod smtp;

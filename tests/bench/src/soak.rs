@@ -382,7 +382,11 @@ async fn chat(url: String, deadline: Instant, counts: Arc<Counts>) {
 
 /// A subscriber to every topic, counting events until the end.
 async fn subscribe(url: String, deadline: Instant, counts: Arc<Counts>) {
-    let (mut socket, _) = match tokio_tungstenite::connect_async(&url).await {
+    let request = match crate::credentials::ws_request(&url) {
+        Ok(request) => request,
+        Err(err) => return fail(&counts, "subscribe", err),
+    };
+    let (mut socket, _) = match tokio_tungstenite::connect_async(request).await {
         Ok(opened) => opened,
         Err(err) => return fail(&counts, "subscribe", err),
     };

@@ -145,9 +145,9 @@ async fn open_all(url: &str, count: usize) -> Result<Vec<Socket>, WsBenchError> 
     let mut sockets = Vec::with_capacity(count);
     while sockets.len() < count {
         let batch = (count - sockets.len()).min(100);
-        let opened = futures_util::future::join_all(
-            (0..batch).map(|_| tokio_tungstenite::connect_async(url)),
-        )
+        let opened = futures_util::future::join_all((0..batch).map(|_| async move {
+            tokio_tungstenite::connect_async(crate::credentials::ws_request(url)?).await
+        }))
         .await;
         for result in opened {
             let (socket, _) = result.map_err(|e| WsBenchError::Connect {
@@ -293,9 +293,16 @@ async fn fan_out(args: &Args, sockets: Vec<Socket>) -> Result<WsReport, WsBenchE
     for r in ready {
         let _ = r.await;
     }
-    let client = EventIngestClient::connect(publish_url)
+    let channel = tonic::transport::Endpoint::from_shared(publish_url)
+        .map_err(|e| WsBenchError::Publish(e.to_string()))?
+        .connect()
         .await
         .map_err(|e| WsBenchError::Publish(e.to_string()))?;
+    let client = EventIngestClient::with_interceptor(
+        channel,
+        crate::credentials::add_publish_token
+            as fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>,
+    );
     let started = Instant::now();
     // Eight publishers in parallel over one HTTP/2 connection.
     let publishers: Vec<_> = (0..8u64)

@@ -43,6 +43,8 @@ struct Stack {
     /// `docker-compose`, or `docker compose`: a program and its first words.
     compose: Vec<String>,
     http: reqwest::Client,
+    /// `INLET_ADMIN_TOKEN` of the stack (reading needs it).
+    token: String,
 }
 
 impl Stack {
@@ -67,6 +69,7 @@ impl Stack {
                 .map(str::to_owned)
                 .collect(),
             http: reqwest::Client::builder().timeout(WAIT).build().unwrap(),
+            token: var("INLET_ADMIN_TOKEN"),
         }
     }
 
@@ -119,7 +122,10 @@ impl Stack {
             &self.inlet,
             args,
             input,
-            &[("OTEL_EXPORTER_OTLP_ENDPOINT", &self.otlp)],
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", &self.otlp),
+                ("INLET_TOKEN", &self.token),
+            ],
         )
         .await
     }
@@ -141,7 +147,7 @@ impl Stack {
 
     /// `inlet args…` left running (`inlet events`).
     fn follow(&self, args: &[&str]) -> Follower {
-        Follower::start(&self.inlet, args, &[])
+        Follower::start(&self.inlet, args, &[("INLET_TOKEN", &self.token)])
     }
 
     /// Lists `/data/uploads` as the forms container sees it on the volume.
@@ -213,7 +219,12 @@ impl Stack {
     async fn wait_until_forms_ready(&self) {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let ready = self.http.get(format!("{}/readyz", self.forms)).send().await;
+            let ready = self
+                .http
+                .get(format!("{}/readyz", self.forms))
+                .bearer_auth(&self.token)
+                .send()
+                .await;
             if ready.is_ok_and(|r| r.status() == 200) {
                 return;
             }
@@ -880,4 +891,65 @@ async fn the_cli_image_talks_to_every_service_from_inside_the_compose_network() 
         ])
         .await;
     assert_eq!(listing.lines().count(), 1, "{listing}");
+}
+
+#[tokio::test]
+#[ignore = "needs the compose stack: run tests/e2e/run.sh"]
+async fn every_published_port_refuses_reads_without_the_credential() {
+    let stack = Stack::from_env();
+    let gateway_http = stack.gateway.replacen("ws://", "http://", 1);
+    let reads = [
+        format!("{}/submissions", stack.forms),
+        format!("{}/metrics", stack.forms),
+        format!("{}/readyz", stack.forms),
+        format!("{}/files", stack.uploads),
+        format!("{}/metrics", stack.uploads),
+        format!("{gateway_http}/metrics"),
+        format!("{gateway_http}/session"),
+    ];
+    for url in &reads {
+        let anonymous = stack.http.get(url).send().await.unwrap();
+        assert_eq!(anonymous.status(), 401, "{url} without the credential");
+        assert!(
+            anonymous.headers().contains_key("www-authenticate"),
+            "{url}"
+        );
+        let wrong = stack
+            .http
+            .get(url)
+            .bearer_auth("not-the-token-0123456789")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), 401, "{url} with a wrong credential");
+        let owner = stack
+            .http
+            .get(url)
+            .bearer_auth(&stack.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(owner.status(), 200, "{url} with the credential");
+    }
+    let feed = format!("{}/events", stack.gateway);
+    let refused = inlet_testkit::ws::try_connect(&feed, &[]).await;
+    assert_eq!(refused.err().map(|s| s.as_u16()), Some(401));
+    let bearer = format!("Bearer {}", stack.token);
+    let mut opened = inlet_testkit::ws::try_connect(&feed, &[("authorization", &bearer)])
+        .await
+        .expect("the credential opens the feed");
+    assert_eq!(
+        inlet_testkit::ws::next_json(&mut opened).await["type"],
+        "subscribed"
+    );
+    // Intake stays open to anyone.
+    let posted = stack
+        .http
+        .post(&stack.forms)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("open=intake")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 200);
 }

@@ -37,7 +37,8 @@ impl Run {
     }
 }
 
-/// `bin args…` with a clean environment (PATH, no colours) plus `env`.
+/// `bin args…` with a clean environment (PATH, no colours, the test admin
+/// token as `INLET_TOKEN`) plus `env`, which may override them.
 pub fn command(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(bin);
     cmd.env_clear().args(args).kill_on_drop(true);
@@ -45,6 +46,7 @@ pub fn command(bin: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
         cmd.env("PATH", path);
     }
     cmd.env("NO_COLOR", "1");
+    cmd.env("INLET_TOKEN", crate::access::ADMIN_TOKEN);
     for (key, value) in env {
         cmd.env(key, value);
     }

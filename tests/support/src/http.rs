@@ -11,6 +11,36 @@ pub fn client() -> reqwest::Client {
         .expect("a plain HTTP client builds")
 }
 
+/// A client that sends the test admin token with every request.
+pub fn admin_client() -> reqwest::Client {
+    install_crypto_provider();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        crate::access::admin_bearer()
+            .parse()
+            .expect("a header value"),
+    );
+    reqwest::Client::builder()
+        .timeout(WAIT)
+        .default_headers(headers)
+        .build()
+        .expect("a plain HTTP client builds")
+}
+
+/// GETs `url` with the test admin token and gives the answer's body as
+/// text (panics on a failed request).
+pub async fn get_text_as_admin(url: &str) -> String {
+    admin_client()
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}
+
 /// GETs `url` and gives the answer's body as text (panics on a failed request).
 pub async fn get_text(url: &str) -> String {
     client()

@@ -16,6 +16,7 @@
 //! - [`ws`]: a real WebSocket client with bounded waits.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod browser;
 pub mod cli;
 pub mod http;

@@ -186,11 +186,16 @@ pub async fn run_to_exit(
     )
 }
 
+/// `bin` with a clean environment: PATH, the test credentials
+/// ([`crate::access::CREDENTIAL_ENV`]), then `env`, which may override them.
 fn command(bin: &str, env: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(bin);
     cmd.env_clear();
     if let Some(path) = std::env::var_os("PATH") {
         cmd.env("PATH", path);
+    }
+    for (k, v) in crate::access::CREDENTIAL_ENV {
+        cmd.env(k, v);
     }
     for (k, v) in env {
         cmd.env(k, v);

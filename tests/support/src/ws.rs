@@ -21,6 +21,25 @@ pub async fn connect(url: &str) -> Socket {
         .unwrap_or_else(|status| panic!("{url} refused the upgrade with {status}"))
 }
 
+/// Opens `url` with the test admin token, panicking if the server refuses.
+pub async fn connect_as_admin(url: &str) -> Socket {
+    let bearer = crate::access::admin_bearer();
+    try_connect(url, &[("authorization", &bearer)])
+        .await
+        .unwrap_or_else(|status| panic!("{url} refused the upgrade with {status}"))
+}
+
+/// [`try_connect`] with the test admin token added to `headers`.
+pub async fn try_connect_as_admin(
+    url: &str,
+    headers: &[(&str, &str)],
+) -> Result<Socket, StatusCode> {
+    let bearer = crate::access::admin_bearer();
+    let mut all = vec![("authorization", bearer.as_str())];
+    all.extend_from_slice(headers);
+    try_connect(url, &all).await
+}
+
 /// Opens `url` with extra request `headers`; a refused upgrade gives its status.
 pub async fn try_connect(url: &str, headers: &[(&str, &str)]) -> Result<Socket, StatusCode> {
     let mut request = url.into_client_request().expect("a ws:// URL");

@@ -13,7 +13,10 @@ use crate::outcome::Outcome;
 pub async fn run(args: GetArgs, ctx: &Context) -> Result<Outcome, CliError> {
     let url = parse_url(&args.url)?;
     let client = client(ctx)?;
-    let builder = client.get(url.clone());
+    let mut builder = client.get(url.clone());
+    if let Some(token) = &args.token {
+        builder = builder.bearer_auth(token);
+    }
     let (response, outcome) = exchange(&client, &url, builder, &args.http, ctx).await?;
     let Some(name) = &args.field else {
         print_body(response, !args.raw).await?;

@@ -48,7 +48,7 @@ async fn body(
         ));
     }
     if let Some(source) = &args.stream_from {
-        return streamed(source, client, ctx).await;
+        return streamed(source, args.token.as_deref(), client, ctx).await;
     }
     Err(CliError::Usage(
         "say what to post: --json DATA, --form key=value or --stream-from URL".to_owned(),
@@ -81,11 +81,15 @@ fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
 /// `--stream-from`: the source's response as a chunked body, never held whole.
 async fn streamed(
     source: &str,
+    token: Option<&str>,
     client: &reqwest::Client,
     ctx: &Context,
 ) -> Result<(Body, String), CliError> {
     let source_url = parse_url(source)?;
     let mut builder = client.get(source_url.clone());
+    if let Some(token) = token {
+        builder = builder.bearer_auth(token);
+    }
     if let Some(traceparent) = ctx.trace.traceparent() {
         builder = builder.header("traceparent", traceparent);
     }

@@ -25,12 +25,22 @@ pub fn parse_url(text: &str) -> Result<reqwest::Url, CliError> {
     }
 }
 
-/// Connects and completes the handshake.
-pub async fn open(url: &reqwest::Url, ctx: &Context) -> Result<Socket, CliError> {
+/// Connects and completes the handshake, sending `token` as
+/// `Authorization: Bearer` when there is one.
+pub async fn open(
+    url: &reqwest::Url,
+    token: Option<&str>,
+    ctx: &Context,
+) -> Result<Socket, CliError> {
     let mut request = url
         .as_str()
         .into_client_request()
         .map_err(|err| CliError::Usage(format!("{url}: {err}")))?;
+    if let Some(token) = token {
+        let value = HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| CliError::Usage("the token is not a valid header value".to_owned()))?;
+        request.headers_mut().insert("authorization", value);
+    }
     if let Some(traceparent) = ctx.trace.traceparent() {
         let value = HeaderValue::from_str(&traceparent).expect("a traceparent is a valid header");
         request.headers_mut().insert("traceparent", value);

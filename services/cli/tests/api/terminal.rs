@@ -27,7 +27,11 @@ struct Terminal {
 impl Terminal {
     fn spawn(args: &[&str]) -> Self {
         let mut command = std::process::Command::new(INLET);
-        command.args(args).env_clear().env("TERM", "xterm-256color");
+        command
+            .args(args)
+            .env_clear()
+            .env("TERM", "xterm-256color")
+            .env("INLET_TOKEN", inlet_testkit::access::ADMIN_TOKEN);
         if let Some(path) = std::env::var_os("PATH") {
             command.env("PATH", path);
         }

@@ -9,17 +9,26 @@ use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::{PublishError, SendError, Transport};
+use crate::access::PublishToken;
 
 /// Publishes to the gateway at one URL, connecting lazily (and again after
-/// a failure), each call bounded by `publish.timeout_ms`.
+/// a failure), each call bounded by `publish.timeout_ms`, presenting the
+/// publish secret as `authorization: Bearer …` metadata.
 #[derive(Debug, Clone)]
 pub struct GrpcTransport {
     client: EventIngestClient<Channel>,
+    token: Option<PublishToken>,
 }
 
 impl GrpcTransport {
     /// A transport to `url` (e.g. `http://gateway:50051`).
-    pub fn new(url: &str, timeout: Duration) -> Result<Self, PublishError> {
+    /// `token` is read at each call, so a secret file the gateway creates
+    /// later is picked up.
+    pub fn new(
+        url: &str,
+        timeout: Duration,
+        token: Option<PublishToken>,
+    ) -> Result<Self, PublishError> {
         let endpoint = Endpoint::from_shared(url.to_owned())
             .map_err(|source| PublishError::BadUrl {
                 url: url.to_owned(),
@@ -29,6 +38,7 @@ impl GrpcTransport {
             .timeout(timeout);
         Ok(Self {
             client: EventIngestClient::new(endpoint.connect_lazy()),
+            token,
         })
     }
 }
@@ -52,6 +62,11 @@ impl Transport for GrpcTransport {
             event: Some(event.clone()),
         });
         crate::grpc_trace::inject(&span.context(), request.metadata_mut());
+        if let Some(secret) = self.token.as_ref().and_then(PublishToken::current) {
+            if let Ok(value) = format!("Bearer {}", secret.expose()).parse() {
+                request.metadata_mut().insert("authorization", value);
+            }
+        }
         match self.client.publish(request).instrument(span).await {
             Ok(_) => Ok(()),
             Err(status) => {

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, Notify};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use crate::access::PublishToken;
 use crate::config::{check, check_nonzero, ConfigProblem};
 use crate::event_size::{fit, MIN_EVENT_BYTES};
 use crate::metrics::Metrics;
@@ -212,15 +213,22 @@ impl Publisher {
     /// Starts publishing to `gateway_url` (e.g. `http://gateway:50051`), or
     /// nothing when it is `None`. Must run inside a tokio runtime; the
     /// sending task lives as long as a clone of the publisher does.
+    /// `token` is the secret the gateway's ingest asks for.
     pub fn start(
         gateway_url: Option<&str>,
+        token: Option<PublishToken>,
         settings: &PublishSettings,
         metrics: &Metrics,
     ) -> Result<Self, PublishError> {
         let Some(url) = gateway_url else {
             return Ok(Self::disabled());
         };
-        let transport = GrpcTransport::new(url, Duration::from_millis(settings.timeout_ms))?;
+        if token.is_none() {
+            tracing::warn!(
+                "no publish secret is configured (INLET_PUBLISH_TOKEN or INLET_PUBLISH_TOKEN_FILE): the gateway will refuse these events"
+            );
+        }
+        let transport = GrpcTransport::new(url, Duration::from_millis(settings.timeout_ms), token)?;
         tracing::info!(gateway.url = url, "publishing events to the gateway");
         Ok(Self::with_transport(transport, settings, metrics))
     }

@@ -6,6 +6,7 @@ mod submit;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
+use inlet_http::access::require_read;
 use inlet_http::refused::count_refusals;
 use inlet_http::routes::{get_or_head, method_not_allowed};
 
@@ -23,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(page("/contact", pages::contact))
     .service(
         web::resource("/submissions")
+            .wrap(from_fn(require_read))
             .route(get_or_head().to(submissions::list))
             .default_service(method_not_allowed("GET, HEAD")),
     );

@@ -262,7 +262,7 @@ async fn sigterm_lets_stored_records_stay_and_exits_zero() {
     assert!(forms.terminate().await.success());
 
     let forms = start_forms(&dir, &[]).await;
-    let page: serde_json::Value = inlet_testkit::http::client()
+    let page: serde_json::Value = inlet_testkit::http::admin_client()
         .get(format!("{}/submissions", forms.url()))
         .send()
         .await
@@ -373,7 +373,7 @@ async fn healthcheck_probes_are_not_traced() {
     let (code, stderr) = run_healthcheck(&[("INLET_LISTEN", &listen)]).await;
     assert_eq!(code, Some(0), "{stderr}");
     // A request made by anyone else is traced, as the control.
-    let res = inlet_testkit::http::client()
+    let res = inlet_testkit::http::admin_client()
         .get(format!("{}/readyz", forms.url()))
         .send()
         .await
@@ -487,7 +487,7 @@ async fn pages_of_large_records_stay_small_in_memory_however_many_read_at_once()
     const RECORD_BYTES: usize = 1900 * 1024;
     let dir = tempfile::tempdir().unwrap();
     let forms = start_forms(&dir, &[]).await;
-    let client = inlet_testkit::http::client();
+    let client = inlet_testkit::http::admin_client();
     for n in 0..RECORDS {
         let body = format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(RECORD_BYTES));
         let res = client
@@ -581,7 +581,7 @@ async fn many_slow_large_posts_hold_no_more_memory_than_the_inflight_budget() {
         "forty slow posts grew RSS by {grown} KiB"
     );
     // And it still answers.
-    let health = inlet_testkit::http::client()
+    let health = inlet_testkit::http::admin_client()
         .get(format!("{}/healthz", forms.url()))
         .send()
         .await
@@ -594,7 +594,7 @@ async fn many_slow_large_posts_hold_no_more_memory_than_the_inflight_budget() {
 
 /// Every submission id stored, following the cursor to the end.
 async fn stored_ids(forms: &ServiceProcess) -> Vec<String> {
-    let client = inlet_testkit::http::client();
+    let client = inlet_testkit::http::admin_client();
     let mut ids = Vec::new();
     let mut url = format!("{}/submissions?limit=1000", forms.url());
     loop {

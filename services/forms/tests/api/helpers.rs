@@ -23,6 +23,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The service's journal, to stop its writer from outside.
     pub journal: Arc<Journal>,
+    /// The admin listener's port, when the test asked for one.
+    pub admin_port: Option<u16>,
     server: Running<StartupError>,
 }
 
@@ -38,17 +40,24 @@ pub async fn spawn_in(data_dir: TempDir, extra: &[(&str, &str)]) -> TestApp {
         ("INLET_LISTEN".to_string(), "127.0.0.1:0".to_string()),
         ("INLET_DATA_DIR".to_string(), dir),
     ];
+    pairs.extend(
+        inlet_testkit::access::CREDENTIAL_ENV
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
     pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     inlet_testkit::log::init();
     let config: FormsConfig = load(&ConfigSource::from_pairs(pairs)).expect("test config is valid");
     let app = Application::build(config).await.expect("app builds");
     let port = app.port();
+    let admin_port = app.admin_port();
     let journal = app.journal();
     let server = Running::spawn(|stopped| app.run_until_stopped(stopped.wait()));
     TestApp {
         port,
+        admin_port,
         data_dir,
-        client: inlet_testkit::http::client(),
+        client: inlet_testkit::http::admin_client(),
         journal,
         server,
     }
@@ -145,7 +154,7 @@ impl TestApp {
 
 /// `/metrics` of the service at `base` (`http://host:port`), parsed.
 pub async fn scrape_at(base: &str) -> Scrape {
-    let text = inlet_testkit::http::get_text(&format!("{base}/metrics")).await;
+    let text = inlet_testkit::http::get_text_as_admin(&format!("{base}/metrics")).await;
     Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("valid exposition text")
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests for inlet-forms: a real server on a free port, real HTTP
 //! clients, raw TCP where a well-behaved client cannot express the case.
 
+mod access;
 mod binary;
 mod browser;
 mod durability;

@@ -60,7 +60,7 @@ async fn trickled_bodies_get_408_and_are_disconnected() {
 async fn kept_alive_get(stream: &mut TcpStream) {
     use tokio::io::AsyncReadExt;
     stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .write_all(b"GET /about HTTP/1.1\r\nHost: localhost\r\n\r\n")
         .await
         .unwrap();
     let mut answer = Vec::new();
@@ -89,7 +89,7 @@ async fn the_next_head_on_a_kept_alive_connection_has_the_same_deadline() {
     kept_alive_get(&mut stream).await;
     // The second head trickles in at 10 bytes a second: 20 s to finish.
     let (mut reader, writer) = stream.into_split();
-    let mut head = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ".to_vec();
+    let mut head = b"GET /about HTTP/1.1\r\nHost: localhost\r\nX-Slow: ".to_vec();
     head.extend(std::iter::repeat_n(b'a', 200));
     let started = Instant::now();
     let sender = trickle(writer, head, TRICKLE_EVERY);

@@ -11,6 +11,19 @@ async fn the_page_says_hello_and_shows_a_form_post_as_it_arrives() {
     let forms = spawn_forms(&gw.grpc_url()).await;
     let browser = Browser::start().await;
     browser.client.goto(&gw.url("/")).await.unwrap();
+    // Arrivals are the owner's: the panel asks for the token first.
+    browser
+        .text_of("//p[@id='feed-state'][contains(., 'needs a credential')]")
+        .await;
+    browser.type_into("#token", "not-the-token-at-all").await;
+    browser.click("#sign-in button").await;
+    browser
+        .text_of("//p[@id='feed-state'][contains(., 'not accepted')]")
+        .await;
+    browser
+        .type_into("#token", inlet_testkit::access::ADMIN_TOKEN)
+        .await;
+    browser.click("#sign-in button").await;
     // The panel is live once it has its `subscribed` frame.
     browser
         .text_of("//p[@id='feed-state'][text()='Live']")
@@ -36,5 +49,15 @@ async fn the_page_says_hello_and_shows_a_form_post_as_it_arrives() {
     assert!(row.contains("Form submitted"), "{row}");
     assert!(row.contains("inlet-forms"), "{row}");
     assert!(row.contains("name, topic"), "{row}");
+
+    // Signing out stops the feed and asks for the token again.
+    browser.click("#sign-out").await;
+    browser
+        .text_of("//p[@id='feed-state'][text()='Signed out.']")
+        .await;
+    browser.client.refresh().await.unwrap();
+    browser
+        .text_of("//p[@id='feed-state'][contains(., 'needs a credential')]")
+        .await;
     browser.close().await;
 }

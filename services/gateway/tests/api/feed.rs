@@ -189,9 +189,17 @@ async fn stuck_subscriber(port: u16) -> Socket {
     let socket = tokio::net::TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(4096).unwrap();
     let stream = socket.connect(([127, 0, 0, 1], port).into()).await.unwrap();
-    let url = format!("ws://127.0.0.1:{port}/events");
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!(
+            "ws://127.0.0.1:{port}/events"
+        ))
+        .unwrap();
+    request.headers_mut().insert(
+        "authorization",
+        inlet_testkit::access::admin_bearer().parse().unwrap(),
+    );
     let (socket, _) =
-        tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(stream))
+        tokio_tungstenite::client_async(request, tokio_tungstenite::MaybeTlsStream::Plain(stream))
             .await
             .unwrap();
     socket

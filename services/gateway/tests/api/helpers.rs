@@ -10,6 +10,25 @@ use inlet_testkit::server::Running;
 use inlet_testkit::ws::{self, Socket};
 use inlet_testkit::WAIT;
 
+/// What [`add_publish_token`] is, as a type.
+pub type AddToken = fn(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status>;
+
+/// An ingest client that presents the test publish secret.
+pub type IngestClient = EventIngestClient<
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, AddToken>,
+>;
+
+/// Adds `authorization: Bearer <PUBLISH_TOKEN>` to a call.
+pub fn add_publish_token(
+    mut request: tonic::Request<()>,
+) -> Result<tonic::Request<()>, tonic::Status> {
+    let value = format!("Bearer {}", inlet_testkit::access::PUBLISH_TOKEN);
+    request
+        .metadata_mut()
+        .insert("authorization", value.parse().expect("ASCII"));
+    Ok(request)
+}
+
 /// A gateway running in this process on free ports.
 pub struct TestGateway {
     pub port: u16,
@@ -23,6 +42,11 @@ pub async fn spawn_gateway(extra: &[(&str, &str)]) -> TestGateway {
         ("INLET_LISTEN".to_string(), "127.0.0.1:0".to_string()),
         ("INLET_GRPC_LISTEN".to_string(), "127.0.0.1:0".to_string()),
     ];
+    pairs.extend(
+        inlet_testkit::access::CREDENTIAL_ENV
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
     pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     inlet_testkit::log::init();
     let config: GatewayConfig =
@@ -51,8 +75,9 @@ impl TestGateway {
         format!("http://127.0.0.1:{}", self.grpc_port)
     }
 
+    /// Opens `path` with the test admin token (which `/events` needs).
     pub async fn connect(&self, path: &str) -> Socket {
-        ws::connect(&self.ws_url(path)).await
+        ws::connect_as_admin(&self.ws_url(path)).await
     }
 
     /// Subscribes to `/events` + `query` and checks the `subscribed` frame.
@@ -63,9 +88,18 @@ impl TestGateway {
         (socket, hello)
     }
 
-    /// A gRPC client for the ingest.
-    pub async fn ingest(&self) -> EventIngestClient<tonic::transport::Channel> {
-        tokio::time::timeout(WAIT, EventIngestClient::connect(self.grpc_url()))
+    /// A gRPC client for the ingest that presents the test publish secret.
+    pub async fn ingest(&self) -> IngestClient {
+        EventIngestClient::with_interceptor(
+            self.ingest_channel().await,
+            add_publish_token as AddToken,
+        )
+    }
+
+    /// A connection to the ingest, with no secret of its own.
+    pub async fn ingest_channel(&self) -> tonic::transport::Channel {
+        let endpoint = tonic::transport::Endpoint::from_shared(self.grpc_url()).unwrap();
+        tokio::time::timeout(WAIT, endpoint.connect())
             .await
             .expect("connects in time")
             .expect("the ingest accepts connections")
@@ -73,7 +107,7 @@ impl TestGateway {
 
     /// One metric's value from `/metrics` (summed over labels matching `label`).
     pub async fn metric(&self, name: &str, label: Option<(&str, &str)>) -> f64 {
-        let text = inlet_testkit::http::get_text(&self.url("/metrics")).await;
+        let text = inlet_testkit::http::get_text_as_admin(&self.url("/metrics")).await;
         let lines = text.lines().map(|l| Ok(l.to_owned()));
         let scrape = prometheus_parse::Scrape::parse(lines).unwrap();
         scrape
@@ -145,10 +179,7 @@ pub fn form_event(id: &str, fields: &[&str]) -> Event {
 }
 
 /// Publishes `event`, returning its sequence.
-pub async fn publish(
-    client: &mut EventIngestClient<tonic::transport::Channel>,
-    event: Event,
-) -> u64 {
+pub async fn publish(client: &mut IngestClient, event: Event) -> u64 {
     client
         .publish(PublishRequest { event: Some(event) })
         .await

@@ -89,7 +89,7 @@ async fn an_upgrade_over_http_1_0_is_refused() {
 async fn a_rebound_host_is_refused_even_when_origin_matches_it() {
     let gw = spawn_gateway(&[]).await;
     // DNS rebinding: the page at evil.example now resolves to the gateway.
-    let rebound = inlet_testkit::ws::try_connect(
+    let rebound = inlet_testkit::ws::try_connect_as_admin(
         &gw.ws_url("/events"),
         &[("host", "evil.example"), ("origin", "http://evil.example")],
     )
@@ -113,7 +113,7 @@ async fn a_rebound_host_is_refused_even_when_origin_matches_it() {
             .unwrap();
         assert_eq!(ok.status(), 200, "{host}");
     }
-    let probe = inlet_testkit::http::client()
+    let probe = inlet_testkit::http::admin_client()
         .get(gw.url("/healthz"))
         .header("host", "gateway")
         .send()

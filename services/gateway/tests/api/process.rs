@@ -82,7 +82,7 @@ async fn one_form_post_is_one_trace_across_forms_and_the_gateway() {
         ],
     )
     .await;
-    let mut feed = ws::connect(&format!("ws://127.0.0.1:{}/events", gateway.port)).await;
+    let mut feed = ws::connect_as_admin(&format!("ws://127.0.0.1:{}/events", gateway.port)).await;
     next_json(&mut feed).await;
     let mut chat = ws::connect(&format!("ws://127.0.0.1:{}/", gateway.port)).await;
     send_text(&mut chat, "Hello").await;
@@ -221,11 +221,16 @@ async fn a_subscriber_that_never_reads_does_not_grow_the_gateway() {
         ("INLET_WEBSOCKET__SEND_TIMEOUT_MS", "1000"),
     ])
     .await;
-    let mut ingest = inlet_proto::events::v1::event_ingest_client::EventIngestClient::connect(
-        format!("http://127.0.0.1:{grpc_port}"),
-    )
-    .await
-    .unwrap();
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{grpc_port}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut ingest =
+        inlet_proto::events::v1::event_ingest_client::EventIngestClient::with_interceptor(
+            channel,
+            crate::helpers::add_publish_token as crate::helpers::AddToken,
+        );
     let fields: Vec<String> = (0..200)
         .map(|i| format!("a_rather_long_field_name_{i:05}"))
         .collect();
@@ -236,7 +241,8 @@ async fn a_subscriber_that_never_reads_does_not_grow_the_gateway() {
     }
     let baseline = rss_kib(gateway.pid());
     let url = format!("ws://127.0.0.1:{}/events", gateway.port);
-    let stuck: Vec<_> = futures_util::future::join_all((0..20).map(|_| ws::connect(&url))).await;
+    let stuck: Vec<_> =
+        futures_util::future::join_all((0..20).map(|_| ws::connect_as_admin(&url))).await;
     // ~7 KiB an event, 5000 events: 35 MiB to each of 20 subscribers.
     for i in 0..5000 {
         publish(&mut ingest, form_event(&format!("e{i}"), &fields)).await;
@@ -249,7 +255,8 @@ async fn a_subscriber_that_never_reads_does_not_grow_the_gateway() {
     // Each is closed, for not reading or for falling behind.
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let metrics = inlet_testkit::http::get_text(&format!("{}/metrics", gateway.url())).await;
+        let metrics =
+            inlet_testkit::http::get_text_as_admin(&format!("{}/metrics", gateway.url())).await;
         if metrics.contains("inlet_gateway_slow_subscribers_closed_total 20") {
             break;
         }

@@ -28,6 +28,14 @@ pub async fn spawn_forms_with(gateway_url: &str, extra: &[(&str, &str)]) -> Test
         ("INLET_GATEWAY_URL", gateway_url.to_owned()),
         ("INLET_PUBLISH__RETRY_MIN_MS", "20".to_owned()),
         ("INLET_PUBLISH__RETRY_MAX_MS", "200".to_owned()),
+        (
+            "INLET_PUBLISH_TOKEN",
+            inlet_testkit::access::PUBLISH_TOKEN.to_owned(),
+        ),
+        (
+            "INLET_ADMIN_TOKEN",
+            inlet_testkit::access::ADMIN_TOKEN.to_owned(),
+        ),
     ];
     pairs.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
     let config: FormsConfig = load(&ConfigSource::from_pairs(pairs)).expect("forms config");
@@ -64,8 +72,11 @@ impl TestForms {
 
     /// The value of one of the forms service's counters.
     pub async fn counter(&self, name: &str) -> f64 {
-        let text =
-            inlet_testkit::http::get_text(&format!("http://127.0.0.1:{}/metrics", self.port)).await;
+        let text = inlet_testkit::http::get_text_as_admin(&format!(
+            "http://127.0.0.1:{}/metrics",
+            self.port
+        ))
+        .await;
         text.lines()
             .find_map(|l| l.strip_prefix(&format!("{name} ")))
             .map_or(0.0, |v| v.parse().unwrap())

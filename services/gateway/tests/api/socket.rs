@@ -4,7 +4,9 @@ use futures_util::SinkExt;
 use inlet_testkit::ws::tungstenite::protocol::frame::coding::{Data, OpCode};
 use inlet_testkit::ws::tungstenite::protocol::frame::Frame;
 use inlet_testkit::ws::tungstenite::Message;
-use inlet_testkit::ws::{close_code, next_message, next_text, send_text, try_connect};
+use inlet_testkit::ws::{
+    close_code, next_message, next_text, send_text, try_connect, try_connect_as_admin,
+};
 
 use crate::helpers::spawn_gateway;
 
@@ -96,9 +98,10 @@ async fn a_page_from_another_origin_is_refused_with_403() {
     );
 
     let gw = spawn_gateway(&[("INLET_WEBSOCKET__ALLOWED_ORIGINS", "https://app.example")]).await;
-    let allowed = try_connect(&gw.ws_url("/events"), &[("origin", "https://app.example")]).await;
+    let allowed =
+        try_connect_as_admin(&gw.ws_url("/events"), &[("origin", "https://app.example")]).await;
     assert!(allowed.is_ok());
-    let own = try_connect(
+    let own = try_connect_as_admin(
         &gw.ws_url("/events"),
         &[("origin", &format!("http://127.0.0.1:{}", gw.port))],
     )
@@ -112,7 +115,7 @@ async fn past_max_connections_an_upgrade_gets_503_until_a_socket_closes() {
     let first = gw.connect("/").await;
     let _second = gw.connect("/echo").await;
     assert_eq!(
-        try_connect(&gw.ws_url("/events"), &[])
+        try_connect_as_admin(&gw.ws_url("/events"), &[])
             .await
             .err()
             .map(|s| s.as_u16()),
@@ -158,7 +161,7 @@ async fn plain_http_gets_the_page_at_root_and_426_on_socket_only_paths() {
     let post = client.post(gw.url("/")).send().await.unwrap();
     assert_eq!(post.status(), 405);
     assert_eq!(post.headers()["allow"], "GET, HEAD");
-    let bad = client
+    let bad = inlet_testkit::http::admin_client()
         .get(gw.url("/events?topics=forms,files"))
         .send()
         .await
@@ -169,7 +172,7 @@ async fn plain_http_gets_the_page_at_root_and_426_on_socket_only_paths() {
         .await
         .unwrap()
         .contains("unknown topic \"files\""));
-    let bad_since = try_connect(&gw.ws_url("/events?since=yesterday"), &[]).await;
+    let bad_since = try_connect_as_admin(&gw.ws_url("/events?since=yesterday"), &[]).await;
     assert_eq!(bad_since.err().map(|s| s.as_u16()), Some(400));
 }
 

@@ -48,7 +48,7 @@ async fn a_traced_mail_is_stored_and_announced_in_its_senders_trace() {
     )
     .await;
     let smtp_port = port_logged(&smtp, "inlet-smtp SMTP listening").await;
-    let mut feed = inlet_testkit::ws::connect(&format!(
+    let mut feed = inlet_testkit::ws::connect_as_admin(&format!(
         "ws://127.0.0.1:{}/events?topics=mail",
         gateway.port
     ))

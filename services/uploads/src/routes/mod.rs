@@ -7,6 +7,7 @@ mod put;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
+use inlet_http::access::require_read;
 use inlet_http::refused::count_refusals;
 use inlet_http::routes::{get_or_head, method_not_allowed};
 
@@ -27,11 +28,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::resource("/files")
+            .wrap(from_fn(require_read))
             .route(get_or_head().to(files::list_files))
             .default_service(method_not_allowed("GET, HEAD")),
     )
     .service(
         web::resource("/files/{name}")
+            .wrap(from_fn(require_read))
             .route(get_or_head().to(files::download))
             .default_service(method_not_allowed("GET, HEAD")),
     );

@@ -75,8 +75,10 @@ async fn unknown_names_and_encoded_escapes_are_404() {
         "/files/real.txt%00",
     ] {
         // Raw, since a URL library would resolve `%2e%2e` before sending.
-        let request =
-            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: {}\r\nConnection: close\r\n\r\n",
+            inlet_testkit::access::admin_bearer()
+        );
         let reply = inlet_testkit::raw::send(
             app.port,
             request.as_bytes(),

@@ -37,6 +37,11 @@ pub async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
             data_dir.path().display().to_string(),
         ),
     ];
+    pairs.extend(
+        inlet_testkit::access::CREDENTIAL_ENV
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
     pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let config: UploadsConfig =
         load(&ConfigSource::from_pairs(pairs)).expect("test config is valid");
@@ -46,7 +51,7 @@ pub async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
     TestApp {
         port,
         data_dir,
-        client: inlet_testkit::http::client(),
+        client: inlet_testkit::http::admin_client(),
         server,
     }
 }

@@ -29,7 +29,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     if args.healthcheck {
-        return healthcheck("jaeger-standin", args.query);
+        return healthcheck("jaeger-standin", args.query, None);
     }
     match serve(args) {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,36 @@
+//! Listing and downloading files needs the credential; uploading does not.
+
+use inlet_testkit::access::{assert_read_needs_the_credential, READ_TOKEN};
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn listing_and_downloading_need_the_credential_and_uploading_does_not() {
+    let app = spawn_app(&[("INLET_READ_TOKEN", READ_TOKEN)]).await;
+    let put = inlet_testkit::http::client()
+        .put(app.url("/"))
+        .header("x-field", "doc")
+        .header("x-filename", "note.txt")
+        .header("accept", "application/json")
+        .body("kept for its owner")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 200, "intake stays open");
+    let answer: serde_json::Value = put.json().await.unwrap();
+    let name = answer["stored"][0]["name"].as_str().unwrap().to_owned();
+    let download = format!("/files/{name}");
+    for path in ["/files", "/files?limit=1", &download] {
+        assert_read_needs_the_credential(&app.url(path), true).await;
+    }
+    let text = app
+        .client
+        .get(app.url(&download))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(text, "kept for its owner");
+}
