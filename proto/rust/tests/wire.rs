@@ -13,6 +13,7 @@ fn an_event_round_trips_through_its_encoding() {
         }),
         source: "inlet-uploads".into(),
         truncated: true,
+        trace_id: "4bf92f3577b34da6a3ce929d0e0e4736".into(),
         kind: Some(event::Kind::FileStored(FileStored {
             stored_name: "userfile1-1764000000000-a.txt".into(),
             original_name: "a.txt".into(),

@@ -18,6 +18,7 @@
 //! - [`record`]: the id (UUIDv7) and time (RFC 3339, UTC) everything stored carries.
 //! - [`report`]: an error with its chain of causes, as text.
 //! - [`crypto`]: the process's TLS crypto provider (ring), installed once.
+//! - [`trace_id`]: the trace id every stored item and its event carry.
 //! - [`event_size`]: an event cut to fit `publish.max_event_bytes`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -39,3 +40,4 @@ pub mod report;
 pub mod service;
 pub mod shutdown;
 pub mod telemetry;
+pub mod trace_id;

@@ -30,6 +30,23 @@ impl HeaderScan {
         if end.is_none() && self.seen.len() < MAX_HEADER_BYTES {
             return;
         }
+        self.conclude(end);
+    }
+
+    /// Whether the header section has been seen whole (or the search gave up).
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// The message ended: what was seen is all the header section there is.
+    pub fn finish(&mut self) {
+        if !self.done {
+            let end = find(&self.seen, b"\r\n\r\n").or_else(|| find(&self.seen, b"\n\n"));
+            self.conclude(end);
+        }
+    }
+
+    fn conclude(&mut self, end: Option<usize>) {
         let headers = &self.seen[..end.unwrap_or(self.seen.len())];
         self.traceparent = String::from_utf8_lossy(headers).lines().find_map(|line| {
             let (name, value) = line.split_once(':')?;

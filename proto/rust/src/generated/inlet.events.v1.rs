@@ -16,6 +16,11 @@ pub struct Event {
     /// under its size bound (`publish.max_event_bytes`); the stored item is whole.
     #[prost(bool, tag = "4")]
     pub truncated: bool,
+    /// The W3C trace id (32 lowercase hex digits) of the request or SMTP
+    /// session that stored the arrival: the same id its stored item carries.
+    /// Empty when the publisher had none.
+    #[prost(string, tag = "5")]
+    pub trace_id: ::prost::alloc::string::String,
     /// What arrived.
     #[prost(oneof = "event::Kind", tags = "10, 11, 12")]
     pub kind: ::core::option::Option<event::Kind>,

@@ -283,6 +283,9 @@ impl Publisher {
         } else {
             span.context()
         };
+        if event.trace_id.is_empty() {
+            event.trace_id = crate::trace_id::of(&context).unwrap_or_default();
+        }
         // Counted before it is queued, so the sending task can never take
         // it off the count first (and `drain` never sees a count below 0).
         self.metrics.buffered.inc();
@@ -336,6 +339,8 @@ pub fn new_event(
         }),
         source: source.to_owned(),
         truncated: false,
+        // Filled by `Publisher::publish` from the current trace.
+        trace_id: String::new(),
         kind: Some(kind),
     }
 }

@@ -156,13 +156,16 @@ async fn store(
     let stamp = Stamp::now();
     let id = stamp.id;
     let content_type = submission.kind.media_type();
+    let bytes = submission.body.len();
+    let trace_id = inlet_common::trace_id::current();
     let line = Record {
         stamp: &stamp,
+        trace_id: trace_id.as_deref(),
+        size: bytes as u64,
         content_type,
         fields: &submission.fields,
     }
     .to_line();
-    let bytes = submission.body.len();
     let field_count = submission.field_count;
     let span = tracing::info_span!(
         "forms.submission.stored",

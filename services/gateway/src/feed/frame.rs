@@ -6,7 +6,7 @@
 //!   whether the replay is `recovered` (complete: nothing the subscriber
 //!   missed has fallen out of the history).
 //! - `event`, one per arrival: `sequence`, `topic`, `id`, `time`, `source`,
-//!   `kind` and the kind's fields in `data`.
+//!   `kind`, the `trace_id` that stored the item, and the kind's fields in `data`.
 
 use inlet_proto::events::v1::{event::Kind, Event};
 use inlet_proto::kinds;
@@ -25,6 +25,9 @@ pub fn event_tail(topic: Topic, event: &Event) -> String {
         time: Option<String>,
         source: &'a str,
         kind: &'static str,
+        /// The trace that stored the item (as the item itself says).
+        #[serde(skip_serializing_if = "str::is_empty")]
+        trace_id: &'a str,
         data: serde_json::Value,
         /// Only when the publisher cut names or lists to fit its bound.
         #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -67,6 +70,7 @@ pub fn event_tail(topic: Topic, event: &Event) -> String {
         time: event.time.as_ref().and_then(rfc3339),
         source: &event.source,
         kind,
+        trace_id: &event.trace_id,
         data,
         truncated: event.truncated,
     };

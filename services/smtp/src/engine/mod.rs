@@ -281,6 +281,14 @@ struct DeliverySink {
     policy: Arc<Policy>,
     committing: Option<JoinHandle<Result<Vec<std::path::PathBuf>, DeliveryError>>>,
     headers: HeaderScan,
+    /// The body's first bytes, held until its header section has been seen,
+    /// so the trace header can be written before them.
+    held: Vec<u8>,
+    /// Whether `X-Inlet-Trace-Id` (and what was held) has been written.
+    stamped: bool,
+    /// The session's span, the parent of `smtp.message` unless the message
+    /// carries a `traceparent` of its own.
+    session: tracing::Span,
     /// `smtp.message`: opened at the final dot, around the commit.
     span: Option<tracing::Span>,
 }
@@ -294,7 +302,51 @@ impl DeliverySink {
             policy,
             committing: None,
             headers: HeaderScan::default(),
+            held: Vec::new(),
+            stamped: false,
+            session: tracing::Span::current(),
             span: None,
+        }
+    }
+
+    /// The trace the stored message belongs to: the one its own
+    /// `traceparent` names, else the session's.
+    fn trace_id(&self) -> Option<String> {
+        use tracing_opentelemetry::OpenTelemetrySpanExt;
+        match self.headers.context() {
+            Some(context) => inlet_common::trace_id::of(&context),
+            None => inlet_common::trace_id::of(&self.session.context()),
+        }
+    }
+
+    /// Writes `X-Inlet-Trace-Id:` (first of the message's own lines, so a
+    /// client's field of that name comes after it and is never read as
+    /// ours), then the bytes held until the header section was seen.
+    fn stamp(&mut self) {
+        if self.stamped {
+            return;
+        }
+        self.stamped = true;
+        let line = self
+            .trace_id()
+            .map(|id| format!("X-Inlet-Trace-Id: {id}\r\n"));
+        if let (Some(line), Some(delivery)) = (line, self.delivery.as_mut()) {
+            if let Err(err) = delivery.write_prefix(line.as_bytes()) {
+                self.delivery = None;
+                self.failed = Some(err);
+                return;
+            }
+        }
+        let held = std::mem::take(&mut self.held);
+        self.write_body(&held);
+    }
+
+    fn write_body(&mut self, bytes: &[u8]) {
+        if let Some(delivery) = self.delivery.as_mut() {
+            if let Err(err) = delivery.write(bytes) {
+                self.delivery = None;
+                self.failed = Some(err);
+            }
         }
     }
 
@@ -316,6 +368,7 @@ impl DeliverySink {
             )
         });
         let span = tracing::info_span!(
+            parent: &self.session,
             "smtp.message",
             smtp.message.sender = %sender,
             smtp.message.recipients = recipients as i64,
@@ -341,10 +394,12 @@ impl futures_io::AsyncWrite for DeliverySink {
         // session stays in step; the failure is reported at the final dot.
         if self.failed.is_none() {
             self.headers.feed(buf);
-            if let Some(delivery) = self.delivery.as_mut() {
-                if let Err(err) = delivery.write(buf) {
-                    self.delivery = None;
-                    self.failed = Some(err);
+            if self.stamped {
+                self.write_body(buf);
+            } else {
+                self.held.extend_from_slice(buf);
+                if self.headers.is_done() {
+                    self.stamp();
                 }
             }
         }
@@ -356,6 +411,10 @@ impl futures_io::AsyncWrite for DeliverySink {
     }
 
     fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.failed.is_none() && !self.stamped {
+            self.headers.finish();
+            self.stamp();
+        }
         if self.span.is_none() {
             self.span = Some(self.message_span());
         }

@@ -102,6 +102,15 @@ impl Delivery {
         self.body_bytes
     }
 
+    /// Appends header lines of the server's own (not counted as body) to
+    /// every copy; written before any body byte.
+    pub fn write_prefix(&mut self, lines: &[u8]) -> Result<(), DeliveryError> {
+        for copy in &mut self.copies {
+            copy.file.write_all(lines)?;
+        }
+        Ok(())
+    }
+
     /// Appends `chunk` of the body (after dot-unstuffing) to every copy.
     /// Past `smtp.max_message_bytes` it fails with [`DeliveryError::TooLarge`];
     /// the caller drops the delivery, which removes every copy.

@@ -27,11 +27,15 @@ pub struct FileMeta {
     pub sha256: String,
     /// When it was stored, RFC 3339 UTC.
     pub stored_at: String,
+    /// The W3C trace id of the request that stored it; absent on files
+    /// stored before Inlet kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
 }
 
 impl FileMeta {
     /// Metadata for a file, with an over-long original name cut at a
-    /// character boundary.
+    /// character boundary; the trace id is the current request's.
     pub fn new(original_name: &str, field: &str, sha256: String, stored_at: String) -> Self {
         let mut end = original_name.len().min(MAX_ORIGINAL_NAME_BYTES);
         while !original_name.is_char_boundary(end) {
@@ -42,6 +46,7 @@ impl FileMeta {
             field: field.to_owned(),
             sha256,
             stored_at,
+            trace_id: inlet_common::trace_id::current(),
         }
     }
 }
