@@ -30,6 +30,9 @@ pub enum FormsError {
     /// The paging query of `GET /submissions` is wrong.
     #[error(transparent)]
     BadQuery(#[from] PagingError),
+    /// No stored submission has this id.
+    #[error("no submission has this id")]
+    NotFound,
     /// The in-flight body budget is spent; try again shortly.
     #[error("too many request bodies are being received at once; try again shortly")]
     Busy,
@@ -46,6 +49,7 @@ impl PublicError for FormsError {
             FormsError::InvalidUtf8 => Code::InvalidUtf8,
             FormsError::InvalidJson(_) => Code::InvalidJson,
             FormsError::BadQuery(_) => Code::BadQuery,
+            FormsError::NotFound => Code::NotFound,
             FormsError::Busy => Code::Unavailable,
             // Stopped for good after a failed rollback: nothing can be taken now.
             FormsError::Store(StoreError::Stopped(_)) => Code::Unavailable,

@@ -27,6 +27,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(require_read))
             .route(get_or_head().to(submissions::list))
             .default_service(method_not_allowed("GET, HEAD")),
+    )
+    .service(
+        web::resource("/submissions/{id}")
+            .wrap(from_fn(require_read))
+            .route(get_or_head().to(submissions::one))
+            .default_service(method_not_allowed("GET, HEAD")),
     );
 }
 

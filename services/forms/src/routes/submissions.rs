@@ -1,4 +1,5 @@
-//! `GET /submissions`: stored submissions, newest first, a page at a time.
+//! `GET /submissions`: stored submissions, newest first, a page at a time;
+//! `GET /submissions/{id}`: one of them.
 //!
 //! A page holds at most `limit` records and stops early, with a cursor, when
 //! the next record would take it past `limits.max_page_bytes`. It is streamed
@@ -43,6 +44,19 @@ pub async fn list(
     Ok(HttpResponse::Ok()
         .content_type(mime::APPLICATION_JSON)
         .streaming(page_body(Arc::clone(&state.store), plan)))
+}
+
+/// Handles `GET /submissions/{id}`: the record as stored; 404 for an id
+/// that is not a stored submission's (or is not an id at all).
+pub async fn one(
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, FormsError> {
+    let id = uuid::Uuid::try_parse(&id).map_err(|_| FormsError::NotFound)?;
+    let record = state.store.find(id).await?.ok_or(FormsError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type(mime::APPLICATION_JSON)
+        .body(record))
 }
 
 /// The page, one record read at a time.

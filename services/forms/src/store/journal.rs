@@ -226,6 +226,16 @@ impl SubmissionStore for Journal {
             .map_err(|_| StoreError::Closed)?
     }
 
+    async fn find(&self, id: uuid::Uuid) -> Result<Option<Vec<u8>>, StoreError> {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || {
+            let segments = shared.segments.read().expect("segments lock").clone();
+            super::lookup::find(&segments, id)
+        })
+        .await
+        .map_err(|_| StoreError::Closed)?
+    }
+
     async fn read(&self, entry: Entry) -> Result<Vec<u8>, StoreError> {
         tokio::task::spawn_blocking(move || entry.segment.read(entry.span))
             .await
@@ -482,6 +492,48 @@ mod tests {
             (0..45).rev().collect::<Vec<_>>()
         );
         assert_eq!(journal_text(dir.path()).lines().count(), 45);
+        stop(journal, writer).await;
+    }
+
+    #[tokio::test]
+    async fn a_record_is_found_by_its_id_across_segments_and_restarts() {
+        use crate::store::Record;
+        use inlet_common::record::Stamp;
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, writer) = open_plain(dir.path(), 512, SyncPolicy::Always);
+        let mut stamps = Vec::new();
+        for n in 0..60 {
+            let stamp = Stamp::now();
+            let fields = format!(r#"{{"n":{n}}}"#);
+            let line = Record {
+                stamp: &stamp,
+                trace_id: None,
+                size: fields.len() as u64,
+                content_type: "application/json",
+                fields: &fields,
+            }
+            .to_line();
+            journal.append_anywhere(line).await.unwrap();
+            stamps.push(stamp);
+        }
+        assert!(crate::store::segment_files(dir.path()).unwrap().len() > 3);
+        stop(journal, writer).await;
+        let (journal, writer) = open_plain(dir.path(), 512, SyncPolicy::Always);
+        for (n, stamp) in stamps.iter().enumerate() {
+            let found = journal.find(stamp.id).await.unwrap().expect("found");
+            let value: serde_json::Value = serde_json::from_slice(&found).unwrap();
+            assert_eq!(value["fields"]["n"], n, "{}", stamp.id);
+        }
+        assert_eq!(
+            journal.find(Stamp::now().id).await.unwrap(),
+            None,
+            "a later id"
+        );
+        assert_eq!(
+            journal.find(uuid::Uuid::nil()).await.unwrap(),
+            None,
+            "not a v7 id"
+        );
         stop(journal, writer).await;
     }
 

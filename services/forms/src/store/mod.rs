@@ -12,6 +12,7 @@
 
 mod handoff;
 mod journal;
+mod lookup;
 mod record;
 mod recovery;
 mod segment;

@@ -121,6 +121,15 @@ impl Segment {
         read_index(&self.index, from, to).map_err(|e| StoreError::Read(Arc::new(e)))
     }
 
+    /// The first `max` bytes of a record (fewer if it is shorter).
+    pub fn read_head(&self, span: Span, max: usize) -> Result<Vec<u8>, StoreError> {
+        let mut buf = vec![0u8; (span.len as usize).min(max)];
+        self.data
+            .read_exact_at(&mut buf, span.offset)
+            .map_err(|e| StoreError::Read(Arc::new(e)))?;
+        Ok(buf)
+    }
+
     /// One record's JSON text, as stored, without its newline.
     pub fn read(&self, span: Span) -> Result<Vec<u8>, StoreError> {
         let mut buf = vec![0u8; span.len as usize];

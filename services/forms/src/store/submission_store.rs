@@ -33,6 +33,12 @@ pub trait SubmissionStore: Send + Sync + 'static {
         max_bytes: u64,
     ) -> impl Future<Output = Result<Page<Self::Entry>, StoreError>> + Send;
 
+    /// The record with `id`, as stored; `None` when there is none.
+    fn find(
+        &self,
+        id: uuid::Uuid,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+
     /// One record's JSON text, as stored.
     fn read(&self, entry: Self::Entry) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
 

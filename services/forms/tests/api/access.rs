@@ -123,3 +123,29 @@ async fn health_and_metrics_need_the_credential_except_on_the_admin_listener() {
         assert_eq!(res.status(), 404, "{path} on the admin listener");
     }
 }
+
+#[tokio::test]
+async fn one_submission_by_its_id_needs_the_credential_and_unknown_ids_are_404() {
+    let app = spawn_app(&[]).await;
+    let posted = app.post("application/json", r#"{"a":1}"#).await;
+    assert_eq!(posted.status(), 200);
+    let page = app.get_json("/submissions").await;
+    let record = page["submissions"][0].clone();
+    let id = record["id"].as_str().unwrap();
+    assert_read_needs_the_credential(&app.url(&format!("/submissions/{id}")), false).await;
+    assert_eq!(app.get_json(&format!("/submissions/{id}")).await, record);
+    for unknown in [
+        "0190f0a0-0000-7000-8000-000000000001",
+        "not-an-id",
+        "..%2F..%2Fetc%2Fpasswd",
+        &uuid::Uuid::now_v7().to_string(),
+    ] {
+        let res = app
+            .client
+            .get(app.url(&format!("/submissions/{unknown}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{unknown}");
+    }
+}

@@ -721,3 +721,47 @@ async fn crash_under_load(env: &[(&str, &str)]) {
         serde_json::from_str::<serde_json::Value>(line).expect("every stored line is whole JSON");
     }
 }
+
+#[tokio::test]
+async fn each_stored_submission_carries_the_trace_id_that_stored_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut forms = start_forms(&dir, &[]).await;
+    let caller_trace = "0af7651916cd43dd8448eb211c80319c";
+    let traceparent = format!("00-{caller_trace}-b7ad6b7169203331-01");
+    let logged = post_and_find_trace(&forms, Some(&traceparent)).await;
+    assert_eq!(logged, caller_trace);
+    let untraced = post(&forms, "application/json", r#"{"plain":true}"#, &[]).await;
+    assert_eq!(untraced, 200);
+    let api = inlet_testkit::http::admin_client();
+    let page: serde_json::Value = api
+        .get(format!("{}/submissions", forms.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let records = page["submissions"].as_array().unwrap();
+    assert_eq!(records.len(), 2);
+    // Newest first: the untraced one got a trace of its own.
+    let own = records[0]["trace_id"].as_str().unwrap();
+    assert_eq!(own.len(), 32);
+    assert_ne!(own, caller_trace);
+    assert_eq!(records[0]["size"], r#"{"plain":true}"#.len());
+    assert_eq!(
+        records[1]["trace_id"], caller_trace,
+        "the client's trace is honoured"
+    );
+    // One record by its id: the same bytes as in the page.
+    let id = records[1]["id"].as_str().unwrap();
+    let one: serde_json::Value = api
+        .get(format!("{}/submissions/{id}", forms.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(&one, &records[1]);
+    assert!(forms.terminate().await.success());
+}

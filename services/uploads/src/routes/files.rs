@@ -1,5 +1,6 @@
-//! `GET /files` (stored files, newest first, a page at a time) and
-//! `GET /files/{name}` (one file, as an attachment, with ETag and Range).
+//! `GET /files` (stored files, newest first, a page at a time),
+//! `GET /files/{name}` (one file, as an attachment, with ETag and Range) and
+//! `GET /files/{name}/meta` (what is known about it).
 
 use actix_files::NamedFile;
 use actix_web::http::header::{
@@ -38,6 +39,21 @@ pub async fn list_files(
     Ok(HttpResponse::Ok()
         .content_type(mime::APPLICATION_JSON)
         .body(page))
+}
+
+/// Handles `GET /files/{name}/meta`: what is known about one stored file,
+/// as one item of `/files`.
+pub async fn meta(
+    name: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UploadsError> {
+    let described = state
+        .store
+        .describe(&name.into_inner())
+        .await
+        .map_err(UploadsError::Store)?
+        .ok_or(UploadsError::NotFound)?;
+    Ok(HttpResponse::Ok().json(described))
 }
 
 /// Handles `GET /files/{name}`.

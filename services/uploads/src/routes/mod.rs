@@ -37,5 +37,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(from_fn(require_read))
             .route(get_or_head().to(files::download))
             .default_service(method_not_allowed("GET, HEAD")),
+    )
+    .service(
+        web::resource("/files/{name}/meta")
+            .wrap(from_fn(require_read))
+            .route(get_or_head().to(files::meta))
+            .default_service(method_not_allowed("GET, HEAD")),
     );
 }

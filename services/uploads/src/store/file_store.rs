@@ -53,6 +53,10 @@ pub trait FileStore: Send + Sync + 'static {
     /// (whatever `name` is: a path, a temporary name, a link).
     fn open(&self, name: &str) -> impl Future<Output = io::Result<Option<Download>>> + Send;
 
+    /// What is known about the stored file `name` (as `list` shows it), or
+    /// `None` if there is none.
+    fn describe(&self, name: &str) -> impl Future<Output = io::Result<Option<Listed>>> + Send;
+
     /// Removes the stored file `name`, durably; `false` if there was none.
     fn delete(&self, name: &str) -> impl Future<Output = io::Result<bool>> + Send;
 }

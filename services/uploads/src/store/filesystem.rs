@@ -13,7 +13,7 @@ use prometheus_client::metrics::gauge::Gauge;
 
 use super::file_store::{Download, FileStore, PendingFile};
 use super::interval_sync::IntervalSync;
-use super::listing::{is_stored_name, list, Cursor, Listed};
+use super::listing::{describe_one, is_stored_name, list, Cursor, Listed};
 use super::meta::FileMeta;
 use super::{remove_leftovers, DirSync, Incoming};
 
@@ -153,6 +153,13 @@ impl FileStore for FsStore {
     ) -> io::Result<(Vec<Listed>, Option<Cursor>)> {
         let dir = self.dir.clone();
         tokio::task::spawn_blocking(move || list(&dir, after.as_ref(), limit))
+            .await
+            .map_err(io::Error::other)?
+    }
+
+    async fn describe(&self, name: &str) -> io::Result<Option<Listed>> {
+        let (dir, name) = (self.dir.clone(), name.to_owned());
+        tokio::task::spawn_blocking(move || describe_one(&dir, &name))
             .await
             .map_err(io::Error::other)?
     }

@@ -10,13 +10,21 @@ use serde::Serialize;
 use super::meta;
 use super::names::{plain_name, MAX_FIELD_BYTES};
 
-/// A stored file as `GET /files` shows it.
+/// A stored file as `GET /files` and `GET /files/{name}/meta` show it: the
+/// fields every stored item has (`id`, `received_at`, `trace_id`, `size`),
+/// then a file's own.
 #[derive(Debug, Clone, Serialize)]
 pub struct Listed {
-    /// Its stored name (the part after `/files/`).
-    pub name: String,
+    /// Its id: its stored name.
+    pub id: String,
+    /// When it was stored, RFC 3339 UTC (as `stored_at`).
+    pub received_at: String,
+    /// The W3C trace id of the request that stored it; `null` when unknown.
+    pub trace_id: Option<String>,
     /// Its size in bytes.
     pub size: u64,
+    /// Its stored name (the part after `/files/`).
+    pub name: String,
     /// SHA-256, hex; `null` for a file stored without metadata.
     pub sha256: Option<String>,
     /// When it was stored, RFC 3339 UTC.
@@ -116,6 +124,30 @@ pub fn list(
     Ok((listed, next))
 }
 
+/// What is known about the stored file `name` (a regular file directly in
+/// `dir`, never a link), or `None` when there is none. Blocking.
+pub fn describe_one(dir: &Path, name: &str) -> io::Result<Option<Listed>> {
+    if !is_stored_name(name) {
+        return Ok(None);
+    }
+    let info = match std::fs::symlink_metadata(dir.join(name)) {
+        Ok(info) if info.is_file() => info,
+        Ok(_) => return Ok(None),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(err),
+    };
+    let nanos = info
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let cursor = Cursor {
+        nanos,
+        name: name.to_owned(),
+    };
+    Ok(Some(describe(dir, cursor, info.len())))
+}
+
 fn describe(dir: &Path, cursor: Cursor, size: u64) -> Listed {
     let meta = meta::read(&dir.join(&cursor.name));
     let modified = UNIX_EPOCH + std::time::Duration::from_nanos(cursor.nanos as u64);
@@ -124,8 +156,11 @@ fn describe(dir: &Path, cursor: Cursor, size: u64) -> Listed {
         .map(|m| m.stored_at.clone())
         .unwrap_or_else(|| rfc3339(modified));
     Listed {
-        name: cursor.name,
+        id: cursor.name.clone(),
+        received_at: stored_at.clone(),
+        trace_id: meta.as_ref().and_then(|m| m.trace_id.clone()),
         size,
+        name: cursor.name,
         sha256: meta.as_ref().map(|m| m.sha256.clone()),
         stored_at,
         field: meta.as_ref().map(|m| m.field.clone()),

@@ -34,3 +34,54 @@ async fn listing_and_downloading_need_the_credential_and_uploading_does_not() {
         .unwrap();
     assert_eq!(text, "kept for its owner");
 }
+
+#[tokio::test]
+async fn a_files_meta_is_one_listed_item_and_unknown_names_are_404() {
+    let app = spawn_app(&[]).await;
+    let res = app.put("doc", "meta.txt", "some bytes").await;
+    assert_eq!(res.status(), 200);
+    let answer: serde_json::Value = res.json().await.unwrap();
+    let name = answer["stored"][0]["name"].as_str().unwrap().to_owned();
+    let url = app.url(&format!("/files/{name}/meta"));
+    assert_read_needs_the_credential(&url, false).await;
+    let meta: serde_json::Value = app
+        .client
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let listed: serde_json::Value = app
+        .client
+        .get(app.url("/files"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["files"][0], meta);
+    for key in [
+        "id",
+        "received_at",
+        "trace_id",
+        "size",
+        "name",
+        "sha256",
+        "field",
+        "original_name",
+    ] {
+        assert!(meta.get(key).is_some(), "{key} in {meta}");
+    }
+    for unknown in ["nothing.txt", "..%2Fsecret", ".incoming-x"] {
+        let res = app
+            .client
+            .get(app.url(&format!("/files/{unknown}/meta")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{unknown}");
+    }
+}

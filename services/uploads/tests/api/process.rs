@@ -208,3 +208,57 @@ async fn a_stored_file_has_its_span_and_a_log_line_naming_it_and_the_client() {
     assert_eq!(request.attr_str("http.route"), Some("/"));
     assert_eq!(request.attr_i64("http.response.status_code"), Some(200));
 }
+
+#[tokio::test]
+async fn a_stored_file_carries_the_trace_id_that_stored_it() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    let mut server = ServiceProcess::start(
+        BIN,
+        &[
+            ("INLET_LISTEN", "127.0.0.1:0"),
+            ("INLET_DATA_DIR", &data_dir),
+        ],
+    )
+    .await;
+    let caller_trace = "0af7651916cd43dd8448eb211c80319c";
+    let res = inlet_testkit::http::client()
+        .put(format!("{}/", server.url()))
+        .header("x-filename", "traced.txt")
+        .header("x-field", "doc")
+        .header("accept", "application/json")
+        .header(
+            "traceparent",
+            format!("00-{caller_trace}-b7ad6b7169203331-01"),
+        )
+        .body("traced bytes")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let answer: serde_json::Value = res.json().await.unwrap();
+    let name = answer["stored"][0]["name"].as_str().unwrap().to_owned();
+    let api = inlet_testkit::http::admin_client();
+    let meta: serde_json::Value = api
+        .get(format!("{}/files/{name}/meta", server.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta["trace_id"], caller_trace, "{meta}");
+    assert_eq!(meta["id"], name.as_str());
+    assert_eq!(meta["size"], 12);
+    assert_eq!(meta["original_name"], "traced.txt");
+    let page: serde_json::Value = api
+        .get(format!("{}/files", server.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["files"][0], meta, "the listing says the same");
+    assert!(server.terminate().await.success());
+}
