@@ -22,6 +22,11 @@ pub struct SmtpConfig {
     pub smtp_listen: SocketAddr,
     /// HTTP address for `/healthz`, `/readyz` and `/metrics` (`INLET_ADMIN_LISTEN`).
     pub admin_listen: SocketAddr,
+    /// HTTP address of the mail API, `/messages` (`INLET_LISTEN`); unset,
+    /// none. The image sets `0.0.0.0:8080` (compose publishes it on 8083).
+    pub listen: Option<SocketAddr>,
+    /// `/messages` page sizes.
+    pub messages: MessagesSettings,
     /// Root of the shared volume; mail goes to `<data_dir>/mail/<user>/`.
     pub data_dir: PathBuf,
     /// `service.name` for traces; unset falls back to `OTEL_SERVICE_NAME`, then `inlet-smtp`.
@@ -43,6 +48,25 @@ pub struct SmtpConfig {
     pub gateway_url: Option<String>,
     /// How events are published to the gateway.
     pub publish: PublishSettings,
+}
+
+/// The `[messages]` table: the mail API's page sizes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MessagesSettings {
+    /// Messages on a page without `?limit=`.
+    pub default_list_limit: usize,
+    /// Largest `?limit=`.
+    pub max_list_limit: usize,
+}
+
+impl Default for MessagesSettings {
+    fn default() -> Self {
+        Self {
+            default_list_limit: 50,
+            max_list_limit: 500,
+        }
+    }
 }
 
 /// The `[smtp]` table.
@@ -89,6 +113,8 @@ impl Default for SmtpConfig {
             smtp_listen: SocketAddr::from(([0, 0, 0, 0], 2525)),
             // Loopback: the image and compose set the compose network.
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            listen: None,
+            messages: MessagesSettings::default(),
             data_dir: default_data_dir(),
             service_name: None,
             log_format: LogFormat::Text,
@@ -136,6 +162,19 @@ impl SmtpConfig {
 impl Validate for SmtpConfig {
     fn validate(&self, problems: &mut Vec<ConfigProblem>) {
         self.http.validate(problems);
+        check_nonzero(
+            problems,
+            &[
+                (
+                    "messages.default_list_limit",
+                    self.messages.default_list_limit as u64,
+                ),
+                (
+                    "messages.max_list_limit",
+                    self.messages.max_list_limit as u64,
+                ),
+            ],
+        );
         self.access.validate(problems);
         let smtp = &self.smtp;
         check_nonzero(

@@ -9,6 +9,7 @@
 //! - [`config`]: the typed configuration.
 //! - [`mailbox`]: which recipients are accepted, and the folder each maps to.
 //! - [`maildir`]: writing a message into every recipient's Maildir, durably.
+//! - [`messages`]: reading stored mail over HTTP (`/messages`), behind the credential.
 //! - [`engine`]: samotop, with our guard, our Maildir sink and our session driver.
 //! - [`per_client`]: sessions open per client address.
 //! - [`error`]: the one table of SMTP replies we word ourselves.
@@ -26,6 +27,7 @@ pub mod engine;
 pub mod error;
 pub mod mailbox;
 pub mod maildir;
+pub mod messages;
 pub mod metrics;
 pub mod per_client;
 pub mod startup;

@@ -6,11 +6,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
+use actix_web::web;
 use inlet_common::access::PublishToken;
 use inlet_common::connections::{Connections, Drained};
 use inlet_common::metrics::Metrics;
 use inlet_common::publish::{PublishError, Publisher};
 use inlet_common::readiness::Readiness;
+use inlet_http::paging::PageSizes;
 use tracing::Instrument;
 
 use crate::config::SmtpConfig;
@@ -19,6 +21,8 @@ use crate::engine::Engine;
 use crate::error::Reply;
 use crate::mailbox::Mailboxes;
 use crate::maildir::MailStore;
+use crate::messages::routes::MessagesState;
+use crate::messages::MailFolder;
 use crate::metrics::{DeliveryMetrics, SessionMetrics};
 use crate::per_client::PerClient;
 use crate::state::{Policy, SessionLimits};
@@ -41,6 +45,7 @@ pub enum StartupError {
 pub struct Application {
     smtp_port: u16,
     admin_port: u16,
+    http_port: Option<u16>,
     listener: tokio::net::TcpListener,
     admin: Server,
     readiness: Arc<Readiness>,
@@ -96,29 +101,53 @@ impl Application {
         let smtp_port = listener.local_addr()?.port();
         let admin_listener = std::net::TcpListener::bind(config.admin_listen)?;
         let admin_port = admin_listener.local_addr()?.port();
-        let readiness = Readiness::new(vec![mail_dir]);
+        let readiness = Readiness::new(vec![mail_dir.clone()]);
         let sessions = SessionMetrics::register(&metrics);
-        let admin = inlet_http::serve(
-            inlet_http::Service {
-                name: "inlet-smtp-admin",
-                settings: &config.http,
-                access: &config.access,
-                // This listener is the admin one: never published.
-                admin: None,
-                operations_need_credential: false,
-                readiness: Arc::clone(&readiness),
-                metrics,
-                max_declared_body: inlet_http::expect::DeclaredCaps::same(0),
-                refusals: None,
-            },
-            admin_listener,
-            |_| {},
-        )?;
+        let operations = inlet_http::Service {
+            name: "inlet-smtp-admin",
+            settings: &config.http,
+            access: &config.access,
+            // This listener is the admin one: never published.
+            admin: None,
+            operations_need_credential: false,
+            readiness: Arc::clone(&readiness),
+            metrics,
+            max_declared_body: inlet_http::expect::DeclaredCaps::same(0),
+            refusals: None,
+        };
+        let (admin, http_port) = match config.listen {
+            // The mail API on its own listener; the admin one beside it.
+            Some(listen) => {
+                let listener = std::net::TcpListener::bind(listen)?;
+                let http_port = listener.local_addr()?.port();
+                let state = web::Data::new(MessagesState {
+                    folder: MailFolder::new(mail_dir.clone(), config.smtp.users.clone()),
+                    sizes: PageSizes {
+                        default_limit: config.messages.default_list_limit,
+                        max_limit: config.messages.max_list_limit,
+                    },
+                });
+                let service = inlet_http::Service {
+                    name: "inlet-smtp",
+                    admin: Some(admin_listener),
+                    operations_need_credential: true,
+                    ..operations
+                };
+                let server = inlet_http::serve(
+                    service,
+                    listener,
+                    inlet_http::with_state(state, crate::messages::routes::configure),
+                )?;
+                (server, Some(http_port))
+            }
+            None => (inlet_http::serve(operations, admin_listener, |_| {})?, None),
+        };
         tracing::info!(addr = %config.smtp_listen, port = smtp_port, starttls, "inlet-smtp SMTP listening");
         let connections = Connections::new(config.smtp.max_sessions);
         Ok(Self {
             smtp_port,
             admin_port,
+            http_port,
             listener,
             admin,
             readiness,
@@ -139,6 +168,11 @@ impl Application {
     /// The bound admin (health, metrics) port.
     pub fn admin_port(&self) -> u16 {
         self.admin_port
+    }
+
+    /// The mail API's bound port, when `listen` is set.
+    pub fn http_port(&self) -> Option<u16> {
+        self.http_port
     }
 
     /// Serves until `shutdown` resolves, then stops accepting, lets open

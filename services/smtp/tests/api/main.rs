@@ -4,5 +4,6 @@
 mod dialogue;
 mod helpers;
 mod hostile;
+mod messages;
 mod process;
 mod starttls;

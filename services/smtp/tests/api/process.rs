@@ -41,6 +41,7 @@ async fn a_traced_mail_is_stored_and_announced_in_its_senders_trace() {
         &[
             ("INLET_SMTP_LISTEN", "127.0.0.1:0"),
             ("INLET_ADMIN_LISTEN", "127.0.0.1:0"),
+            ("INLET_LISTEN", "127.0.0.1:0"),
             ("INLET_DATA_DIR", &data_dir),
             ("INLET_GATEWAY_URL", &gateway_url),
             ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
@@ -48,6 +49,7 @@ async fn a_traced_mail_is_stored_and_announced_in_its_senders_trace() {
     )
     .await;
     let smtp_port = port_logged(&smtp, "inlet-smtp SMTP listening").await;
+    let api_port = port_logged(&smtp, "inlet-smtp listening").await;
     let mut feed = inlet_testkit::ws::connect_as_admin(&format!(
         "ws://127.0.0.1:{}/events?topics=mail",
         gateway.port
@@ -83,6 +85,42 @@ async fn a_traced_mail_is_stored_and_announced_in_its_senders_trace() {
         .to_owned();
     assert!(path.starts_with("mail/you/new/"), "{path}");
     assert!(data.path().join(&path).is_file());
+
+    // The stored message, its event and the mail API carry the same trace id.
+    assert_eq!(event["trace_id"], trace_id);
+    let stored_bytes = std::fs::read(data.path().join(&path)).unwrap();
+    let text = String::from_utf8_lossy(&stored_bytes);
+    let ours = format!("X-Inlet-Trace-Id: {trace_id}\r\ntraceparent: ");
+    assert!(
+        text.contains(&ours),
+        "written before the message's own lines: {text}"
+    );
+    let api = inlet_testkit::http::admin_client();
+    let listed: serde_json::Value = api
+        .get(format!("http://127.0.0.1:{api_port}/messages?mailbox=you"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let item = &listed["messages"][0];
+    assert_eq!(item["trace_id"], trace_id, "{listed}");
+    assert_eq!(item["subject"], "traced");
+    let id = item["id"].as_str().unwrap();
+    let raw = api
+        .get(format!("http://127.0.0.1:{api_port}/messages/{id}/raw"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        raw.as_ref(),
+        stored_bytes.as_slice(),
+        "the stored bytes, exactly"
+    );
 
     assert!(smtp.terminate().await.success());
     assert!(gateway.terminate().await.success());

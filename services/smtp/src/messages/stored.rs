@@ -1,0 +1,267 @@
+//! The stored messages: every file in `<root>/<user>/{new,cur}/` of the
+//! configured mailboxes, newest first.
+
+use std::path::PathBuf;
+use std::time::UNIX_EPOCH;
+
+use sha2::{Digest, Sha256};
+
+/// Where stored mail is and which mailboxes there are.
+#[derive(Debug, Clone)]
+pub struct MailFolder {
+    root: PathBuf,
+    users: Vec<String>,
+}
+
+/// One stored message, before it is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Its id: 32 hex digits, from its mailbox and unique name.
+    pub id: String,
+    /// The mailbox (local part) it is in.
+    pub mailbox: String,
+    /// Where it is on disk (never shown to clients).
+    pub path: PathBuf,
+    /// When it arrived, in microseconds since the epoch (from its unique
+    /// name, or its modification time for a file named otherwise).
+    pub received_micros: u128,
+    /// Its size in bytes, as stored.
+    pub size: u64,
+}
+
+/// Where a page of messages ends: the next page lists messages strictly
+/// older (arrival time, then id). As text `<micros>.<id>`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MailCursor {
+    micros: u128,
+    id: String,
+}
+
+impl std::fmt::Display for MailCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.micros, self.id)
+    }
+}
+
+impl std::str::FromStr for MailCursor {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        let (micros, id) = text.split_once('.').ok_or(())?;
+        if !is_id(id) {
+            return Err(());
+        }
+        Ok(Self {
+            micros: micros.parse().map_err(|_| ())?,
+            id: id.to_owned(),
+        })
+    }
+}
+
+impl StoredMessage {
+    fn cursor(&self) -> MailCursor {
+        MailCursor {
+            micros: self.received_micros,
+            id: self.id.clone(),
+        }
+    }
+}
+
+/// Whether `text` could be a message id (32 lowercase hex digits).
+pub fn is_id(text: &str) -> bool {
+    text.len() == 32 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+impl MailFolder {
+    /// The mailboxes `users` under `root` (`<data_dir>/mail`).
+    pub fn new(root: PathBuf, users: Vec<String>) -> Self {
+        Self { root, users }
+    }
+
+    /// Whether `name` is one of the mailboxes.
+    pub fn has_mailbox(&self, name: &str) -> bool {
+        self.users.iter().any(|user| user == name)
+    }
+
+    /// Up to `limit` messages older than `after` (all when `None`), of
+    /// `mailbox` (every mailbox when `None`), newest first, and the cursor
+    /// of the next page when there may be more. Blocking.
+    pub fn page(
+        &self,
+        mailbox: Option<&str>,
+        after: Option<&MailCursor>,
+        limit: usize,
+    ) -> std::io::Result<(Vec<StoredMessage>, Option<MailCursor>)> {
+        let mut found = Vec::new();
+        for user in self
+            .users
+            .iter()
+            .filter(|u| mailbox.is_none_or(|m| m == u.as_str()))
+        {
+            self.scan(user, &mut found)?;
+        }
+        found.retain(|m| after.is_none_or(|a| m.cursor() < *a));
+        found.sort_by_key(|m| std::cmp::Reverse(m.cursor()));
+        let more = found.len() > limit;
+        found.truncate(limit);
+        let next = more
+            .then(|| found.last().map(StoredMessage::cursor))
+            .flatten();
+        Ok((found, next))
+    }
+
+    /// The message with `id`, if there is one. Blocking.
+    pub fn find(&self, id: &str) -> std::io::Result<Option<StoredMessage>> {
+        if !is_id(id) {
+            return Ok(None);
+        }
+        let mut found = Vec::new();
+        for user in &self.users {
+            self.scan(user, &mut found)?;
+            if let Some(message) = found.iter().find(|m| m.id == id) {
+                return Ok(Some(message.clone()));
+            }
+            found.clear();
+        }
+        Ok(None)
+    }
+
+    /// Every message file of `user`'s `new/` and `cur/`, added to `found`.
+    fn scan(&self, user: &str, found: &mut Vec<StoredMessage>) -> std::io::Result<()> {
+        for folder in ["new", "cur"] {
+            let dir = self.root.join(user).join(folder);
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(err) => return Err(err),
+            };
+            for entry in entries {
+                let entry = entry?;
+                let Ok(name) = entry.file_name().into_string() else {
+                    continue;
+                };
+                if name.starts_with('.') {
+                    continue;
+                }
+                let Ok(info) = entry.metadata() else {
+                    continue; // Moved or removed meanwhile.
+                };
+                if !info.is_file() {
+                    continue;
+                }
+                let unique = name.split_once(":2,").map_or(name.as_str(), |(u, _)| u);
+                let received_micros = micros_in(unique).unwrap_or_else(|| {
+                    info.modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_micros())
+                });
+                found.push(StoredMessage {
+                    id: id_of(user, unique),
+                    mailbox: user.to_owned(),
+                    path: entry.path(),
+                    received_micros,
+                    size: info.len(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The id of the message `unique` in `user`'s mailbox.
+fn id_of(user: &str, unique: &str) -> String {
+    let digest = Sha256::digest(format!("{user}/{unique}").as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The arrival time a Maildir unique name `<secs>.M<usec>P…` carries.
+fn micros_in(unique: &str) -> Option<u128> {
+    let (secs, rest) = unique.split_once('.')?;
+    let usec = rest.strip_prefix('M')?;
+    let end = usec
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(usec.len());
+    let secs: u128 = secs.parse().ok()?;
+    let usec: u128 = usec[..end].parse().ok()?;
+    Some(secs * 1_000_000 + usec)
+}
+
+/// The path of a message file is never built from a request: this is only
+/// for tests that check what a listing found.
+#[cfg(test)]
+fn file_name(path: &std::path::Path) -> &str {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder_with(files: &[(&str, &str, &str)]) -> (tempfile::TempDir, MailFolder) {
+        let dir = tempfile::tempdir().unwrap();
+        for (user, sub, name) in files {
+            let path = dir.path().join(user).join(sub);
+            std::fs::create_dir_all(&path).unwrap();
+            std::fs::write(path.join(name), format!("Subject: {name}\r\n\r\nhi\r\n")).unwrap();
+        }
+        let folder = MailFolder::new(dir.path().into(), vec!["you".into(), "another".into()]);
+        (dir, folder)
+    }
+
+    #[test]
+    fn pages_are_newest_first_across_mailboxes_and_ids_survive_a_move_to_cur() {
+        let (dir, folder) = folder_with(&[
+            ("you", "new", "1764000001.M000001P1Q0.host"),
+            ("another", "new", "1764000002.M000001P1Q1.host"),
+            ("you", "cur", "1764000003.M000001P1Q2.host:2,S"),
+            ("stranger", "new", "1764000004.M000001P1Q3.host"),
+            ("you", "new", ".hidden"),
+        ]);
+        let (first, next) = folder.page(None, None, 2).unwrap();
+        let names: Vec<&str> = first.iter().map(|m| file_name(&m.path)).collect();
+        assert_eq!(
+            names,
+            [
+                "1764000003.M000001P1Q2.host:2,S",
+                "1764000002.M000001P1Q1.host"
+            ]
+        );
+        let (rest, end) = folder.page(None, next.as_ref(), 2).unwrap();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(end, None);
+        let only_another = folder.page(Some("another"), None, 10).unwrap().0;
+        assert_eq!(only_another.len(), 1);
+        // Read by a client (moved to cur/ with flags), it keeps its id.
+        let id = rest[0].id.clone();
+        let new = dir.path().join("you/new/1764000001.M000001P1Q0.host");
+        std::fs::create_dir_all(dir.path().join("you/cur")).unwrap();
+        std::fs::rename(
+            &new,
+            dir.path().join("you/cur/1764000001.M000001P1Q0.host:2,S"),
+        )
+        .unwrap();
+        let found = folder.find(&id).unwrap().expect("found after the move");
+        assert!(file_name(&found.path).ends_with(":2,S"));
+    }
+
+    #[test]
+    fn an_id_is_never_a_path() {
+        let (_dir, folder) = folder_with(&[("you", "new", "1764000001.M000001P1Q0.host")]);
+        for id in [
+            "../you/new/1764000001.M000001P1Q0.host",
+            "1764000001.M000001P1Q0.host",
+            "you",
+            "",
+            "0123456789ABCDEF0123456789ABCDEF",
+        ] {
+            assert_eq!(folder.find(id).unwrap(), None, "{id}");
+        }
+        assert!("12.0123456789abcdef0123456789abcdef"
+            .parse::<MailCursor>()
+            .is_ok());
+        assert!("12.../etc".parse::<MailCursor>().is_err());
+    }
+}
