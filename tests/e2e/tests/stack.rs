@@ -34,6 +34,8 @@ struct Stack {
     uploads: String,
     gateway: String,
     smtp_port: u16,
+    /// The mail API (`http://…`).
+    mail: String,
     jaeger: String,
     /// Where the host's `inlet --trace` exports its spans (the Jaeger stand-in).
     otlp: String,
@@ -59,6 +61,7 @@ impl Stack {
             uploads: var("INLET_E2E_UPLOADS_URL"),
             gateway: var("INLET_E2E_GATEWAY_URL"),
             smtp_port: var("INLET_E2E_SMTP_PORT").parse().expect("a port"),
+            mail: var("INLET_E2E_MAIL_URL"),
             jaeger: var("INLET_E2E_JAEGER_URL"),
             otlp: var("INLET_E2E_OTLP_ENDPOINT"),
             inlet: sibling_binary("inlet"),
@@ -906,6 +909,8 @@ async fn every_published_port_refuses_reads_without_the_credential() {
         format!("{}/metrics", stack.uploads),
         format!("{gateway_http}/metrics"),
         format!("{gateway_http}/session"),
+        format!("{}/messages", stack.mail),
+        format!("{}/metrics", stack.mail),
     ];
     for url in &reads {
         let anonymous = stack.http.get(url).send().await.unwrap();
@@ -952,4 +957,131 @@ async fn every_published_port_refuses_reads_without_the_credential() {
         .await
         .unwrap();
     assert_eq!(posted.status(), 200);
+}
+
+#[tokio::test]
+#[ignore = "needs the compose stack: run tests/e2e/run.sh"]
+async fn a_post_an_upload_and_a_mail_read_back_through_their_apis_with_the_clients_trace() {
+    let stack = Stack::from_env();
+    let nonce = uuid::Uuid::now_v7().simple().to_string();
+    let (_, form_trace) = stack.post_form(&[format!("read_back_{nonce}=1")]).await;
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join(format!("read-back-{nonce}.txt"));
+    std::fs::write(&file, "read back").unwrap();
+    let upload_trace = stack
+        .inlet_ok(
+            &["put", &stack.uploads, file.to_str().unwrap(), "--trace"],
+            b"",
+        )
+        .await
+        .trace_id();
+    let server = format!("127.0.0.1:{}", stack.smtp_port);
+    let mail_trace = stack
+        .inlet_ok(
+            &[
+                "mail",
+                "--server",
+                &server,
+                "--to",
+                "you@example.com",
+                "--subject",
+                &format!("read back {nonce}"),
+                "--body",
+                "read back",
+                "--trace",
+            ],
+            b"",
+        )
+        .await
+        .trace_id();
+
+    // Each through its API, with the credential (the CLI sends INLET_TOKEN).
+    let submissions = stack
+        .inlet_ok(
+            &["get", &format!("{}/submissions?limit=100", stack.forms)],
+            b"",
+        )
+        .await;
+    let page: serde_json::Value = serde_json::from_str(&submissions.stdout).unwrap();
+    let record = page["submissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["fields"].get(format!("read_back_{nonce}")).is_some())
+        .expect("the post is listed")
+        .clone();
+    assert_eq!(record["trace_id"], form_trace.as_str());
+    let id = record["id"].as_str().unwrap();
+    let one = stack
+        .inlet_ok(&["get", &format!("{}/submissions/{id}", stack.forms)], b"")
+        .await;
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&one.stdout).unwrap(),
+        record
+    );
+
+    let listing = stack
+        .inlet_ok(&["get", &format!("{}/files?limit=100", stack.uploads)], b"")
+        .await;
+    let page: serde_json::Value = serde_json::from_str(&listing.stdout).unwrap();
+    let stored = page["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["original_name"] == format!("read-back-{nonce}.txt"))
+        .expect("the upload is listed")
+        .clone();
+    assert_eq!(stored["trace_id"], upload_trace.as_str());
+    let name = stored["name"].as_str().unwrap();
+    let meta = stack
+        .inlet_ok(
+            &["get", &format!("{}/files/{name}/meta", stack.uploads)],
+            b"",
+        )
+        .await;
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&meta.stdout).unwrap(),
+        stored
+    );
+    let bytes = stack
+        .inlet_ok(&["get", &format!("{}/files/{name}", stack.uploads)], b"")
+        .await;
+    assert_eq!(bytes.stdout, "read back");
+
+    let messages = stack
+        .inlet_ok(
+            &[
+                "get",
+                &format!("{}/messages?mailbox=you&limit=100", stack.mail),
+            ],
+            b"",
+        )
+        .await;
+    let page: serde_json::Value = serde_json::from_str(&messages.stdout).unwrap();
+    let mail = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["subject"] == format!("read back {nonce}"))
+        .expect("the mail is listed")
+        .clone();
+    assert_eq!(mail["trace_id"], mail_trace.as_str());
+    let id = mail["id"].as_str().unwrap();
+    let detail = stack
+        .inlet_ok(&["get", &format!("{}/messages/{id}", stack.mail)], b"")
+        .await;
+    let detail: serde_json::Value = serde_json::from_str(&detail.stdout).unwrap();
+    assert_eq!(detail["text"].as_str().unwrap().trim(), "read back");
+    let raw = stack
+        .inlet_ok(
+            &["get", "--raw", &format!("{}/messages/{id}/raw", stack.mail)],
+            b"",
+        )
+        .await;
+    assert!(
+        raw.stdout
+            .contains(&format!("X-Inlet-Trace-Id: {mail_trace}")),
+        "{}",
+        raw.stdout
+    );
 }
