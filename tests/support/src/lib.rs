@@ -23,6 +23,7 @@ pub mod http;
 pub mod ingest;
 pub mod log;
 pub mod otlp;
+pub mod paging;
 pub mod process;
 pub mod raw;
 pub mod server;

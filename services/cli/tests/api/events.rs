@@ -86,3 +86,52 @@ async fn with_no_gateway_at_the_start_it_says_so_and_exits_1() {
     assert_eq!(run.code(), 1, "{run:?}");
     assert!(run.stderr.contains("cannot connect"), "{}", run.stderr);
 }
+
+#[tokio::test]
+async fn get_and_events_send_the_token_and_say_plainly_when_it_is_refused() {
+    let gateway = Gateway::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let forms = service("forms", data.path(), Some(&gateway), &[]).await;
+    assert_eq!(
+        inlet(&["post", &url(&forms, "/"), "--form", "a=1"], b"")
+            .await
+            .code(),
+        0
+    );
+    // INLET_TOKEN (set by the test kit) is sent.
+    let read = inlet(&["get", &url(&forms, "/submissions")], b"").await;
+    assert_eq!(read.code(), 0, "{read:?}");
+    assert!(read.stdout.contains("\"a\""), "{}", read.stdout);
+    // A wrong one: the server's one-line reason and exit 4 (a 4xx answer).
+    let wrong = crate::helpers::inlet_with_env(
+        &["get", &url(&forms, "/submissions")],
+        b"",
+        &[("INLET_TOKEN", "not-the-token-0123456789")],
+    )
+    .await;
+    assert_eq!(wrong.code(), 4, "{wrong:?}");
+    assert!(wrong.stderr.contains("401"), "{}", wrong.stderr);
+    // --token wins over the variable.
+    let flag = crate::helpers::inlet_with_env(
+        &[
+            "get",
+            &url(&forms, "/submissions"),
+            "--token",
+            inlet_testkit::access::ADMIN_TOKEN,
+        ],
+        b"",
+        &[("INLET_TOKEN", "not-the-token-0123456789")],
+    )
+    .await;
+    assert_eq!(flag.code(), 0, "{flag:?}");
+    // The feed refuses a wrong token at the handshake: one clear line, exit 1.
+    let events = crate::helpers::inlet_with_env(
+        &["events", &gateway.ws("/events")],
+        b"",
+        &[("INLET_TOKEN", "not-the-token-0123456789")],
+    )
+    .await;
+    assert_eq!(events.code(), 1, "{events:?}");
+    assert!(events.stderr.contains("401"), "{}", events.stderr);
+    assert!(events.stderr.contains("not accepted"), "{}", events.stderr);
+}

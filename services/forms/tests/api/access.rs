@@ -149,3 +149,25 @@ async fn one_submission_by_its_id_needs_the_credential_and_unknown_ids_are_404()
         assert_eq!(res.status(), 404, "{unknown}");
     }
 }
+
+#[tokio::test]
+async fn submissions_page_like_every_list() {
+    let app = spawn_app(&[("INLET_LIMITS__MAX_LIST_LIMIT", "20")]).await;
+    for n in 0..5 {
+        let res = app
+            .post("application/json", format!(r#"{{"n":{n}}}"#))
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    let all = inlet_testkit::paging::assert_pages_like_every_list(
+        &app.url("/submissions"),
+        "submissions",
+        20,
+    )
+    .await;
+    let order: Vec<u64> = all
+        .iter()
+        .map(|r| r["fields"]["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(order, [4, 3, 2, 1, 0]);
+}

@@ -288,6 +288,20 @@ async fn pages_share_the_rules_of_every_list_and_ids_never_name_a_path() {
 }
 
 #[tokio::test]
+async fn messages_page_like_every_list() {
+    let smtp = spawn_smtp(&[("INLET_MESSAGES__MAX_LIST_LIMIT", "20")]).await;
+    for n in 0..5 {
+        smtp.deliver(format!("Subject: n{n}\r\n\r\nbody {n}").as_bytes())
+            .await;
+    }
+    let all =
+        inlet_testkit::paging::assert_pages_like_every_list(&smtp.api("/messages"), "messages", 20)
+            .await;
+    let order: Vec<&str> = all.iter().map(|m| m["subject"].as_str().unwrap()).collect();
+    assert_eq!(order, ["n4", "n3", "n2", "n1", "n0"]);
+}
+
+#[tokio::test]
 async fn every_mail_read_needs_the_credential() {
     let smtp = spawn_smtp(&[]).await;
     smtp.deliver(b"Subject: private\r\n\r\nfor the owner").await;

@@ -85,3 +85,21 @@ async fn a_files_meta_is_one_listed_item_and_unknown_names_are_404() {
         assert_eq!(res.status(), 404, "{unknown}");
     }
 }
+
+#[tokio::test]
+async fn files_page_like_every_list() {
+    let app = spawn_app(&[("INLET_LIMITS__MAX_LIST_LIMIT", "20")]).await;
+    for n in 0..5 {
+        let res = app
+            .put("doc", &format!("n{n}.txt"), format!("file {n}"))
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    let all =
+        inlet_testkit::paging::assert_pages_like_every_list(&app.url("/files"), "files", 20).await;
+    let order: Vec<&str> = all
+        .iter()
+        .map(|f| f["original_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, ["n4.txt", "n3.txt", "n2.txt", "n1.txt", "n0.txt"]);
+}
