@@ -16,7 +16,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 
 use super::error::AccessError;
-use super::session::SessionKey;
+use super::session_key::SessionKey;
 use crate::client_address::client_address;
 
 /// Why a request was refused, as the metric labels it.

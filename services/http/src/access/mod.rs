@@ -14,11 +14,13 @@
 //! # Layout
 //! - [`guard`]: the [`Access`] app data and the `require_*` middleware.
 //! - [`error`]: [`AccessError`], with its status and `WWW-Authenticate`.
-//! - [`session`]: the page session cookie and `/session`.
+//! - [`session_key`]: the signed page-session cookie: its key, what it says.
+//! - [`session`]: `/session`, signing in and out.
 
 pub mod error;
 pub mod guard;
 pub mod session;
+pub mod session_key;
 
 pub use error::AccessError;
 pub use guard::{guard_operations, require_delete, require_read, Access, OperationsNeedCredential};
