@@ -41,11 +41,12 @@ env "${common[@]}" INLET_LISTEN="127.0.0.1:$uploads_port" "$bin/inlet-uploads" >
 env "${common[@]}" INLET_SMTP_LISTEN="127.0.0.1:$smtp_port" INLET_ADMIN_LISTEN="127.0.0.1:$admin_port" \
   "$bin/inlet-smtp" >"$data/smtp.log" 2>&1 & pids+=($!); smtp_pid=$!
 
-# Ready when each answers /readyz (bounded: 30 s).
+# Ready when each answers /readyz (bounded: 30 s); on a main listener that
+# needs the credential.
 for url in "http://127.0.0.1:$forms_port" "http://127.0.0.1:$uploads_port" \
            "http://127.0.0.1:$gateway_port" "http://127.0.0.1:$admin_port"; do
   for _ in $(seq 300); do
-    if python3 -c "import urllib.request,sys; urllib.request.urlopen(sys.argv[1] + '/readyz', timeout=1)" "$url" 2>/dev/null; then
+    if python3 -c "import urllib.request,sys; urllib.request.urlopen(urllib.request.Request(sys.argv[1] + '/readyz', headers={'Authorization': 'Bearer ' + sys.argv[2]}), timeout=1)" "$url" "$INLET_ADMIN_TOKEN" 2>/dev/null; then
       break
     fi
     sleep 0.1
