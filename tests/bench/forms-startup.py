@@ -82,8 +82,14 @@ def rss_kib(pid):
 
 def start_once(binary, data_dir, log_path):
     """Seconds from spawn to /readyz 200, the logged elapsed_ms, RSS at ready."""
-    port = free_port()
-    env = dict(os.environ, INLET_DATA_DIR=data_dir, INLET_LISTEN="127.0.0.1:%d" % port)
+    port, admin_port = free_port(), free_port()
+    # /readyz is asked on the admin listener, where it needs no credential.
+    env = dict(
+        os.environ,
+        INLET_DATA_DIR=data_dir,
+        INLET_LISTEN="127.0.0.1:%d" % port,
+        INLET_ADMIN_LISTEN="127.0.0.1:%d" % admin_port,
+    )
     env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
     with open(log_path, "w") as log:
         started = time.monotonic()
@@ -94,7 +100,7 @@ def start_once(binary, data_dir, log_path):
                 if proc.poll() is not None:
                     raise SystemExit("inlet-forms exited; see " + log_path)
                 try:
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                    conn = http.client.HTTPConnection("127.0.0.1", admin_port, timeout=1)
                     conn.request("GET", "/readyz")
                     if conn.getresponse().status == 200:
                         ready = time.monotonic() - started
