@@ -765,3 +765,32 @@ async fn each_stored_submission_carries_the_trace_id_that_stored_it() {
     assert_eq!(&one, &records[1]);
     assert!(forms.terminate().await.success());
 }
+
+#[tokio::test]
+async fn a_refused_credential_is_one_warn_line_with_the_address_and_never_the_credential() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut forms = start_forms(&dir, &[]).await;
+    let guess = "guessed-credential-0123456789";
+    let res = inlet_testkit::http::client()
+        .get(format!("{}/submissions", forms.url()))
+        .bearer_auth(guess)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let line = forms
+        .wait_for_log(|v| v["message"] == "credential refused")
+        .await
+        .expect("a line for the refused credential");
+    assert_eq!(line["level"], "WARN");
+    assert_eq!(line["fields"]["client.address"], "127.0.0.1");
+    assert_eq!(line["fields"]["reason"], "wrong");
+    assert!(forms.terminate().await.success());
+    for logged in forms.logs() {
+        assert!(!logged.contains(guess), "a credential was logged: {logged}");
+        assert!(
+            !logged.contains(inlet_testkit::access::ADMIN_TOKEN),
+            "the configured token was logged: {logged}"
+        );
+    }
+}
