@@ -303,14 +303,16 @@ async fn messages_page_like_every_list() {
 
 #[tokio::test]
 async fn every_mail_read_needs_the_credential() {
-    let smtp = spawn_smtp(&[]).await;
-    smtp.deliver(b"Subject: private\r\n\r\nfor the owner").await;
+    // Each path below spends one wrong try from this address: room for all.
+    let smtp = spawn_smtp(&[("INLET_ACCESS__FAILURE_BURST", "20")]).await;
+    smtp.deliver(&mixed_with_attachments()).await;
     let page = get_json(&smtp.api("/messages")).await;
     let id = page["messages"][0]["id"].as_str().unwrap().to_owned();
     for path in [
         "/messages".to_owned(),
         format!("/messages/{id}"),
         format!("/messages/{id}/raw"),
+        format!("/messages/{id}/attachments/0"),
         "/metrics".to_owned(),
     ] {
         assert_read_needs_the_credential(&smtp.api(&path), false).await;
