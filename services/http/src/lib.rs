@@ -8,6 +8,7 @@
 //!   "listening" line).
 //! - [`settings`]: the `[http]` config table.
 //! - [`body`]: content type, declared length, capped and timed body reads.
+//! - [`download`]: what a client sent, handed back as a hardened attachment.
 //! - [`early_close`]: an answer that leaves the body unread closes the connection, never drains it.
 //! - [`errors`]: the one mapping from failures to HTTP answers.
 //! - [`expect`]: `Expect: 100-continue` answered 413 when the declared body is too large.
@@ -31,6 +32,7 @@ pub mod access_log;
 pub mod allowed_hosts;
 pub mod body;
 pub mod client_address;
+pub mod download;
 pub mod early_close;
 pub mod errors;
 pub mod expect;

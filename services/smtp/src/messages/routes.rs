@@ -1,12 +1,10 @@
 //! The `/messages` endpoints; every one needs the read credential.
 
-use actix_web::http::header::{
-    self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
-    HeaderValue,
-};
+use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpRequest, HttpResponse};
 use inlet_http::access::require_read;
+use inlet_http::download::{self, harden};
 use inlet_http::paging::{Envelope, PageQuery, PageSizes};
 use inlet_http::routes::{get_or_head, method_not_allowed};
 use serde::Deserialize;
@@ -125,7 +123,7 @@ async fn raw(
             parameters: vec![DispositionParam::Filename(format!("{}.eml", stored.id))],
         })
         .body(raw);
-    harden(&mut res);
+    harden(res.headers_mut());
     Ok(res)
 }
 
@@ -146,11 +144,16 @@ async fn attachment(
         .content_type
         .parse::<mime::Mime>()
         .unwrap_or(mime::APPLICATION_OCTET_STREAM);
+    // The name came from the message: nothing in it may break the header.
+    let name: String = name
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '\\' | '/'))
+        .collect();
     let mut res = HttpResponse::Ok()
         .content_type(content_type)
-        .insert_header(attachment_disposition(&name))
+        .insert_header(download::attachment(&name))
         .body(found.bytes);
-    harden(&mut res);
+    harden(res.headers_mut());
     Ok(res)
 }
 
@@ -182,43 +185,4 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|err| MessagesError::Read(std::io::Error::other(err)))?
         .map_err(MessagesError::Read)
-}
-
-/// What a client sent is never sniffed into a type, nor run as a page.
-fn harden(res: &mut HttpResponse) {
-    let headers = res.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("sandbox; default-src 'none'"),
-    );
-}
-
-/// `attachment` with `name` as `filename` (ASCII, control characters and
-/// quotes dropped) and as `filename*` (RFC 6266) when it is not plain ASCII.
-fn attachment_disposition(name: &str) -> ContentDisposition {
-    let clean: String = name
-        .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '\\' | '/'))
-        .collect();
-    let mut parameters = Vec::with_capacity(2);
-    let fallback: String = clean
-        .chars()
-        .map(|c| if c.is_ascii() { c } else { '_' })
-        .collect();
-    parameters.push(DispositionParam::Filename(fallback));
-    if !clean.is_ascii() {
-        parameters.push(DispositionParam::FilenameExt(ExtendedValue {
-            charset: Charset::Ext("UTF-8".to_owned()),
-            language_tag: None,
-            value: clean.into_bytes(),
-        }));
-    }
-    ContentDisposition {
-        disposition: DispositionType::Attachment,
-        parameters,
-    }
 }

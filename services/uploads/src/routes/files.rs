@@ -3,11 +3,8 @@
 //! `GET /files/{name}/meta` (what is known about it).
 
 use actix_files::NamedFile;
-use actix_web::http::header::{
-    self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
-    HeaderValue,
-};
 use actix_web::{web, HttpRequest, HttpResponse};
+use inlet_http::download::{attachment, harden};
 use inlet_http::paging::{Envelope, PageQuery, PageSizes};
 
 use crate::error::UploadsError;
@@ -69,42 +66,8 @@ pub async fn download(
     let file = NamedFile::open_async(&path)
         .await
         .map_err(|_| UploadsError::NotFound)?
-        .set_content_disposition(attachment(name));
+        .set_content_disposition(attachment(&name));
     let mut res = file.into_response(&req);
-    // What clients uploaded is never run as a page of this site, even by a
-    // browser that ignores the attachment disposition.
-    let headers = res.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("sandbox; default-src 'none'"),
-    );
+    harden(res.headers_mut());
     Ok(res)
-}
-
-/// `attachment` with the name as `filename`, and as `filename*` (RFC 6266)
-/// when it is not plain ASCII.
-fn attachment(name: String) -> ContentDisposition {
-    let mut parameters = Vec::with_capacity(2);
-    if name.is_ascii() {
-        parameters.push(DispositionParam::Filename(name));
-    } else {
-        let fallback = name
-            .chars()
-            .map(|c| if c.is_ascii() { c } else { '_' })
-            .collect();
-        parameters.push(DispositionParam::Filename(fallback));
-        parameters.push(DispositionParam::FilenameExt(ExtendedValue {
-            charset: Charset::Ext("UTF-8".into()),
-            language_tag: None,
-            value: name.into_bytes(),
-        }));
-    }
-    ContentDisposition {
-        disposition: DispositionType::Attachment,
-        parameters,
-    }
 }
