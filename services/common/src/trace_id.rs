@@ -4,17 +4,21 @@
 use opentelemetry::trace::{TraceContextExt, TraceId};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-/// The trace id of the current span (or, outside any span, of the current
-/// OpenTelemetry context), as 32 lowercase hex digits; `None` when there is
-/// no valid one (no telemetry set up in this process).
+/// The trace id of [`current_context`], as 32 lowercase hex digits; `None`
+/// when there is no valid one (no telemetry set up in this process).
 pub fn current() -> Option<String> {
+    of(&current_context())
+}
+
+/// The OpenTelemetry context of the current tracing span; outside one (a
+/// handler before any span of its own), the context the request runs in.
+pub fn current_context() -> opentelemetry::Context {
     let span = tracing::Span::current();
-    let context = if span.is_none() {
+    if span.is_none() {
         opentelemetry::Context::current()
     } else {
         span.context()
-    };
-    of(&context)
+    }
 }
 
 /// The trace id of `context`, if it is a valid one.

@@ -18,7 +18,6 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, Notify};
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::access::PublishToken;
 use crate::config::{check, check_nonzero, ConfigProblem};
@@ -275,14 +274,7 @@ impl Publisher {
             self.metrics.truncated.inc();
             tracing::debug!(inlet.event.id = %event.id, "event summarised to fit publish.max_event_bytes");
         }
-        // Under a tracing span its context; outside one (a handler before any
-        // span of its own), the OpenTelemetry context the request runs in.
-        let span = tracing::Span::current();
-        let context = if span.is_none() {
-            opentelemetry::Context::current()
-        } else {
-            span.context()
-        };
+        let context = crate::trace_id::current_context();
         if event.trace_id.is_empty() {
             event.trace_id = crate::trace_id::of(&context).unwrap_or_default();
         }
