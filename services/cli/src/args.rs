@@ -61,6 +61,23 @@ pub enum Command {
     Events(EventsArgs),
 }
 
+/// The access token of the commands that read what was stored.
+#[derive(Debug, Args)]
+pub struct Credential {
+    /// The access token reading stored items needs (the services'
+    /// `INLET_ADMIN_TOKEN`), sent as `Authorization: Bearer` with what this
+    /// command reads (the GET, the WebSocket handshake, `--stream-from`'s
+    /// GET), never with what it posts. Prefer the variable: an argument
+    /// shows in the process list.
+    #[arg(
+        long,
+        env = "INLET_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+}
+
 /// Options of the HTTP commands.
 #[derive(Debug, Args)]
 pub struct HttpOptions {
@@ -94,15 +111,8 @@ pub struct PostArgs {
     /// Stream the response of a GET to this URL as the body (chunked, in constant memory).
     #[arg(long, value_name = "URL", group = "body")]
     pub stream_from: Option<String>,
-    /// The access token sent with the `--stream-from` GET (reading a stored
-    /// file needs it); never sent with the post itself.
-    #[arg(
-        long,
-        env = "INLET_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    pub token: Option<String>,
+    #[command(flatten)]
+    pub credential: Credential,
     /// The body's Content-Type (default: application/json, the form's
     /// urlencoded type, or what the streamed source says).
     #[arg(long, value_name = "TYPE")]
@@ -128,16 +138,8 @@ pub struct GetArgs {
     /// Print the body exactly as received (no pretty-printing).
     #[arg(long)]
     pub raw: bool,
-    /// The access token that reading stored items needs (`INLET_ADMIN_TOKEN`
-    /// of the services). Prefer the environment variable: an argument shows
-    /// in the process list.
-    #[arg(
-        long,
-        env = "INLET_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    pub token: Option<String>,
+    #[command(flatten)]
+    pub credential: Credential,
     #[command(flatten)]
     pub http: HttpOptions,
 }
@@ -200,14 +202,8 @@ pub struct WsArgs {
     /// nothing has come for this many seconds, then close.
     #[arg(long, value_name = "SECS", default_value_t = 0.0)]
     pub wait: f64,
-    /// The access token, for a socket that needs one (`/events`).
-    #[arg(
-        long,
-        env = "INLET_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    pub token: Option<String>,
+    #[command(flatten)]
+    pub credential: Credential,
 }
 
 /// Send mail: prompts on a terminal (like the seed's client), or from flags and stdin.
@@ -264,14 +260,6 @@ pub struct EventsArgs {
     /// Only these topics (comma-separated: forms, uploads, mail).
     #[arg(long, value_name = "LIST")]
     pub topics: Option<String>,
-    /// The access token that reading stored items needs (`INLET_ADMIN_TOKEN`
-    /// of the services). Prefer the environment variable: an argument shows
-    /// in the process list.
-    #[arg(
-        long,
-        env = "INLET_TOKEN",
-        hide_env_values = true,
-        value_name = "TOKEN"
-    )]
-    pub token: Option<String>,
+    #[command(flatten)]
+    pub credential: Credential,
 }

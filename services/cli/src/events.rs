@@ -49,7 +49,7 @@ pub async fn run(args: EventsArgs, ctx: &Context) -> Result<Outcome, CliError> {
     let mut backoff = FIRST_BACKOFF;
     loop {
         let url = feed_url(&base, args.topics.as_deref(), position.as_ref());
-        match connect::open(&url, args.token.as_deref(), ctx).await {
+        match connect::open(&url, args.credential.token.as_deref(), ctx).await {
             Ok(socket) => {
                 if connected_once {
                     status("-- reconnected --");

@@ -14,7 +14,7 @@ pub async fn run(args: GetArgs, ctx: &Context) -> Result<Outcome, CliError> {
     let url = parse_url(&args.url)?;
     let client = client(ctx)?;
     let mut builder = client.get(url.clone());
-    if let Some(token) = &args.token {
+    if let Some(token) = &args.credential.token {
         builder = builder.bearer_auth(token);
     }
     let (response, outcome) = exchange(&client, &url, builder, &args.http, ctx).await?;

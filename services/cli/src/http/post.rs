@@ -48,7 +48,7 @@ async fn body(
         ));
     }
     if let Some(source) = &args.stream_from {
-        return streamed(source, args.token.as_deref(), client, ctx).await;
+        return streamed(source, args.credential.token.as_deref(), client, ctx).await;
     }
     Err(CliError::Usage(
         "say what to post: --json DATA, --form key=value or --stream-from URL".to_owned(),

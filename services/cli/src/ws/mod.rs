@@ -16,7 +16,7 @@ use crate::outcome::Outcome;
 pub async fn run(args: WsArgs, ctx: &Context) -> Result<Outcome, CliError> {
     let url = connect::parse_url(&args.url)?;
     let interactive = std::io::stdin().is_terminal() && !args.once;
-    let socket = match connect::open(&url, args.token.as_deref(), ctx).await {
+    let socket = match connect::open(&url, args.credential.token.as_deref(), ctx).await {
         Ok(socket) => socket,
         Err(err) if interactive => {
             interactive::failed(&err);
