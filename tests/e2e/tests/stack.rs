@@ -140,6 +140,13 @@ impl Stack {
         run
     }
 
+    /// `inlet get URL` (with the credential), its output parsed as JSON.
+    async fn inlet_get_json(&self, url: &str) -> serde_json::Value {
+        let run = self.inlet_ok(&["get", url], b"").await;
+        serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("inlet get {url}: not JSON ({e}): {}", run.stdout))
+    }
+
     /// `inlet args…` in the `cli` image on the compose network
     /// (`compose run --rm -T cli args…`); its stdout.
     async fn cli_image(&self, args: &[&str], input: &[u8]) -> String {
@@ -996,81 +1003,60 @@ async fn a_post_an_upload_and_a_mail_read_back_through_their_apis_with_the_clien
         .trace_id();
 
     // Each through its API, with the credential (the CLI sends INLET_TOKEN).
-    let submissions = stack
-        .inlet_ok(
-            &["get", &format!("{}/submissions?limit=100", stack.forms)],
-            b"",
-        )
-        .await;
-    let page: serde_json::Value = serde_json::from_str(&submissions.stdout).unwrap();
-    let record = page["submissions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["fields"].get(format!("read_back_{nonce}")).is_some())
-        .expect("the post is listed")
-        .clone();
+    let listed =
+        |page: serde_json::Value, items: &str, pick: &dyn Fn(&serde_json::Value) -> bool| {
+            page[items]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|item| pick(item))
+                .unwrap_or_else(|| panic!("not in {items}: {page}"))
+                .clone()
+        };
+    let record = listed(
+        stack
+            .inlet_get_json(&format!("{}/submissions?limit=100", stack.forms))
+            .await,
+        "submissions",
+        &|r| r["fields"].get(format!("read_back_{nonce}")).is_some(),
+    );
     assert_eq!(record["trace_id"], form_trace.as_str());
     let id = record["id"].as_str().unwrap();
     let one = stack
-        .inlet_ok(&["get", &format!("{}/submissions/{id}", stack.forms)], b"")
+        .inlet_get_json(&format!("{}/submissions/{id}", stack.forms))
         .await;
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&one.stdout).unwrap(),
-        record
-    );
+    assert_eq!(one, record);
 
-    let listing = stack
-        .inlet_ok(&["get", &format!("{}/files?limit=100", stack.uploads)], b"")
-        .await;
-    let page: serde_json::Value = serde_json::from_str(&listing.stdout).unwrap();
-    let stored = page["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["original_name"] == format!("read-back-{nonce}.txt"))
-        .expect("the upload is listed")
-        .clone();
+    let stored = listed(
+        stack
+            .inlet_get_json(&format!("{}/files?limit=100", stack.uploads))
+            .await,
+        "files",
+        &|f| f["original_name"] == format!("read-back-{nonce}.txt"),
+    );
     assert_eq!(stored["trace_id"], upload_trace.as_str());
     let name = stored["name"].as_str().unwrap();
     let meta = stack
-        .inlet_ok(
-            &["get", &format!("{}/files/{name}/meta", stack.uploads)],
-            b"",
-        )
+        .inlet_get_json(&format!("{}/files/{name}/meta", stack.uploads))
         .await;
-    assert_eq!(
-        serde_json::from_str::<serde_json::Value>(&meta.stdout).unwrap(),
-        stored
-    );
+    assert_eq!(meta, stored);
     let bytes = stack
         .inlet_ok(&["get", &format!("{}/files/{name}", stack.uploads)], b"")
         .await;
     assert_eq!(bytes.stdout, "read back");
 
-    let messages = stack
-        .inlet_ok(
-            &[
-                "get",
-                &format!("{}/messages?mailbox=you&limit=100", stack.mail),
-            ],
-            b"",
-        )
-        .await;
-    let page: serde_json::Value = serde_json::from_str(&messages.stdout).unwrap();
-    let mail = page["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["subject"] == format!("read back {nonce}"))
-        .expect("the mail is listed")
-        .clone();
+    let mail = listed(
+        stack
+            .inlet_get_json(&format!("{}/messages?mailbox=you&limit=100", stack.mail))
+            .await,
+        "messages",
+        &|m| m["subject"] == format!("read back {nonce}"),
+    );
     assert_eq!(mail["trace_id"], mail_trace.as_str());
     let id = mail["id"].as_str().unwrap();
     let detail = stack
-        .inlet_ok(&["get", &format!("{}/messages/{id}", stack.mail)], b"")
+        .inlet_get_json(&format!("{}/messages/{id}", stack.mail))
         .await;
-    let detail: serde_json::Value = serde_json::from_str(&detail.stdout).unwrap();
     assert_eq!(detail["text"].as_str().unwrap().trim(), "read back");
     let raw = stack
         .inlet_ok(
