@@ -7,12 +7,17 @@ use std::thread::JoinHandle;
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::compaction::{self, Compacted};
+use super::crash_point::CrashPoint;
 use super::handoff::{Inbox, Outcome, Reply};
+use super::lookup;
 use super::recovery;
+use super::retention::{self, Expired, RetentionPolicy};
 use super::segment::{Segment, Span};
 use super::shared::Shared;
-use super::submission_store::{Page, SubmissionStore};
+use super::submission_store::{Page, Removed, SubmissionStore};
 use super::sync::SyncPolicy;
+use super::tombstones::{Tombstone, Tombstones};
 use super::writer::{self, Command, JournalFile, Pending, WriterSettings};
 use super::StoreError;
 use crate::metrics::JournalMetrics;
@@ -94,7 +99,8 @@ impl Journal {
             "journal opened"
         );
         metrics.segments.set(recovered.segments.len() as i64);
-        let shared = Arc::new(Shared::new(recovered.segments));
+        let tombstones = Tombstones::open(&dir).map_err(open_error)?;
+        let shared = Arc::new(Shared::new(dir.clone(), recovered.segments, tombstones));
         let (queue, rx) = mpsc::channel(settings.queue_depth);
         let writer_shared = Arc::clone(&shared);
         let writer_settings = WriterSettings {
@@ -157,6 +163,39 @@ impl Journal {
     pub async fn close(&self) {
         let _ = self.queue.send(Command::Close).await;
     }
+
+    /// Stops the next compaction or retention drop at `point`, leaving its
+    /// files as a crash there would (for crash tests).
+    pub fn crash_at(&self, point: CrashPoint) {
+        self.shared.crash.arm(point);
+    }
+
+    /// Runs `work` on a blocking thread with the maintenance lock held.
+    async fn maintain<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Shared, &mpsc::Sender<Command>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let shared = Arc::clone(&self.shared);
+        let queue = self.queue.clone();
+        tokio::task::spawn_blocking(move || {
+            let _one_at_a_time = shared.maintenance.lock().expect("maintenance lock");
+            work(&shared, &queue)
+        })
+        .await
+        .map_err(|_| StoreError::Closed)?
+    }
+}
+
+/// Asks the writer to seal the segment it appends to, and waits.
+fn seal(queue: &mpsc::Sender<Command>) -> Result<(), StoreError> {
+    let (done, sealed) = oneshot::channel();
+    queue
+        .blocking_send(Command::Seal(done))
+        .map_err(|_| StoreError::Closed)?;
+    sealed
+        .blocking_recv()
+        .map_err(|_| StoreError::Closed)?
+        .map_err(|e| StoreError::Write(Arc::new(e)))
 }
 
 /// Which records a page holds: up to `limit` with sequence numbers below
@@ -171,6 +210,8 @@ fn plan_page(
     max_bytes: u64,
 ) -> Result<PagePlan, StoreError> {
     let segments = shared.segments.read().expect("segments lock").clone();
+    let deleted = shared.tombstones.snapshot();
+    let oldest = segments.first().map_or(0, |s| s.first_seq);
     let total = segments.last().map_or(0, |s| s.end_seq());
     let mut position = before.map_or(total, |b| b.min(total));
     let mut records = Vec::new();
@@ -183,8 +224,20 @@ fn plan_page(
             continue;
         }
         let to = position.min(segment.end_seq()) - segment.first_seq;
-        let from = to.saturating_sub((limit - records.len()) as u64);
+        // Deleted records are passed over, so read far enough to make up for them.
+        let skipped = deleted
+            .range(segment.first_seq..segment.first_seq + to)
+            .count();
+        let from = to.saturating_sub((limit - records.len() + skipped) as u64);
         for (k, span) in segment.spans(from, to)?.into_iter().enumerate().rev() {
+            if records.len() >= limit {
+                break 'segments;
+            }
+            let seq = segment.first_seq + from + k as u64;
+            if deleted.contains_key(&seq) {
+                position = seq;
+                continue;
+            }
             // The newline becomes the comma between records: same count.
             let size = u64::from(span.len);
             if !records.is_empty() && bytes + size > max_bytes {
@@ -195,13 +248,34 @@ fn plan_page(
                 segment: Arc::clone(segment),
                 span,
             });
-            position = segment.first_seq + from + k as u64;
+            position = seq;
         }
     }
     Ok(PagePlan {
         records,
-        next: (position > 0).then_some(position),
+        next: (position > oldest).then_some(position),
     })
+}
+
+/// Hides the record with `id` from every read, durably; `None` when there
+/// is no such record (or it is deleted already).
+fn delete(shared: &Shared, id: uuid::Uuid, now_ms: u64) -> Result<Option<Removed>, StoreError> {
+    let segments = shared.segments.read().expect("segments lock").clone();
+    let Some(found) = lookup::find(&segments, id)? else {
+        return Ok(None);
+    };
+    let tombstone = Tombstone {
+        id,
+        deleted_at_ms: now_ms,
+    };
+    let added = shared
+        .tombstones
+        .add(found.seq, tombstone)
+        .map_err(|e| StoreError::Write(Arc::new(e)))?;
+    Ok(added.then_some(Removed {
+        sequence: found.seq,
+        bytes: u64::from(found.span.len),
+    }))
 }
 
 impl SubmissionStore for Journal {
@@ -230,10 +304,63 @@ impl SubmissionStore for Journal {
         let shared = Arc::clone(&self.shared);
         tokio::task::spawn_blocking(move || {
             let segments = shared.segments.read().expect("segments lock").clone();
-            super::lookup::find(&segments, id)
+            match lookup::find(&segments, id)? {
+                Some(found) if !shared.tombstones.contains(found.seq) => {
+                    found.segment.read(found.span).map(Some)
+                }
+                _ => Ok(None),
+            }
         })
         .await
         .map_err(|_| StoreError::Closed)?
+    }
+
+    async fn delete(
+        &self,
+        id: uuid::Uuid,
+        now: std::time::SystemTime,
+    ) -> Result<Option<Removed>, StoreError> {
+        let shared = Arc::clone(&self.shared);
+        let now_ms = retention::unix_ms(now);
+        tokio::task::spawn_blocking(move || delete(&shared, id, now_ms))
+            .await
+            .map_err(|_| StoreError::Closed)?
+    }
+
+    async fn compact(
+        &self,
+        deleted_before: std::time::SystemTime,
+    ) -> Result<Compacted, StoreError> {
+        let due_ms = retention::unix_ms(deleted_before);
+        self.maintain(move |shared, queue| {
+            compaction::compact(
+                &shared.dir,
+                shared,
+                &shared.tombstones,
+                &shared.crash,
+                due_ms,
+                || seal(queue),
+            )
+        })
+        .await
+    }
+
+    async fn expire(
+        &self,
+        policy: RetentionPolicy,
+        now: std::time::SystemTime,
+    ) -> Result<Expired, StoreError> {
+        self.maintain(move |shared, _| {
+            retention::expire(
+                &shared.dir,
+                shared,
+                &shared.tombstones,
+                &shared.crash,
+                policy,
+                now,
+            )
+        })
+        .await
     }
 
     async fn read(&self, entry: Entry) -> Result<Vec<u8>, StoreError> {

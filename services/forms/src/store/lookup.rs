@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::segment::Segment;
+use super::segment::{Segment, Span};
 use super::StoreError;
 
 /// How far apart (ms) the stamp of a record and its place in the journal
@@ -22,13 +22,23 @@ const SKEW_MS: u64 = 2_000;
 const ID_START: usize = 7;
 const ID_END: usize = ID_START + 36;
 
-/// The record with `id` in `segments` (oldest first), as stored.
-pub(super) fn find(segments: &[Arc<Segment>], id: Uuid) -> Result<Option<Vec<u8>>, StoreError> {
+/// Where a record found by its id is.
+#[derive(Debug, Clone)]
+pub(super) struct Found {
+    /// Its sequence number.
+    pub seq: u64,
+    pub segment: Arc<Segment>,
+    pub span: Span,
+}
+
+/// Where the record with `id` is in `segments` (oldest first).
+pub(super) fn find(segments: &[Arc<Segment>], id: Uuid) -> Result<Option<Found>, StoreError> {
     let Some(target) = millis_of(id) else {
         return Ok(None);
     };
+    let oldest = segments.first().map_or(0, |s| s.first_seq);
     let total = segments.last().map_or(0, |s| s.end_seq());
-    let at = |seq: u64| -> Result<Option<(Arc<Segment>, super::segment::Span)>, StoreError> {
+    let at = |seq: u64| -> Result<Option<(Arc<Segment>, Span)>, StoreError> {
         let Some(segment) = segments
             .iter()
             .find(|s| s.first_seq <= seq && seq < s.end_seq())
@@ -42,22 +52,16 @@ pub(super) fn find(segments: &[Arc<Segment>], id: Uuid) -> Result<Option<Vec<u8>
             .next()
             .map(|span| (Arc::clone(segment), span)))
     };
-    let head_of =
-        |seq: u64| -> Result<Option<(Uuid, Arc<Segment>, super::segment::Span)>, StoreError> {
-            let Some((segment, span)) = at(seq)? else {
-                return Ok(None);
-            };
-            let head = segment.read_head(span, ID_END)?;
-            Ok(head
-                .get(ID_START..ID_END)
-                .and_then(|text| std::str::from_utf8(text).ok())
-                .and_then(|text| Uuid::parse_str(text).ok())
-                .map(|found| (found, segment, span)))
+    let head_of = |seq: u64| -> Result<Option<(Uuid, Arc<Segment>, Span)>, StoreError> {
+        let Some((segment, span)) = at(seq)? else {
+            return Ok(None);
         };
+        Ok(id_at(&segment, span)?.map(|found| (found, segment, span)))
+    };
     let from = target.saturating_sub(SKEW_MS);
     // The first record stamped at `from` or later (a record whose head does
     // not read as an id counts as older).
-    let (mut low, mut high) = (0u64, total);
+    let (mut low, mut high) = (oldest, total);
     while low < high {
         let middle = low + (high - low) / 2;
         let millis = head_of(middle)?
@@ -73,7 +77,7 @@ pub(super) fn find(segments: &[Arc<Segment>], id: Uuid) -> Result<Option<Vec<u8>
     while seq < total {
         if let Some((found, segment, span)) = head_of(seq)? {
             if found == id {
-                return segment.read(span).map(Some);
+                return Ok(Some(Found { seq, segment, span }));
             }
             if millis_of(found).is_some_and(|millis| millis > target + SKEW_MS) {
                 break;
@@ -84,8 +88,18 @@ pub(super) fn find(segments: &[Arc<Segment>], id: Uuid) -> Result<Option<Vec<u8>
     Ok(None)
 }
 
+/// The id at the head of the record at `span`; `None` when it does not
+/// start with one.
+pub(super) fn id_at(segment: &Segment, span: Span) -> Result<Option<Uuid>, StoreError> {
+    let head = segment.read_head(span, ID_END)?;
+    Ok(head
+        .get(ID_START..ID_END)
+        .and_then(|text| std::str::from_utf8(text).ok())
+        .and_then(|text| Uuid::parse_str(text).ok()))
+}
+
 /// The millisecond a UUIDv7 was made; `None` for another version.
-fn millis_of(id: Uuid) -> Option<u64> {
+pub(super) fn millis_of(id: Uuid) -> Option<u64> {
     if id.get_version_num() != 7 {
         return None;
     }

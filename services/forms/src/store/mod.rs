@@ -10,23 +10,33 @@
 //! [`SubmissionStore`] is the seam the handlers use; [`Journal`] the one
 //! implementation of it.
 
+mod compaction;
+mod crash_point;
+mod first_kept;
 mod handoff;
 mod journal;
 mod lookup;
+#[cfg(test)]
+mod maintenance_tests;
 mod record;
 mod recovery;
+mod retention;
 mod segment;
 mod shared;
 mod submission_store;
 mod sync;
+mod tombstones;
 mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use compaction::Compacted;
+pub use crash_point::CrashPoint;
 pub use journal::{Entry, Journal, JournalSettings, JournalWriter, PagePlan};
 pub use record::Record;
-pub use submission_store::{Page, SubmissionStore};
+pub use retention::{Expired, RetentionPolicy};
+pub use submission_store::{Page, Removed, SubmissionStore};
 pub use sync::SyncPolicy;
 
 /// Folder of the segments, inside the forms folder.

@@ -13,6 +13,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::first_kept;
 use super::segment::{self, Segment, Span, ENTRY_BYTES};
 use super::{JOURNAL_DIR, LEGACY_JOURNAL_FILE};
 
@@ -49,13 +50,19 @@ pub(super) fn open(forms_dir: &Path) -> std::io::Result<Recovered> {
     let dir = forms_dir.join(JOURNAL_DIR);
     create_dir_durably(forms_dir, &dir)?;
     adopt_legacy_file(forms_dir, &dir)?;
+    remove_leftovers(&dir)?;
+    let first_kept = first_kept::read(&dir)?;
     let mut found = segment::list(&dir)?;
+    if let Some(kept) = first_kept {
+        found = finish_dropping(found, kept.serial)?;
+    }
     if found.is_empty() {
-        create_segment(&dir, 1)?;
-        found.push((1, dir.join(segment::data_name(1))));
+        let serial = first_kept.map_or(1, |kept| kept.serial);
+        create_segment(&dir, serial)?;
+        found.push((serial, dir.join(segment::data_name(serial))));
     }
     let mut segments = Vec::with_capacity(found.len());
-    let mut first_seq = 0;
+    let mut first_seq = first_kept.map_or(0, |kept| kept.first_seq);
     let mut scanned = 0;
     let mut last = None;
     for (serial, data_path) in found {
@@ -84,6 +91,49 @@ pub(super) fn open(forms_dir: &Path) -> std::io::Result<Recovered> {
         },
         scanned,
     })
+}
+
+/// Removes what a compaction or a retention drop cut short by a crash left
+/// beside the segments: copies not yet renamed into place.
+fn remove_leftovers(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let leftover = path
+            .extension()
+            .is_some_and(|ext| ext == segment::COPY_EXTENSION || ext == "new" || ext == "rewrite");
+        if leftover {
+            tracing::info!(path = %path.display(), "removing what an interrupted compaction or sweep left");
+            std::fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes the segments older than `first_serial` that a crash left behind
+/// after retention had decided to drop them; returns the rest.
+fn finish_dropping(
+    found: Vec<(u64, PathBuf)>,
+    first_serial: u64,
+) -> std::io::Result<Vec<(u64, PathBuf)>> {
+    let (dropped, kept): (Vec<_>, Vec<_>) = found
+        .into_iter()
+        .partition(|(serial, _)| *serial < first_serial);
+    for (serial, data) in dropped {
+        tracing::info!(serial, "finishing the removal of an expired segment");
+        remove_segment_files(&data)?;
+    }
+    Ok(kept)
+}
+
+/// Removes a segment's data and index files (either may be gone already).
+pub(super) fn remove_segment_files(data: &Path) -> std::io::Result<()> {
+    for path in [segment::index_path(data), data.to_path_buf()] {
+        match std::fs::remove_file(&path) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Creates segment `serial`'s two files empty (emptying any left by a

@@ -44,6 +44,18 @@ impl Span {
     }
 }
 
+/// The extension of a segment's files while a compaction writes their
+/// replacement: `0000000007.jsonl.copy` beside `0000000007.jsonl`.
+pub(super) const COPY_EXTENSION: &str = "copy";
+
+/// Where a compaction writes the replacement of `path`.
+pub(super) fn copy_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".");
+    name.push(COPY_EXTENSION);
+    PathBuf::from(name)
+}
+
 /// The name of segment `serial`'s data file; the index has `.idx` instead.
 pub(super) fn data_name(serial: u64) -> String {
     format!("{serial:010}.jsonl")
@@ -119,6 +131,21 @@ impl Segment {
     /// with one read of the index.
     pub fn spans(&self, from: u64, to: u64) -> Result<Vec<Span>, StoreError> {
         read_index(&self.index, from, to).map_err(|e| StoreError::Read(Arc::new(e)))
+    }
+
+    /// Bytes its two files take on disk now.
+    pub fn bytes(&self) -> std::io::Result<u64> {
+        Ok(self.data.metadata()?.len() + self.index.metadata()?.len())
+    }
+
+    /// Another handle on its data file, for reading it whole.
+    pub fn data_handle(&self) -> std::io::Result<File> {
+        self.data.try_clone()
+    }
+
+    /// A record's bytes as stored, newline included.
+    pub fn read_raw(&self, span: Span) -> Result<Vec<u8>, StoreError> {
+        self.read_head(span, span.len as usize)
     }
 
     /// The first `max` bytes of a record (fewer if it is shorter).

@@ -3,23 +3,39 @@
 //! journal (which hands it out) and the writer (which changes it) both
 //! depend on it, and not on each other.
 
-use std::sync::{Arc, OnceLock, RwLock};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
+use super::crash_point::CrashPoints;
 use super::segment::Segment;
+use super::tombstones::Tombstones;
 
 /// State shared between request handlers and the writer thread.
 pub(super) struct Shared {
-    /// Every segment, oldest first; the writer pushes a new one when it rolls.
+    /// The segment folder.
+    pub dir: PathBuf,
+    /// Every segment, oldest first; the writer pushes a new one when it
+    /// rolls, a compaction replaces one, retention drops the oldest.
     pub segments: RwLock<Vec<Arc<Segment>>>,
+    /// Deleted records still in a segment.
+    pub tombstones: Tombstones,
+    /// Held while segments are rewritten or dropped: one at a time.
+    pub maintenance: Mutex<()>,
+    /// Where tests stop a compaction or a drop as a crash would.
+    pub crash: CrashPoints,
     /// Why the writer stopped taking writes, once it has.
     stopped: OnceLock<Arc<str>>,
 }
 
 impl Shared {
-    /// Shares `segments` (oldest first), taking writes.
-    pub fn new(segments: Vec<Arc<Segment>>) -> Self {
+    /// Shares `segments` (oldest first) of `dir`, taking writes.
+    pub fn new(dir: PathBuf, segments: Vec<Arc<Segment>>, tombstones: Tombstones) -> Self {
         Self {
+            dir,
             segments: RwLock::new(segments),
+            tombstones,
+            maintenance: Mutex::new(()),
+            crash: CrashPoints::default(),
             stopped: OnceLock::new(),
         }
     }

@@ -39,6 +39,30 @@ pub trait SubmissionStore: Send + Sync + 'static {
         id: uuid::Uuid,
     ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
 
+    /// Deletes the record with `id` at `now`: from the moment this answers,
+    /// no read returns it, across restarts too. `None` when there is no
+    /// such record (or it is deleted already). Its bytes leave the disk at
+    /// the next [`SubmissionStore::compact`] that counts its deletion due.
+    fn delete(
+        &self,
+        id: uuid::Uuid,
+        now: std::time::SystemTime,
+    ) -> impl Future<Output = Result<Option<Removed>, StoreError>> + Send;
+
+    /// Erases from the disk every deleted record deleted at or before
+    /// `deleted_before`.
+    fn compact(
+        &self,
+        deleted_before: std::time::SystemTime,
+    ) -> impl Future<Output = Result<super::Compacted, StoreError>> + Send;
+
+    /// Drops what `policy` no longer keeps as of `now`, oldest first.
+    fn expire(
+        &self,
+        policy: super::RetentionPolicy,
+        now: std::time::SystemTime,
+    ) -> impl Future<Output = Result<super::Expired, StoreError>> + Send;
+
     /// One record's JSON text, as stored.
     fn read(&self, entry: Self::Entry) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
 
@@ -56,4 +80,13 @@ pub struct Page<E> {
     pub records: Vec<E>,
     /// The `before` of the next (older) page; `None` on the last page.
     pub next: Option<u64>,
+}
+
+/// A record just deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Removed {
+    /// Its sequence number.
+    pub sequence: u64,
+    /// Its size as stored.
+    pub bytes: u64,
 }

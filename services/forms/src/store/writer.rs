@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::sync::Arc;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 
 use super::handoff::{Handback, Outcome, Reply};
 use super::recovery::{self, ActiveFiles};
@@ -24,6 +24,9 @@ pub(super) struct Pending {
 /// What the writer thread is asked to do.
 pub(super) enum Command {
     Append(Pending),
+    /// Seal the segment being appended to (if it holds anything) so a
+    /// compaction may rewrite it; answered once a new one is started.
+    Seal(oneshot::Sender<std::io::Result<()>>),
     /// Write what is queued, then stop.
     Close,
 }
@@ -201,16 +204,21 @@ impl<F: JournalFile, W: Fn(File) -> F> Writer<'_, F, W> {
     fn write_batches(&mut self, mut rx: mpsc::Receiver<Command>, max_batch: usize) {
         let mut batch: Vec<Pending> = Vec::with_capacity(max_batch);
         let mut scratch = Scratch::default();
+        let mut seals = Vec::new();
         let mut closing = false;
         while !closing {
             match rx.blocking_recv() {
                 Some(Command::Append(first)) => batch.push(first),
+                Some(Command::Seal(done)) => {
+                    self.seal(done);
+                    continue;
+                }
                 Some(Command::Close) | None => break,
             }
-            closing = gather(&mut rx, &mut batch, max_batch);
+            closing = gather(&mut rx, &mut batch, &mut seals, max_batch);
             if !closing && batch.len() < max_batch {
                 std::thread::yield_now();
-                closing = gather(&mut rx, &mut batch, max_batch);
+                closing = gather(&mut rx, &mut batch, &mut seals, max_batch);
             }
             self.metrics.queue_depth.set(rx.len() as i64);
             self.metrics.batch_size.observe(batch.len() as f64);
@@ -218,7 +226,20 @@ impl<F: JournalFile, W: Fn(File) -> F> Writer<'_, F, W> {
                 // Dropping the queue fails every waiting append with the reason.
                 return;
             }
+            for done in seals.drain(..) {
+                self.seal(done);
+            }
         }
+    }
+
+    /// Starts a new segment if the active one holds anything, and says so.
+    fn seal(&mut self, done: oneshot::Sender<std::io::Result<()>>) {
+        let sealed = if self.active.len > 0 && self.shared.stopped().is_none() {
+            self.roll()
+        } else {
+            Ok(())
+        };
+        let _ = done.send(sealed);
     }
 
     /// Writes one batch as one group commit and answers every append in it.
@@ -362,12 +383,18 @@ fn answer_all(handback: &mut Handback, batch: &mut Vec<Pending>, outcome: impl F
     handback.flush();
 }
 
-/// Moves queued appends into `batch` (up to `max_batch`) without waiting;
-/// true when a close was asked for.
-fn gather(rx: &mut mpsc::Receiver<Command>, batch: &mut Vec<Pending>, max_batch: usize) -> bool {
+/// Moves queued appends into `batch` (up to `max_batch`) and seal requests
+/// into `seals` without waiting; true when a close was asked for.
+fn gather(
+    rx: &mut mpsc::Receiver<Command>,
+    batch: &mut Vec<Pending>,
+    seals: &mut Vec<oneshot::Sender<std::io::Result<()>>>,
+    max_batch: usize,
+) -> bool {
     while batch.len() < max_batch {
         match rx.try_recv() {
             Ok(Command::Append(next)) => batch.push(next),
+            Ok(Command::Seal(done)) => seals.push(done),
             Ok(Command::Close) => return true,
             Err(_) => return false,
         }
