@@ -73,6 +73,14 @@ kinds! {
     FileStored, FILE_STORED => "file_stored", Uploads;
     /// A message was delivered to its mailboxes.
     MailReceived, MAIL_RECEIVED => "mail_received", Mail;
+    /// A submission was deleted by a request.
+    SubmissionDeleted, SUBMISSION_DELETED => "submission_deleted", Forms;
+    /// Retention dropped the oldest submissions.
+    SubmissionsExpired, SUBMISSIONS_EXPIRED => "submissions_expired", Forms;
+    /// A stored file was removed.
+    FileDeleted, FILE_DELETED => "file_deleted", Uploads;
+    /// A delivered message was removed from its mailbox.
+    MailDeleted, MAIL_DELETED => "mail_deleted", Mail;
 }
 
 impl Topic {
@@ -93,7 +101,10 @@ impl Topic {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::v1::{FileStored, FormSubmitted, MailReceived};
+    use crate::events::v1::{
+        FileDeleted, FileStored, FormSubmitted, MailDeleted, MailReceived, SubmissionDeleted,
+        SubmissionsExpired,
+    };
 
     #[test]
     fn every_kind_has_a_name_and_a_topic() {
@@ -101,11 +112,18 @@ mod tests {
             Kind::FormSubmitted(FormSubmitted::default()),
             Kind::FileStored(FileStored::default()),
             Kind::MailReceived(MailReceived::default()),
+            Kind::SubmissionDeleted(SubmissionDeleted::default()),
+            Kind::SubmissionsExpired(SubmissionsExpired::default()),
+            Kind::FileDeleted(FileDeleted::default()),
+            Kind::MailDeleted(MailDeleted::default()),
         ];
         let names: Vec<_> = kinds.iter().map(kind_name).collect();
         assert_eq!(names, KIND_NAMES);
         let topics: Vec<_> = kinds.iter().map(|k| Topic::of(k).name()).collect();
-        assert_eq!(topics, ["forms", "uploads", "mail"]);
+        assert_eq!(
+            topics,
+            ["forms", "uploads", "mail", "forms", "forms", "uploads", "mail"]
+        );
     }
 
     #[test]

@@ -57,7 +57,14 @@ fn client_texts(event: &mut Event) -> Vec<&mut String> {
             texts.extend(mail.mailbox_paths.iter_mut());
             texts
         }
-        None => Vec::new(),
+        // Names Inlet chose (or checked against an allow-list) and ids.
+        Some(
+            Kind::SubmissionDeleted(_)
+            | Kind::SubmissionsExpired(_)
+            | Kind::FileDeleted(_)
+            | Kind::MailDeleted(_),
+        )
+        | None => Vec::new(),
     }
 }
 
@@ -72,7 +79,14 @@ fn drop_last_item(event: &mut Event) -> bool {
                 Some(&mut mail.mailbox_paths)
             }
         }
-        Some(Kind::FileStored(_)) | None => None,
+        Some(
+            Kind::FileStored(_)
+            | Kind::SubmissionDeleted(_)
+            | Kind::SubmissionsExpired(_)
+            | Kind::FileDeleted(_)
+            | Kind::MailDeleted(_),
+        )
+        | None => None,
     };
     longest.is_some_and(|list| list.pop().is_some())
 }

@@ -22,7 +22,7 @@ pub struct Event {
     #[prost(string, tag = "5")]
     pub trace_id: ::prost::alloc::string::String,
     /// What arrived.
-    #[prost(oneof = "event::Kind", tags = "10, 11, 12")]
+    #[prost(oneof = "event::Kind", tags = "10, 11, 12, 13, 14, 15, 16")]
     pub kind: ::core::option::Option<event::Kind>,
 }
 /// Nested message and enum types in `Event`.
@@ -36,6 +36,14 @@ pub mod event {
         FileStored(super::FileStored),
         #[prost(message, tag = "12")]
         MailReceived(super::MailReceived),
+        #[prost(message, tag = "13")]
+        SubmissionDeleted(super::SubmissionDeleted),
+        #[prost(message, tag = "14")]
+        SubmissionsExpired(super::SubmissionsExpired),
+        #[prost(message, tag = "15")]
+        FileDeleted(super::FileDeleted),
+        #[prost(message, tag = "16")]
+        MailDeleted(super::MailDeleted),
     }
 }
 /// A form submission made durable by inlet-forms.
@@ -88,6 +96,51 @@ pub struct MailReceived {
     /// Where each copy was delivered, relative to the data folder.
     #[prost(string, repeated, tag = "4")]
     pub mailbox_paths: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+}
+/// One submission deleted by a request (`DELETE /submissions/{id}`): no
+/// read returns it from now on.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct SubmissionDeleted {
+    /// The submission's id.
+    #[prost(string, tag = "1")]
+    pub submission_id: ::prost::alloc::string::String,
+}
+/// Retention dropped the oldest submissions: every submission up to and
+/// including `last_submission_id` (ids are UUIDv7, so in time order) is gone.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct SubmissionsExpired {
+    /// How many were dropped.
+    #[prost(uint64, tag = "1")]
+    pub count: u64,
+    /// The newest of them.
+    #[prost(string, tag = "2")]
+    pub last_submission_id: ::prost::alloc::string::String,
+    /// `max_age` or `max_bytes`: the policy that dropped them.
+    #[prost(string, tag = "3")]
+    pub reason: ::prost::alloc::string::String,
+}
+/// A stored file was removed, by a request or by retention.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct FileDeleted {
+    /// Its name in the uploads folder.
+    #[prost(string, tag = "1")]
+    pub stored_name: ::prost::alloc::string::String,
+    /// `deleted` (a request), or the policy: `max_age`, `max_bytes`, `max_files`.
+    #[prost(string, tag = "2")]
+    pub reason: ::prost::alloc::string::String,
+}
+/// A delivered message was removed from a mailbox, by a request or by retention.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct MailDeleted {
+    /// The message's id, as `GET /messages` shows it.
+    #[prost(string, tag = "1")]
+    pub message_id: ::prost::alloc::string::String,
+    /// The mailbox it was in.
+    #[prost(string, tag = "2")]
+    pub mailbox: ::prost::alloc::string::String,
+    /// `deleted` (a request), or the policy: `max_age`, `max_messages`.
+    #[prost(string, tag = "3")]
+    pub reason: ::prost::alloc::string::String,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct PublishRequest {

@@ -72,6 +72,20 @@ pub fn readable(event: &Event) -> String {
             text("field")
         ),
         kinds::MAIL_RECEIVED => format!("from {} to {}", text("sender"), list("recipients")),
+        kinds::SUBMISSION_DELETED => text("submission_id"),
+        kinds::SUBMISSIONS_EXPIRED => format!(
+            "{} through {} ({})",
+            data.get("count").and_then(|v| v.as_u64()).unwrap_or(0),
+            text("last_submission_id"),
+            text("reason")
+        ),
+        kinds::FILE_DELETED => format!("{} ({})", text("stored_name"), text("reason")),
+        kinds::MAIL_DELETED => format!(
+            "{} in {} ({})",
+            text("message_id"),
+            text("mailbox"),
+            text("reason")
+        ),
         _ => data.to_string(),
     };
     let size = data

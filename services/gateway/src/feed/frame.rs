@@ -62,6 +62,30 @@ pub fn event_tail(topic: Topic, event: &Event) -> String {
                 "mailbox_paths": mail.mailbox_paths,
             }),
         ),
+        Some(Kind::SubmissionDeleted(deleted)) => (
+            kinds::SUBMISSION_DELETED,
+            json!({ "submission_id": deleted.submission_id }),
+        ),
+        Some(Kind::SubmissionsExpired(expired)) => (
+            kinds::SUBMISSIONS_EXPIRED,
+            json!({
+                "count": expired.count,
+                "last_submission_id": expired.last_submission_id,
+                "reason": expired.reason,
+            }),
+        ),
+        Some(Kind::FileDeleted(file)) => (
+            kinds::FILE_DELETED,
+            json!({ "stored_name": file.stored_name, "reason": file.reason }),
+        ),
+        Some(Kind::MailDeleted(mail)) => (
+            kinds::MAIL_DELETED,
+            json!({
+                "message_id": mail.message_id,
+                "mailbox": mail.mailbox,
+                "reason": mail.reason,
+            }),
+        ),
         None => ("unknown", serde_json::Value::Null),
     };
     let tail = Tail {
