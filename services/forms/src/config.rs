@@ -8,12 +8,14 @@ use inlet_common::access::AccessSettings;
 use inlet_common::config::{
     check_data_dir, check_nonzero, default_data_dir, default_listen, ConfigProblem, Validate,
 };
+use inlet_common::disk_space::DiskSettings;
 use inlet_common::log_format::LogFormat;
 use inlet_common::publish::PublishSettings;
+use inlet_common::retention::{duration, optional_duration};
 use inlet_http::settings::HttpSettings;
 use serde::{Deserialize, Serialize};
 
-use crate::store::{JournalSettings, SyncPolicy};
+use crate::store::{JournalSettings, RetentionPolicy, SyncPolicy};
 
 /// Everything `inlet-forms` can be configured with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,8 +45,10 @@ pub struct FormsConfig {
     pub gateway_url: Option<String>,
     /// How events are published to the gateway.
     pub publish: PublishSettings,
-    /// How submissions are written.
+    /// How submissions are written, kept and erased.
     pub store: StoreSettings,
+    /// The low-disk guard (`disk.min_free_bytes`).
+    pub disk: DiskSettings,
 }
 
 /// The `[limits]` table.
@@ -91,6 +95,21 @@ pub struct StoreSettings {
     /// Size at which the journal starts a new segment file (a segment can
     /// pass it by one group commit).
     pub segment_bytes: u64,
+    /// Submissions older than this are dropped, a whole segment at a time
+    /// (once its newest record is past it); unset keeps them (`7d`, `12h`).
+    #[serde(with = "optional_duration")]
+    pub retention_max_age: Option<Duration>,
+    /// The oldest segments are dropped while the journal's files are over
+    /// this many bytes; unset keeps them.
+    pub retention_max_bytes: Option<u64>,
+    /// How often retention and compaction run (also once at start-up).
+    #[serde(with = "duration")]
+    pub sweep_interval: Duration,
+    /// How long a deleted submission's bytes may wait for the compaction
+    /// that erases them (deletions made close together are erased in one
+    /// rewrite). Erased at the first sweep after this.
+    #[serde(with = "duration")]
+    pub compact_after: Duration,
 }
 
 /// `store.sync`.
@@ -104,6 +123,14 @@ pub enum SyncMode {
 }
 
 impl StoreSettings {
+    /// What retention keeps.
+    pub fn retention(&self) -> RetentionPolicy {
+        RetentionPolicy {
+            max_age: self.retention_max_age,
+            max_bytes: self.retention_max_bytes,
+        }
+    }
+
     /// What the journal is opened with.
     pub fn journal(&self) -> JournalSettings {
         JournalSettings {
@@ -132,6 +159,7 @@ impl Default for FormsConfig {
             http: HttpSettings::default(),
             access: AccessSettings::default(),
             store: StoreSettings::default(),
+            disk: DiskSettings::default(),
             gateway_url: None,
             publish: PublishSettings::default(),
         }
@@ -160,6 +188,10 @@ impl Default for StoreSettings {
             sync: SyncMode::Always,
             sync_interval_ms: 1000,
             segment_bytes: 64 * 1024 * 1024,
+            retention_max_age: None,
+            retention_max_bytes: None,
+            sweep_interval: Duration::from_secs(60),
+            compact_after: Duration::from_secs(600),
         }
     }
 }
@@ -187,6 +219,14 @@ impl Validate for FormsConfig {
                 ("store.max_batch", self.store.max_batch as u64),
                 ("store.queue_depth", self.store.queue_depth as u64),
                 ("store.sync_interval_ms", self.store.sync_interval_ms),
+                (
+                    "store.sweep_interval",
+                    self.store.sweep_interval.as_millis() as u64,
+                ),
+                (
+                    "store.retention_max_bytes",
+                    self.store.retention_max_bytes.unwrap_or(1),
+                ),
             ],
         );
         inlet_common::config::check(

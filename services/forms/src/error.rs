@@ -36,6 +36,9 @@ pub enum FormsError {
     /// The in-flight body budget is spent; try again shortly.
     #[error("too many request bodies are being received at once; try again shortly")]
     Busy,
+    /// The data volume is nearly full (`disk.min_free_bytes`).
+    #[error("the server's disk is nearly full; nothing more can be stored until space is freed")]
+    LowDisk(#[from] inlet_common::disk_space::LowDisk),
     /// The submission could not be made durable.
     #[error("storing the submission failed")]
     Store(#[from] StoreError),
@@ -51,6 +54,7 @@ impl PublicError for FormsError {
             FormsError::BadQuery(_) => Code::BadQuery,
             FormsError::NotFound => Code::NotFound,
             FormsError::Busy => Code::Unavailable,
+            FormsError::LowDisk(_) => Code::InsufficientStorage,
             // Stopped for good after a failed rollback: nothing can be taken now.
             FormsError::Store(StoreError::Stopped(_)) => Code::Unavailable,
             FormsError::Store(_) => Code::StoreFailed,
@@ -61,7 +65,7 @@ impl PublicError for FormsError {
         match self {
             FormsError::Body(err) => err.closes_connection(),
             // Answered before its body is read: the connection cannot be reused.
-            FormsError::Busy => true,
+            FormsError::Busy | FormsError::LowDisk(_) => true,
             _ => false,
         }
     }

@@ -22,4 +22,5 @@ mod routes;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod sweep;
 pub mod urlencoded;

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::web;
 use inlet_common::access::PublishToken;
+use inlet_common::disk_space::DiskGuard;
 use inlet_common::metrics::Metrics;
 use inlet_common::publish::{PublishError, Publisher};
 use inlet_common::readiness::Readiness;
+use inlet_common::retention::{start_sweeper, RemovalMetrics, Sweeper};
 
 use crate::config::FormsConfig;
 use crate::inflight::InflightBudget;
@@ -17,6 +19,7 @@ use crate::metrics::FormsMetrics;
 use crate::routes;
 use crate::state::AppState;
 use crate::store::{Journal, JournalWriter, StoreError, SubmissionStore};
+use crate::sweep::Sweep;
 
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +44,7 @@ pub struct Application {
     journal: Arc<Journal>,
     writer: JournalWriter,
     publisher: Publisher,
+    sweeper: Sweeper,
 }
 
 impl Application {
@@ -62,9 +66,20 @@ impl Application {
                 .await
                 .map_err(std::io::Error::other)??
         };
-        let readiness = Readiness::new(vec![forms_dir]);
+        let readiness = Readiness::new(vec![forms_dir.clone()]);
         let writer_check = Arc::clone(&journal);
         readiness.register("journal-writer", move || writer_check.is_taking_writes());
+        let disk = Arc::new(DiskGuard::new(forms_dir, &config.disk));
+        let disk_check = Arc::clone(&disk);
+        readiness.register("disk-space", move || disk_check.check().is_ok());
+        let removals = RemovalMetrics::register(&metrics, "inlet_forms_submissions", "Submissions");
+        let sweep = Sweep {
+            store: Arc::clone(&journal),
+            policy: config.store.retention(),
+            compact_after: config.store.compact_after,
+            removals: removals.clone(),
+            publisher: publisher.clone(),
+        };
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
         let admin_listener = config.admin_listen.map(TcpListener::bind).transpose()?;
@@ -81,6 +96,8 @@ impl Application {
             ),
             metrics: forms_metrics,
             publisher: publisher.clone(),
+            disk,
+            removals,
         });
         let service = inlet_http::Service {
             name: "inlet-forms",
@@ -98,6 +115,11 @@ impl Application {
             listener,
             inlet_http::with_state(state, routes::configure),
         )?;
+        let sweep = Arc::new(sweep);
+        let sweeper = start_sweeper("inlet-forms", config.store.sweep_interval, move |now| {
+            let sweep = Arc::clone(&sweep);
+            async move { sweep.run(now).await }
+        });
         Ok(Self {
             port,
             admin_port,
@@ -106,6 +128,7 @@ impl Application {
             journal,
             writer,
             publisher,
+            sweeper,
         })
     }
 
@@ -137,9 +160,11 @@ impl Application {
             journal,
             writer,
             publisher,
+            sweeper,
             ..
         } = self;
         let result = inlet_http::run_until_stopped(server, &readiness, shutdown).await;
+        drop(sweeper);
         // What was stored is announced before the process goes.
         publisher.drain().await;
         journal.close().await;

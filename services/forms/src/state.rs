@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
+use inlet_common::disk_space::DiskGuard;
 use inlet_common::publish::Publisher;
+use inlet_common::retention::RemovalMetrics;
 
 use crate::config::Limits;
 use crate::inflight::InflightBudget;
@@ -23,6 +25,10 @@ pub struct AppState {
     pub inflight: InflightBudget,
     /// What is stored and refused, for `/metrics`.
     pub metrics: FormsMetrics,
-    /// Publishes each stored submission to the gateway.
+    /// Publishes each stored (and deleted) submission to the gateway.
     pub publisher: Publisher,
+    /// Refuses intake while the data volume is nearly full.
+    pub disk: Arc<DiskGuard>,
+    /// Counts deletions.
+    pub removals: RemovalMetrics,
 }

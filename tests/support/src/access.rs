@@ -67,3 +67,29 @@ pub async fn assert_read_needs_the_credential(url: &str, read_token_set: bool) {
         assert_eq!(read.status(), 200, "{url} with the read token");
     }
 }
+
+/// Checks that DELETE `url` needs the delete scope, without deleting
+/// anything: without a credential 401, with the read token (the server must
+/// have `INLET_READ_TOKEN` = [`READ_TOKEN`]) 403 `insufficient_scope`
+/// naming the scope in its challenge.
+pub async fn assert_delete_needs_the_delete_scope(url: &str) {
+    let client = crate::http::client();
+    let missing = client.delete(url).send().await.expect("an answer");
+    assert_eq!(missing.status(), 401, "DELETE {url} without a credential");
+    let read_only = client
+        .delete(url)
+        .bearer_auth(READ_TOKEN)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(read_only.status(), 403, "DELETE {url} with the read token");
+    let challenge = read_only.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(challenge.contains("insufficient_scope"), "{challenge}");
+    assert!(challenge.contains("delete"), "{challenge}");
+    let body: serde_json::Value = read_only.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "insufficient_scope", "{url}: {body}");
+}

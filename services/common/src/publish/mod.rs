@@ -13,7 +13,10 @@ mod grpc;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use inlet_proto::events::v1::{event, Event, FileStored, FormSubmitted, MailReceived};
+pub use inlet_proto::events::v1::{
+    event, Event, FileDeleted, FileStored, FormSubmitted, MailDeleted, MailReceived,
+    SubmissionDeleted, SubmissionsExpired,
+};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use serde::{Deserialize, Serialize};
@@ -314,6 +317,11 @@ impl Publisher {
             }
         }
     }
+}
+
+/// An event about the item `id` that happens now (a deletion, an expiry).
+pub fn event_now(id: uuid::Uuid, source: &str, kind: event::Kind) -> Event {
+    new_event(id, time::OffsetDateTime::now_utc(), source, kind)
 }
 
 /// An event about an arrival with `id` at `at`, from `source`.

@@ -1,12 +1,13 @@
 //! The route table: which path and method reach which handler.
 
 mod pages;
+mod removal;
 mod submissions;
 mod submit;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
-use inlet_http::access::require_read;
+use inlet_http::access::{require_delete, require_read};
 use inlet_http::refused::count_refusals;
 use inlet_http::routes::{get_or_head, method_not_allowed};
 
@@ -29,10 +30,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .default_service(method_not_allowed("GET, HEAD")),
     )
     .service(
+        web::resource("/submissions/compact")
+            .wrap(from_fn(require_read))
+            .route(
+                web::post()
+                    .to(removal::compact)
+                    .wrap(from_fn(require_delete)),
+            )
+            .default_service(method_not_allowed("POST")),
+    )
+    .service(
         web::resource("/submissions/{id}")
             .wrap(from_fn(require_read))
             .route(get_or_head().to(submissions::one))
-            .default_service(method_not_allowed("GET, HEAD")),
+            .route(
+                web::delete()
+                    .to(removal::delete)
+                    .wrap(from_fn(require_delete)),
+            )
+            .default_service(method_not_allowed("GET, HEAD, DELETE")),
     );
 }
 

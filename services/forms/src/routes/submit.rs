@@ -121,6 +121,7 @@ async fn parse(
     state: &AppState,
 ) -> Result<Submission, FormsError> {
     let kind = FormKind::of(req)?;
+    state.disk.check()?;
     let (body, room) = read_within_budget(req, payload, state).await?;
     let (fields, field_count) = match kind {
         FormKind::Urlencoded => {

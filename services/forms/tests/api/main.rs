@@ -12,6 +12,7 @@ mod helpers;
 mod limits;
 mod metrics;
 mod pages;
+mod removal;
 mod shutdown;
 mod submit;
 mod timeouts;
