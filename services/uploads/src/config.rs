@@ -2,15 +2,20 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use inlet_common::access::AccessSettings;
 use inlet_common::config::{
     check_data_dir, check_nonzero, default_data_dir, default_listen, ConfigProblem, Validate,
 };
+use inlet_common::disk_space::DiskSettings;
 use inlet_common::log_format::LogFormat;
 use inlet_common::publish::PublishSettings;
+use inlet_common::retention::{duration, optional_duration};
 use inlet_http::settings::HttpSettings;
 use serde::{Deserialize, Serialize};
+
+use crate::store::RetentionPolicy;
 
 /// Everything `inlet-uploads` can be configured with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +38,8 @@ pub struct UploadsConfig {
     pub limits: Limits,
     /// When a stored file is on disk.
     pub store: StoreSettings,
+    /// The low-disk guard (`disk.min_free_bytes`).
+    pub disk: DiskSettings,
     /// Timeouts, workers and shutdown deadline.
     pub http: HttpSettings,
     /// Who may read what was stored (`INLET_ADMIN_TOKEN`, …).
@@ -76,6 +83,30 @@ pub struct StoreSettings {
     /// With `sync = "interval"`: the longest a stored file waits for its
     /// flush, so the most a machine crash can lose.
     pub sync_interval_ms: u64,
+    /// Files older than this are removed, oldest first; unset keeps them
+    /// (`7d`, `12h`).
+    #[serde(with = "optional_duration")]
+    pub retention_max_age: Option<Duration>,
+    /// The oldest files are removed while all stored files together are
+    /// over this many bytes; unset keeps them.
+    pub retention_max_bytes: Option<u64>,
+    /// The oldest files are removed while more than this many are stored;
+    /// unset keeps them.
+    pub retention_max_files: Option<u64>,
+    /// How often retention runs (also once at start-up).
+    #[serde(with = "duration")]
+    pub sweep_interval: Duration,
+}
+
+impl StoreSettings {
+    /// What retention keeps.
+    pub fn retention(&self) -> RetentionPolicy {
+        RetentionPolicy {
+            max_age: self.retention_max_age,
+            max_bytes: self.retention_max_bytes,
+            max_files: self.retention_max_files,
+        }
+    }
 }
 
 /// `store.sync`.
@@ -93,6 +124,10 @@ impl Default for StoreSettings {
         Self {
             sync: SyncMode::Always,
             sync_interval_ms: 1000,
+            retention_max_age: None,
+            retention_max_bytes: None,
+            retention_max_files: None,
+            sweep_interval: Duration::from_secs(60),
         }
     }
 }
@@ -107,6 +142,7 @@ impl Default for UploadsConfig {
             log_format: LogFormat::Text,
             limits: Limits::default(),
             store: StoreSettings::default(),
+            disk: DiskSettings::default(),
             http: HttpSettings {
                 // Large files take time: a whole upload may take 10 minutes,
                 // as long as it never stalls for longer than the idle timeout.
@@ -161,6 +197,18 @@ impl Validate for UploadsConfig {
                 ),
                 ("limits.max_list_limit", limits.max_list_limit as u64),
                 ("store.sync_interval_ms", self.store.sync_interval_ms),
+                (
+                    "store.sweep_interval",
+                    self.store.sweep_interval.as_millis() as u64,
+                ),
+                (
+                    "store.retention_max_bytes",
+                    self.store.retention_max_bytes.unwrap_or(1),
+                ),
+                (
+                    "store.retention_max_files",
+                    self.store.retention_max_files.unwrap_or(1),
+                ),
             ],
         );
         check_data_dir(problems, &self.data_dir);

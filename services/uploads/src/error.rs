@@ -60,6 +60,9 @@ pub enum UploadsError {
     /// The disk is full: nothing was kept.
     #[error("no space left to store the file")]
     DiskFull,
+    /// The data volume is under `disk.min_free_bytes`: nothing was read.
+    #[error("the server's disk is nearly full; nothing more can be stored until space is freed")]
+    LowDisk(#[from] inlet_common::disk_space::LowDisk),
     /// Storing one file failed (for another reason than space): nothing
     /// of the request was kept. The seed's words for it.
     #[error("Error saving {name}!")]
@@ -131,7 +134,7 @@ impl PublicError for UploadsError {
             UploadsError::MissingHeader(_) => Code::MissingHeader,
             UploadsError::BadQuery(_) => Code::BadQuery,
             UploadsError::NotFound => Code::NotFound,
-            UploadsError::DiskFull => Code::InsufficientStorage,
+            UploadsError::DiskFull | UploadsError::LowDisk(_) => Code::InsufficientStorage,
             UploadsError::SaveFailed { .. } | UploadsError::Store(_) => Code::StoreFailed,
         }
     }

@@ -26,3 +26,4 @@ mod routes;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod sweep;

@@ -8,9 +8,11 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::web;
 use inlet_common::access::PublishToken;
+use inlet_common::disk_space::DiskGuard;
 use inlet_common::metrics::Metrics;
 use inlet_common::publish::{PublishError, Publisher};
 use inlet_common::readiness::Readiness;
+use inlet_common::retention::{start_sweeper, RemovalMetrics, Sweeper};
 
 use crate::config::SyncMode;
 use crate::config::UploadsConfig;
@@ -19,6 +21,7 @@ use crate::routes;
 use crate::state::AppState;
 use crate::state::Store;
 use crate::store::{FsStore, SyncSettings};
+use crate::sweep::Sweep;
 
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +41,7 @@ pub struct Application {
     readiness: Arc<Readiness>,
     publisher: Publisher,
     store: Arc<Store>,
+    sweeper: Sweeper,
 }
 
 impl Application {
@@ -64,6 +68,10 @@ impl Application {
             tracing::warn!(leftovers, "removed files a crash left half-written");
         }
         let readiness = Readiness::new(vec![store.dir().to_owned()]);
+        let disk = Arc::new(DiskGuard::new(store.dir().to_owned(), &config.disk));
+        let disk_check = Arc::clone(&disk);
+        readiness.register("disk-space", move || disk_check.check().is_ok());
+        let removals = RemovalMetrics::register(&metrics, "inlet_uploads_files", "Files");
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
         let publisher = Publisher::start(
@@ -77,6 +85,18 @@ impl Application {
             limits: config.limits.clone(),
             metrics: uploads_metrics,
             publisher: publisher.clone(),
+            disk,
+            removals: removals.clone(),
+        });
+        let sweep = Arc::new(Sweep {
+            store: Arc::clone(&store),
+            policy: config.store.retention(),
+            removals,
+            publisher: publisher.clone(),
+        });
+        let sweeper = start_sweeper("inlet-uploads", config.store.sweep_interval, move |now| {
+            let sweep = Arc::clone(&sweep);
+            async move { sweep.run(now).await }
         });
         let service = inlet_http::Service {
             name: "inlet-uploads",
@@ -104,6 +124,7 @@ impl Application {
             readiness,
             publisher,
             store,
+            sweeper,
         })
     }
 
@@ -120,6 +141,7 @@ impl Application {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), StartupError> {
         let served = inlet_http::run_until_stopped(self.server, &self.readiness, shutdown).await;
+        drop(self.sweeper);
         // What the interval flush still owes is flushed before anything is announced as gone.
         self.store.close().await;
         self.publisher.drain().await;

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use inlet_common::disk_space::DiskGuard;
 use inlet_common::publish::Publisher;
+use inlet_common::retention::RemovalMetrics;
 
 use crate::config::Limits;
 use crate::metrics::UploadsMetrics;
@@ -19,6 +21,10 @@ pub struct AppState {
     pub limits: Limits,
     /// Uploads' own metrics.
     pub metrics: UploadsMetrics,
-    /// Publishes each stored file to the gateway.
+    /// Publishes each stored (and removed) file to the gateway.
     pub publisher: Publisher,
+    /// Refuses uploads while the data volume is nearly full.
+    pub disk: Arc<DiskGuard>,
+    /// Counts removed files.
+    pub removals: RemovalMetrics,
 }

@@ -1,11 +1,15 @@
 //! `GET /files` (stored files, newest first, a page at a time),
 //! `GET /files/{name}` (one file, as an attachment, with ETag and Range) and
-//! `GET /files/{name}/meta` (what is known about it).
+//! `GET /files/{name}/meta` (what is known about it), and
+//! `DELETE /files/{name}` (remove it).
 
 use actix_files::NamedFile;
 use actix_web::{web, HttpRequest, HttpResponse};
 use inlet_http::download::{attachment, harden};
 use inlet_http::paging::{Envelope, PageQuery, PageSizes};
+
+use inlet_common::publish::{event, event_now, FileDeleted};
+use inlet_common::retention::Reason;
 
 use crate::error::UploadsError;
 use crate::state::AppState;
@@ -70,4 +74,33 @@ pub async fn download(
     let mut res = file.into_response(&req);
     harden(res.headers_mut());
     Ok(res)
+}
+
+/// Handles `DELETE /files/{name}`: 204 once the file and its name are gone
+/// from the disk (durably, as `store.sync` says); 404 when there is no such
+/// file, which is also the answer to deleting one twice.
+pub async fn delete(
+    name: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, UploadsError> {
+    let name = name.into_inner();
+    let bytes = state
+        .store
+        .delete(&name)
+        .await
+        .map_err(UploadsError::Store)?
+        .ok_or(UploadsError::NotFound)?;
+    state.removals.count(Reason::Deleted, 1, bytes);
+    tracing::info!(stored_name = %name, bytes, "file deleted");
+    if state.publisher.is_enabled() {
+        state.publisher.publish(event_now(
+            uuid::Uuid::now_v7(),
+            "inlet-uploads",
+            event::Kind::FileDeleted(FileDeleted {
+                stored_name: name,
+                reason: Reason::Deleted.as_str().to_owned(),
+            }),
+        ));
+    }
+    Ok(HttpResponse::NoContent().finish())
 }

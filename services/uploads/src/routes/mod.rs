@@ -7,7 +7,7 @@ mod put;
 
 use actix_web::middleware::from_fn;
 use actix_web::web;
-use inlet_http::access::require_read;
+use inlet_http::access::{require_delete, require_read};
 use inlet_http::refused::count_refusals;
 use inlet_http::routes::{get_or_head, method_not_allowed};
 
@@ -36,7 +36,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/files/{name}")
             .wrap(from_fn(require_read))
             .route(get_or_head().to(files::download))
-            .default_service(method_not_allowed("GET, HEAD")),
+            .route(
+                web::delete()
+                    .to(files::delete)
+                    .wrap(from_fn(require_delete)),
+            )
+            .default_service(method_not_allowed("GET, HEAD, DELETE")),
     )
     .service(
         web::resource("/files/{name}/meta")

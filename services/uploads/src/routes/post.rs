@@ -35,6 +35,7 @@ pub async fn post(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UploadsError> {
     let started = Instant::now();
+    state.disk.check()?;
     let client = client_address(&req).to_string();
     let outcome = async {
         let received = multipart::read(&req, payload, &state).await?;

@@ -23,6 +23,7 @@ pub async fn put(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UploadsError> {
     let started = Instant::now();
+    state.disk.check()?;
     let client = client_address(&req).to_string();
     let stored = receive(&req, payload, &state, &client).await?;
     state.metrics.stored("put", 1, started.elapsed());

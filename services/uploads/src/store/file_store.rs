@@ -11,9 +11,11 @@
 use std::future::Future;
 use std::io;
 use std::path::PathBuf;
+use std::time::SystemTime;
 
 use super::listing::{Cursor, Listed};
 use super::meta::FileMeta;
+use super::retention::{Expired, RetentionPolicy};
 
 /// Where uploaded files are kept.
 pub trait FileStore: Send + Sync + 'static {
@@ -57,8 +59,17 @@ pub trait FileStore: Send + Sync + 'static {
     /// `None` if there is none.
     fn describe(&self, name: &str) -> impl Future<Output = io::Result<Option<Listed>>> + Send;
 
-    /// Removes the stored file `name`, durably; `false` if there was none.
-    fn delete(&self, name: &str) -> impl Future<Output = io::Result<bool>> + Send;
+    /// Removes the stored file `name`, durably; `None` if there was none,
+    /// else its size.
+    fn delete(&self, name: &str) -> impl Future<Output = io::Result<Option<u64>>> + Send;
+
+    /// Removes, durably, every file `policy` no longer keeps as of `now`,
+    /// oldest first; returns what it removed.
+    fn expire(
+        &self,
+        policy: RetentionPolicy,
+        now: SystemTime,
+    ) -> impl Future<Output = io::Result<Vec<Expired>>> + Send;
 }
 
 /// A file being written to a store.

@@ -15,6 +15,7 @@ use super::file_store::{Download, FileStore, PendingFile};
 use super::interval_sync::IntervalSync;
 use super::listing::{describe_one, is_stored_name, list, Cursor, Listed};
 use super::meta::FileMeta;
+use super::retention::{choose, Expired, RetentionPolicy};
 use super::{remove_leftovers, DirSync, Incoming};
 
 /// Files in one folder.
@@ -178,17 +179,49 @@ impl FileStore for FsStore {
         }
     }
 
-    async fn delete(&self, name: &str) -> io::Result<bool> {
-        if self.open(name).await?.is_none() {
-            return Ok(false);
-        }
-        match tokio::fs::remove_file(self.dir.join(name)).await {
+    async fn delete(&self, name: &str) -> io::Result<Option<u64>> {
+        let Some(Download::Local(path)) = self.open(name).await? else {
+            return Ok(None);
+        };
+        let size = tokio::fs::symlink_metadata(&path)
+            .await
+            .map_or(0, |m| m.len());
+        match tokio::fs::remove_file(&path).await {
             Ok(()) => {}
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(err) => return Err(err),
         }
         self.names_durable().await?;
-        Ok(true)
+        Ok(Some(size))
+    }
+
+    async fn expire(
+        &self,
+        policy: RetentionPolicy,
+        now: std::time::SystemTime,
+    ) -> io::Result<Vec<Expired>> {
+        let dir = self.dir.clone();
+        let removed = tokio::task::spawn_blocking(move || -> io::Result<Vec<Expired>> {
+            let mut removed = choose(&dir, policy, now)?;
+            let mut gone = Vec::with_capacity(removed.len());
+            for expired in &removed {
+                match std::fs::remove_file(dir.join(&expired.name)) {
+                    Ok(()) => gone.push(true),
+                    // Deleted by a request meanwhile.
+                    Err(err) if err.kind() == io::ErrorKind::NotFound => gone.push(false),
+                    Err(err) => return Err(err),
+                }
+            }
+            let mut flags = gone.into_iter();
+            removed.retain(|_| flags.next().unwrap_or(false));
+            Ok(removed)
+        })
+        .await
+        .map_err(io::Error::other)??;
+        if !removed.is_empty() {
+            self.names_durable().await?;
+        }
+        Ok(removed)
     }
 }
 
@@ -244,9 +277,9 @@ mod tests {
             Some(Download::Local(_))
         ));
         assert!(store.open("../u/a.txt").await.unwrap().is_none());
-        assert!(store.delete("a-2.txt").await.unwrap());
-        assert!(!store.delete("a-2.txt").await.unwrap(), "idempotent");
-        assert!(!store.delete("..").await.unwrap());
+        assert_eq!(store.delete("a-2.txt").await.unwrap(), Some(3));
+        assert_eq!(store.delete("a-2.txt").await.unwrap(), None, "idempotent");
+        assert_eq!(store.delete("..").await.unwrap(), None);
         assert!(store.open("a-2.txt").await.unwrap().is_none());
         assert_eq!(std::fs::read(store.dir().join("a.txt")).unwrap(), b"one");
     }

@@ -40,8 +40,8 @@ pub struct Listed {
 /// `<nanos>.<hex of the name>`, safe in a query string.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Cursor {
-    nanos: u128,
-    name: String,
+    pub(super) nanos: u128,
+    pub(super) name: String,
 }
 
 impl std::fmt::Display for Cursor {
@@ -88,7 +88,23 @@ pub fn list(
     after: Option<&Cursor>,
     limit: usize,
 ) -> io::Result<(Vec<Listed>, Option<Cursor>)> {
-    let mut found: Vec<(Cursor, u64)> = Vec::new();
+    let mut found = scan(dir)?;
+    found.retain(|(cursor, _)| after.is_none_or(|after| cursor < after));
+    found.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    let more = found.len() > limit;
+    found.truncate(limit);
+    let next = more.then(|| found.last().map(|(c, _)| c.clone())).flatten();
+    let listed = found
+        .into_iter()
+        .map(|(cursor, size)| describe(dir, cursor, size))
+        .collect();
+    Ok((listed, next))
+}
+
+/// Every stored file in `dir`, in no order: where it sorts (modification
+/// time, name) and its size. Blocking.
+pub(super) fn scan(dir: &Path) -> io::Result<Vec<(Cursor, u64)>> {
+    let mut found = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let Ok(name) = entry.file_name().into_string() else {
@@ -108,20 +124,9 @@ pub fn list(
             .ok()
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos());
-        let cursor = Cursor { nanos, name };
-        if after.is_none_or(|after| cursor < *after) {
-            found.push((cursor, info.len()));
-        }
+        found.push((Cursor { nanos, name }, info.len()));
     }
-    found.sort_unstable_by(|a, b| b.0.cmp(&a.0));
-    let more = found.len() > limit;
-    found.truncate(limit);
-    let next = more.then(|| found.last().map(|(c, _)| c.clone())).flatten();
-    let listed = found
-        .into_iter()
-        .map(|(cursor, size)| describe(dir, cursor, size))
-        .collect();
-    Ok((listed, next))
+    Ok(found)
 }
 
 /// What is known about the stored file `name` (a regular file directly in

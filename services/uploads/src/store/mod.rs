@@ -13,6 +13,7 @@ mod interval_sync;
 mod listing;
 pub mod meta;
 mod names;
+mod retention;
 
 pub use dir_sync::DirSync;
 pub use file_store::{Download, FileStore, PendingFile};
@@ -20,3 +21,4 @@ pub use filesystem::{FsStore, SyncSettings};
 pub use incoming::{remove_leftovers, Incoming, INCOMING_PREFIX};
 pub use listing::{is_stored_name, list, Cursor, Listed};
 pub use names::{plain_name, printable, stored_name, MAX_FIELD_BYTES, MAX_NAME_BYTES};
+pub use retention::{Expired, RetentionPolicy};

@@ -10,3 +10,4 @@ mod hostile;
 mod multipart;
 mod process;
 mod put;
+mod removal;

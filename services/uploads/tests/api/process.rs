@@ -114,6 +114,8 @@ async fn a_full_disk_is_507_and_leaves_no_file_and_no_temp() {
         &[
             ("INLET_LISTEN", "127.0.0.1:0"),
             ("INLET_DATA_DIR", &data_dir),
+            // The guard off: this is about what a really full disk does.
+            ("INLET_DISK__MIN_FREE_BYTES", "0"),
         ],
     )
     .await;
@@ -145,6 +147,103 @@ async fn a_full_disk_is_507_and_leaves_no_file_and_no_temp() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn under_the_disk_floor_uploads_are_507_before_the_disk_is_full_and_readyz_says_so() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    // A 4 MiB tmpfs as the data folder and a floor of 2 MiB.
+    let script = r#"mount -t tmpfs -o size=4m inlet-low "$INLET_DATA_DIR" && exec "$0""#;
+    let server = ServiceProcess::start_with_args(
+        "unshare",
+        &[
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            script,
+            BIN,
+        ],
+        &[
+            ("INLET_LISTEN", "127.0.0.1:0"),
+            ("INLET_DATA_DIR", &data_dir),
+            ("INLET_DISK__MIN_FREE_BYTES", "2097152"),
+        ],
+    )
+    .await;
+    let uploads = format!("/proc/{}/root{data_dir}/uploads", server.pid());
+    let client = inlet_testkit::http::admin_client();
+    let put = |name: &'static str, len: usize| {
+        client
+            .put(format!("{}/", server.url()))
+            .header("x-field", "f")
+            .header("x-filename", name)
+            .body(vec![7u8; len])
+            .send()
+    };
+    // Room above the floor: a 3 MiB file is stored, and leaves about 1 MiB free.
+    assert_eq!(put("first.bin", 3 << 20).await.unwrap().status(), 200);
+    // Wait (bounded) for /readyz to see the volume under its floor.
+    let deadline = tokio::time::Instant::now() + inlet_testkit::WAIT;
+    let report = loop {
+        let res = client
+            .get(format!("{}/readyz", server.url()))
+            .send()
+            .await
+            .unwrap();
+        if res.status() == 503 {
+            break res.json::<serde_json::Value>().await.unwrap();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "readyz never saw the floor"
+        );
+        tokio::task::yield_now().await;
+    };
+    let disk = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "disk-space")
+        .unwrap();
+    assert_eq!(disk["ok"], false, "{report}");
+    // Intake is refused while the disk still has room: nothing half-written.
+    let res = put("second.bin", 1 << 19).await.unwrap();
+    assert_eq!(res.status(), 507);
+    assert!(res.text().await.unwrap().contains("disk is nearly full"));
+    let left: Vec<String> = std::fs::read_dir(&uploads)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        left.len() == 1 && left[0].ends_with("-first.bin"),
+        "{left:?}"
+    );
+    assert!(server
+        .logs()
+        .iter()
+        .any(|l| l.contains("data volume is nearly full")));
+    // Deleting frees the space, and intake comes back.
+    let res = client
+        .delete(format!("{}/files/{}", server.url(), left[0]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 204);
+    let deadline = tokio::time::Instant::now() + inlet_testkit::WAIT;
+    loop {
+        let res = put("third.bin", 1024).await.unwrap();
+        if res.status() == 200 {
+            break;
+        }
+        assert_eq!(res.status(), 507);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "intake never came back"
+        );
+    }
 }
 
 #[tokio::test]
