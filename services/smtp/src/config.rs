@@ -2,17 +2,21 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use inlet_common::access::AccessSettings;
 use inlet_common::config::{
     check, check_data_dir, check_nonzero, comma_list, default_data_dir, ConfigProblem, Validate,
 };
+use inlet_common::disk_space::DiskSettings;
 use inlet_common::log_format::LogFormat;
 use inlet_common::publish::PublishSettings;
+use inlet_common::retention::{duration, optional_duration};
 use inlet_http::settings::HttpSettings;
 use serde::{Deserialize, Serialize};
 
 use crate::mailbox::is_safe_user;
+use crate::messages::MailRetention;
 
 /// Everything `inlet-smtp` can be configured with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +52,10 @@ pub struct SmtpConfig {
     pub gateway_url: Option<String>,
     /// How events are published to the gateway.
     pub publish: PublishSettings,
+    /// How long stored mail is kept (`[mail]`).
+    pub mail: MailSettings,
+    /// The low-disk guard (`disk.min_free_bytes`).
+    pub disk: DiskSettings,
 }
 
 /// The `[messages]` table: the mail API's page sizes.
@@ -65,6 +73,41 @@ impl Default for MessagesSettings {
         Self {
             default_list_limit: 50,
             max_list_limit: 500,
+        }
+    }
+}
+
+/// The `[mail]` table: how long stored mail is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MailSettings {
+    /// Messages older than this are removed; unset keeps them (`7d`, `12h`).
+    #[serde(with = "optional_duration")]
+    pub retention_max_age: Option<Duration>,
+    /// The oldest messages of a mailbox are removed while it holds more
+    /// than this many; unset keeps them.
+    pub retention_max_messages: Option<u64>,
+    /// How often retention runs (also once at start-up).
+    #[serde(with = "duration")]
+    pub sweep_interval: Duration,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            retention_max_age: None,
+            retention_max_messages: None,
+            sweep_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+impl MailSettings {
+    /// What retention keeps.
+    pub fn retention(&self) -> MailRetention {
+        MailRetention {
+            max_age: self.retention_max_age,
+            max_messages: self.retention_max_messages,
         }
     }
 }
@@ -127,6 +170,8 @@ impl Default for SmtpConfig {
             access: AccessSettings::default(),
             gateway_url: None,
             publish: PublishSettings::default(),
+            mail: MailSettings::default(),
+            disk: DiskSettings::default(),
         }
     }
 }
@@ -172,6 +217,14 @@ impl Validate for SmtpConfig {
                 (
                     "messages.max_list_limit",
                     self.messages.max_list_limit as u64,
+                ),
+                (
+                    "mail.sweep_interval",
+                    self.mail.sweep_interval.as_millis() as u64,
+                ),
+                (
+                    "mail.retention_max_messages",
+                    self.mail.retention_max_messages.unwrap_or(1),
                 ),
             ],
         );

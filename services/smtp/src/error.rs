@@ -59,6 +59,9 @@ pub enum Reply {
     /// The disk is full.
     #[error("no space left to store the message; nothing was stored")]
     DiskFull,
+    /// The data volume is under `disk.min_free_bytes`: no new message is taken.
+    #[error("the server's disk is nearly full; try again later")]
+    LowDisk,
     /// Writing a copy failed.
     #[error("storing the message failed; nothing was stored")]
     StoreFailed,
@@ -91,7 +94,7 @@ impl Reply {
             Reply::SizeNotANumber | Reply::BodyNotOffered => (501, "5.5.4"),
             Reply::ParameterNotSupported { .. } => (555, "5.5.4"),
             Reply::MessageTooLarge | Reply::DeclaredTooLarge { .. } => (552, "5.3.4"),
-            Reply::DiskFull | Reply::TooManyRecipients { .. } => (452, "4.3.1"),
+            Reply::DiskFull | Reply::LowDisk | Reply::TooManyRecipients { .. } => (452, "4.3.1"),
             Reply::StoreFailed => (451, "4.3.0"),
             Reply::NoMailbox => (550, "5.1.1"),
         }

@@ -32,4 +32,5 @@ pub mod metrics;
 pub mod per_client;
 pub mod startup;
 pub mod state;
+pub mod sweep;
 pub mod trace_header;

@@ -9,9 +9,11 @@ use actix_web::dev::Server;
 use actix_web::web;
 use inlet_common::access::PublishToken;
 use inlet_common::connections::{Connections, Drained};
+use inlet_common::disk_space::DiskGuard;
 use inlet_common::metrics::Metrics;
 use inlet_common::publish::{PublishError, Publisher};
 use inlet_common::readiness::Readiness;
+use inlet_common::retention::{start_sweeper, RemovalMetrics, Sweeper};
 use inlet_http::paging::PageSizes;
 use tracing::Instrument;
 
@@ -26,6 +28,7 @@ use crate::messages::MailFolder;
 use crate::metrics::{DeliveryMetrics, SessionMetrics};
 use crate::per_client::PerClient;
 use crate::state::{Policy, SessionLimits};
+use crate::sweep::Sweep;
 
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +57,7 @@ pub struct Application {
     publisher: Publisher,
     shutdown_timeout: Duration,
     sessions: SessionMetrics,
+    sweeper: Sweeper,
     per_client: PerClient,
 }
 
@@ -73,6 +77,8 @@ impl Application {
             &config.publish,
             &metrics,
         )?;
+        let removals = RemovalMetrics::register(&metrics, "inlet_smtp_messages", "Messages");
+        let disk = Arc::new(DiskGuard::new(mail_dir.clone(), &config.disk));
         let mut mailboxes = Mailboxes::new(&config.smtp.users, &config.smtp.domains);
         if let Some(postmaster) = &config.smtp.postmaster {
             mailboxes = mailboxes.with_postmaster(postmaster);
@@ -91,6 +97,7 @@ impl Application {
                 data_timeout: Duration::from_millis(config.smtp.data_timeout_ms),
                 message_timeout: Duration::from_millis(config.smtp.message_timeout_ms),
             },
+            disk: Arc::clone(&disk),
         });
         let tls = match (&config.smtp.tls_cert, &config.smtp.tls_key) {
             (Some(cert), Some(key)) => Some(crate::engine::tls_acceptor(cert, key)?),
@@ -102,6 +109,17 @@ impl Application {
         let admin_listener = std::net::TcpListener::bind(config.admin_listen)?;
         let admin_port = admin_listener.local_addr()?.port();
         let readiness = Readiness::new(vec![mail_dir.clone()]);
+        readiness.register("disk-space", move || disk.check().is_ok());
+        let sweep = Arc::new(Sweep {
+            folder: MailFolder::new(mail_dir.clone(), config.smtp.users.clone()),
+            policy: config.mail.retention(),
+            removals: removals.clone(),
+            publisher: publisher.clone(),
+        });
+        let sweeper = start_sweeper("inlet-smtp", config.mail.sweep_interval, move |now| {
+            let sweep = Arc::clone(&sweep);
+            async move { sweep.run(now).await }
+        });
         let sessions = SessionMetrics::register(&metrics);
         let operations = inlet_http::Service {
             name: "inlet-smtp-admin",
@@ -126,6 +144,8 @@ impl Application {
                         default_limit: config.messages.default_list_limit,
                         max_limit: config.messages.max_list_limit,
                     },
+                    publisher: publisher.clone(),
+                    removals,
                 });
                 let service = inlet_http::Service {
                     name: "inlet-smtp",
@@ -157,6 +177,7 @@ impl Application {
             publisher,
             shutdown_timeout: config.http.shutdown_timeout(),
             sessions,
+            sweeper,
         })
     }
 
@@ -192,6 +213,7 @@ impl Application {
             shutdown_timeout,
             sessions,
             per_client,
+            sweeper,
             ..
         } = self;
         let accepting = accept_loop(listener, engine, connections.clone(), sessions, per_client);
@@ -206,6 +228,7 @@ impl Application {
         if let Drained::TimedOut { open } = connections.stop(shutdown_timeout).await {
             tracing::warn!(open, "sessions still open at the shutdown deadline");
         }
+        drop(sweeper);
         publisher.drain().await;
         tracing::info!("stopped");
         Ok(())

@@ -1,7 +1,10 @@
 //! What every SMTP session can reach. Its own module, so the engine depends
 //! on it without depending on `startup`, which builds it.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use inlet_common::disk_space::DiskGuard;
 
 use crate::delivered::Delivered;
 use crate::mailbox::Mailboxes;
@@ -24,6 +27,8 @@ pub struct Policy {
     pub delivered: Delivered,
     /// Line limits and deadlines of every session.
     pub limits: SessionLimits,
+    /// Refuses new messages while the data volume is nearly full.
+    pub disk: Arc<DiskGuard>,
 }
 
 /// Limits and deadlines of a session.

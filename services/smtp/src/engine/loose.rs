@@ -38,6 +38,13 @@ pub fn prepare(line: &[u8], client: IpAddr) -> Result<Vec<u8>, Reply> {
     Ok(format!("{}<{}>{params}\r\n", command.written, tidy(command.path)).into_bytes())
 }
 
+/// Whether `line` is a `MAIL FROM:` command (any case): the start of a
+/// message, which a nearly full disk refuses.
+pub fn is_mail_from(line: &[u8]) -> bool {
+    line.get(..10)
+        .is_some_and(|start| start.eq_ignore_ascii_case(b"mail from:"))
+}
+
 /// A `MAIL FROM:` or `RCPT TO:` line with a path, taken apart.
 struct PathCommand<'a> {
     /// `MAIL` or `RCPT`.

@@ -57,7 +57,7 @@ impl Engine {
         tls: Option<tokio_rustls::TlsAcceptor>,
         stop: tokio_util::sync::CancellationToken,
     ) -> Self {
-        let driver = session::SessionDriver::new(policy.limits, stop);
+        let driver = session::SessionDriver::new(policy.limits, Arc::clone(&policy.disk), stop);
         let mut service = Builder
             + Name::new(policy.hostname.clone())
             + InletMail(Arc::clone(&policy))

@@ -17,8 +17,10 @@ use std::future::poll_fn;
 use std::io;
 use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
+use inlet_common::disk_space::DiskGuard;
 use samotop::io::tls::MayBeTls;
 use samotop::mail::MailDataSink;
 use samotop::smtp::{Drive, DriverControl, DriverError, Interpret, SessionService, SmtpContext};
@@ -26,7 +28,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::body::{BodyDecoder, Decoded};
-use super::loose::prepare;
+use super::loose::{is_mail_from, prepare};
 use crate::error::Reply;
 use crate::maildir::DeliveryError;
 use crate::state::SessionLimits;
@@ -38,14 +40,17 @@ type S1Fut<'a, T> = Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 #[derive(Debug)]
 pub struct SessionDriver {
     limits: SessionLimits,
+    /// Refuses `MAIL` while the data volume is nearly full.
+    disk: Arc<DiskGuard>,
     /// Cancelled when the service stops: the next command gets 421.
     stop: CancellationToken,
 }
 
 impl SessionDriver {
-    /// A driver with `limits`, whose sessions end when `stop` is cancelled.
-    pub fn new(limits: SessionLimits, stop: CancellationToken) -> Self {
-        Self { limits, stop }
+    /// A driver with `limits`, refusing `MAIL` while `disk` is under its
+    /// floor, whose sessions end when `stop` is cancelled.
+    pub fn new(limits: SessionLimits, disk: Arc<DiskGuard>, stop: CancellationToken) -> Self {
+        Self { limits, disk, stop }
     }
 }
 
@@ -75,6 +80,7 @@ impl Drive for SessionDriver {
                 interpretter,
                 state,
                 limits: self.limits,
+                disk: &self.disk,
                 stop: &self.stop,
                 client,
                 input: Vec::new(),
@@ -128,6 +134,7 @@ struct Session<'s> {
     interpretter: &'s (dyn Interpret + Send + Sync),
     state: &'s mut SmtpContext,
     limits: SessionLimits,
+    disk: &'s DiskGuard,
     stop: &'s CancellationToken,
     client: IpAddr,
     /// Bytes read and not yet used.
@@ -168,6 +175,10 @@ impl Session<'_> {
 
     /// Hands one command line to samotop, which applies it and queues the reply.
     async fn interpret(&mut self, line: Vec<u8>) {
+        if is_mail_from(&line) && self.disk.check().is_err() {
+            tracing::info!(client.address = %self.client, "MAIL refused: the data volume is nearly full");
+            return self.say(Reply::LowDisk.line());
+        }
         let line = match prepare(&line, self.client) {
             Ok(line) => line,
             Err(refusal) => return self.say(refusal.line()),

@@ -1,6 +1,6 @@
 //! Reading stored mail over HTTP: `GET /messages`, `/messages/{id}`,
 //! `/messages/{id}/raw` and `/messages/{id}/attachments/{n}`, behind the
-//! read credential, on smtp's own HTTP listener (`INLET_LISTEN`), not the
+//! read credential, and `DELETE /messages/{id}` behind the delete scope, on smtp's own HTTP listener (`INLET_LISTEN`), not the
 //! admin one, which stays on the compose network.
 //!
 //! A message's id is derived from its mailbox and its Maildir unique name
@@ -20,4 +20,4 @@ pub mod parsed;
 pub mod routes;
 pub mod stored;
 
-pub use stored::MailFolder;
+pub use stored::{MailFolder, MailRetention};

@@ -3,7 +3,9 @@
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpRequest, HttpResponse};
-use inlet_http::access::require_read;
+use inlet_common::publish::{event, event_now, MailDeleted, Publisher};
+use inlet_common::retention::{Reason, RemovalMetrics};
+use inlet_http::access::{require_delete, require_read};
 use inlet_http::download::{self, harden};
 use inlet_http::paging::{Envelope, PageQuery, PageSizes};
 use inlet_http::routes::{get_or_head, method_not_allowed};
@@ -16,13 +18,18 @@ use super::stored::{MailCursor, MailFolder, StoredMessage};
 /// The page envelope of `/messages`.
 const ENVELOPE: Envelope = Envelope { items: "messages" };
 
-/// What the handlers share: the mail folder and the page sizes.
+/// What the handlers share: the mail folder, the page sizes, and what a
+/// delete announces and counts.
 #[derive(Debug, Clone)]
 pub struct MessagesState {
     /// The stored mail.
     pub folder: MailFolder,
     /// `/messages` page sizes.
     pub sizes: PageSizes,
+    /// Announces deletions.
+    pub publisher: Publisher,
+    /// Counts deletions.
+    pub removals: RemovalMetrics,
 }
 
 /// Registers the `/messages` endpoints.
@@ -37,7 +44,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/messages/{id}")
             .wrap(from_fn(require_read))
             .route(get_or_head().to(one))
-            .default_service(method_not_allowed("GET, HEAD")),
+            .route(web::delete().to(delete).wrap(from_fn(require_delete)))
+            .default_service(method_not_allowed("GET, HEAD, DELETE")),
     )
     .service(
         web::resource("/messages/{id}/raw")
@@ -51,6 +59,39 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(get_or_head().to(attachment))
             .default_service(method_not_allowed("GET, HEAD")),
     );
+}
+
+/// `DELETE /messages/{id}`: removes the message from its mailbox, durably;
+/// 204, or 404 when there is no such message (also the answer to deleting
+/// one twice).
+async fn delete(
+    id: web::Path<String>,
+    state: web::Data<MessagesState>,
+) -> Result<HttpResponse, MessagesError> {
+    let folder = state.folder.clone();
+    let id = id.into_inner();
+    let message = blocking(move || folder.delete(&id))
+        .await?
+        .ok_or(MessagesError::NotFound)?;
+    state.removals.count(Reason::Deleted, 1, message.size);
+    tracing::info!(
+        message_id = %message.id,
+        mailbox = %message.mailbox,
+        bytes = message.size,
+        "message deleted"
+    );
+    if state.publisher.is_enabled() {
+        state.publisher.publish(event_now(
+            uuid::Uuid::now_v7(),
+            "inlet-smtp",
+            event::Kind::MailDeleted(MailDeleted {
+                message_id: message.id,
+                mailbox: message.mailbox,
+                reason: Reason::Deleted.as_str().to_owned(),
+            }),
+        ));
+    }
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// `?mailbox=` of `/messages`.

@@ -2,9 +2,26 @@
 //! configured mailboxes, newest first.
 
 use std::path::PathBuf;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use inlet_common::retention::Reason;
 use sha2::{Digest, Sha256};
+
+/// How long and how much each mailbox keeps; `None` keeps everything.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MailRetention {
+    /// Messages older than this go.
+    pub max_age: Option<Duration>,
+    /// The oldest go while a mailbox holds more than this many.
+    pub max_messages: Option<u64>,
+}
+
+impl MailRetention {
+    /// Whether it keeps everything.
+    pub fn keeps_all(&self) -> bool {
+        self.max_age.is_none() && self.max_messages.is_none()
+    }
+}
 
 /// Where stored mail is and which mailboxes there are.
 #[derive(Debug, Clone)]
@@ -126,6 +143,73 @@ impl MailFolder {
         Ok(None)
     }
 
+    /// Removes the message with `id` and makes its removal durable; `None`
+    /// when there is none. Blocking.
+    pub fn delete(&self, id: &str) -> std::io::Result<Option<StoredMessage>> {
+        let Some(message) = self.find(id)? else {
+            return Ok(None);
+        };
+        match std::fs::remove_file(&message.path) {
+            Ok(()) => {}
+            // Removed meanwhile (by another delete, or by retention).
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err),
+        }
+        sync_parent(&message.path)?;
+        Ok(Some(message))
+    }
+
+    /// Removes, durably, every message `policy` no longer keeps as of
+    /// `now`, oldest first in each mailbox; returns what went and why.
+    /// Blocking.
+    pub fn expire(
+        &self,
+        policy: MailRetention,
+        now: SystemTime,
+    ) -> std::io::Result<Vec<(StoredMessage, Reason)>> {
+        let mut removed = Vec::new();
+        if policy.keeps_all() {
+            return Ok(removed);
+        }
+        let cutoff = policy
+            .max_age
+            .and_then(|age| now.checked_sub(age))
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_micros());
+        for user in &self.users {
+            let mut messages = Vec::new();
+            self.scan(user, &mut messages)?;
+            messages.sort_by_key(StoredMessage::cursor);
+            let mut count = messages.len() as u64;
+            let mut folders = Vec::new();
+            for message in messages {
+                let reason = if cutoff.is_some_and(|cutoff| message.received_micros < cutoff) {
+                    Reason::MaxAge
+                } else if policy.max_messages.is_some_and(|max| count > max) {
+                    Reason::MaxMessages
+                } else {
+                    break;
+                };
+                count -= 1;
+                match std::fs::remove_file(&message.path) {
+                    Ok(()) => {}
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(err) => return Err(err),
+                }
+                if let Some(folder) = message.path.parent() {
+                    if !folders.iter().any(|f: &PathBuf| f == folder) {
+                        folders.push(folder.to_owned());
+                    }
+                }
+                removed.push((message, reason));
+            }
+            for folder in folders {
+                std::fs::File::open(folder)?.sync_all()?;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Every message file of `user`'s `new/` and `cur/`, added to `found`.
     fn scan(&self, user: &str, found: &mut Vec<StoredMessage>) -> std::io::Result<()> {
         for folder in ["new", "cur"] {
@@ -166,6 +250,14 @@ impl MailFolder {
             }
         }
         Ok(())
+    }
+}
+
+/// Makes the removal of `path` durable: fsyncs the folder it was in.
+fn sync_parent(path: &std::path::Path) -> std::io::Result<()> {
+    match path.parent() {
+        Some(folder) => std::fs::File::open(folder)?.sync_all(),
+        None => Ok(()),
     }
 }
 
@@ -263,5 +355,62 @@ mod tests {
             .parse::<MailCursor>()
             .is_ok());
         assert!("12.../etc".parse::<MailCursor>().is_err());
+    }
+
+    #[test]
+    fn retention_removes_per_mailbox_oldest_first_by_age_then_by_count() {
+        let (dir, folder) = folder_with(&[
+            ("you", "new", "1764000001.M000001P1Q0.host"),
+            ("you", "cur", "1764000100.M000001P1Q1.host:2,S"),
+            ("you", "new", "1764000200.M000001P1Q2.host"),
+            ("you", "new", "1764000300.M000001P1Q3.host"),
+            ("another", "new", "1764000002.M000001P1Q4.host"),
+        ]);
+        let at = |secs: u64| UNIX_EPOCH + Duration::from_secs(secs);
+        let keep_all = MailRetention::default();
+        assert!(folder
+            .expire(keep_all, at(1_900_000_000))
+            .unwrap()
+            .is_empty());
+        // Kept a minute: as of 1764000170, the two oldest of `you` and the
+        // one of `another` are past it.
+        let minute = MailRetention {
+            max_age: Some(Duration::from_secs(60)),
+            max_messages: None,
+        };
+        let removed = folder.expire(minute, at(1_764_000_170)).unwrap();
+        let names: Vec<(&str, &str, Reason)> = removed
+            .iter()
+            .map(|(m, reason)| (m.mailbox.as_str(), file_name(&m.path), *reason))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("you", "1764000001.M000001P1Q0.host", Reason::MaxAge),
+                ("you", "1764000100.M000001P1Q1.host:2,S", Reason::MaxAge),
+                ("another", "1764000002.M000001P1Q4.host", Reason::MaxAge),
+            ]
+        );
+        assert!(!dir
+            .path()
+            .join("you/new/1764000001.M000001P1Q0.host")
+            .exists());
+        // At most one per mailbox: the older of the two left goes.
+        let one = MailRetention {
+            max_age: None,
+            max_messages: Some(1),
+        };
+        let removed = folder.expire(one, at(1_764_000_150)).unwrap();
+        assert_eq!(removed.len(), 1);
+        assert_eq!(file_name(&removed[0].0.path), "1764000200.M000001P1Q2.host");
+        assert_eq!(removed[0].1, Reason::MaxMessages);
+        let left = folder.page(None, None, 10).unwrap().0;
+        assert_eq!(left.len(), 1);
+        // A message deleted by its id is gone, and a second delete finds nothing.
+        let id = left[0].id.clone();
+        assert_eq!(folder.delete(&id).unwrap().map(|m| m.id), Some(id.clone()));
+        assert_eq!(folder.delete(&id).unwrap(), None);
+        assert_eq!(folder.delete("../../etc/passwd").unwrap(), None);
+        assert!(folder.page(None, None, 10).unwrap().0.is_empty());
     }
 }

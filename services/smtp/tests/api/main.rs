@@ -6,4 +6,5 @@ mod helpers;
 mod hostile;
 mod messages;
 mod process;
+mod removal;
 mod starttls;

@@ -52,7 +52,11 @@ async fn a_deleted_file_is_gone_from_every_read_and_announced() {
         .map(|f| f["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, [keep.as_str()]);
-    assert_eq!(app.stored(), std::slice::from_ref(&keep), "the bytes left the folder");
+    assert_eq!(
+        app.stored(),
+        std::slice::from_ref(&keep),
+        "the bytes left the folder"
+    );
     // Twice, an unknown name, and names that are not stored names: 404, nothing else moves.
     for path in [
         format!("/files/{gone}"),
