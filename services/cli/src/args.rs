@@ -54,6 +54,7 @@ impl Common {
 pub enum Command {
     Post(PostArgs),
     Get(GetArgs),
+    Delete(DeleteArgs),
     Upload(UploadArgs),
     Put(PutArgs),
     Ws(WsArgs),
@@ -64,10 +65,10 @@ pub enum Command {
 /// The access token of the commands that read what was stored.
 #[derive(Debug, Args)]
 pub struct Credential {
-    /// The access token reading stored items needs (the services'
-    /// `INLET_ADMIN_TOKEN`), sent as `Authorization: Bearer` with what this
-    /// command reads (the GET, the WebSocket handshake, `--stream-from`'s
-    /// GET), never with what it posts. Prefer the variable: an argument
+    /// The access token reading (or deleting) stored items needs (the
+    /// services' `INLET_ADMIN_TOKEN`), sent as `Authorization: Bearer` with
+    /// what this command reads or deletes (the GET, the DELETE, the
+    /// WebSocket handshake, `--stream-from`'s GET), never with what it posts. Prefer the variable: an argument
     /// shows in the process list.
     #[arg(
         long,
@@ -138,6 +139,28 @@ pub struct GetArgs {
     /// Print the body exactly as received (no pretty-printing).
     #[arg(long)]
     pub raw: bool,
+    #[command(flatten)]
+    pub credential: Credential,
+    #[command(flatten)]
+    pub http: HttpOptions,
+}
+
+/// Delete one stored item (a submission, a file, a message) by its URL.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    INLET_TOKEN=… inlet delete http://localhost:8080/submissions/0193…\n  \
+    INLET_TOKEN=… inlet delete http://localhost:8081/files/userfile1-1795672663661-notes.txt\n  \
+    INLET_TOKEN=… inlet delete http://localhost:8083/messages/5f0c…\n\n\
+    Needs a token with the delete scope (INLET_ADMIN_TOKEN). Exit 0 once the \
+    item is gone (204); 4 when there is no such item (404), unless \
+    --missing-ok.")]
+pub struct DeleteArgs {
+    /// The item's URL, as its read API names it.
+    pub url: String,
+    /// An item that is not there (already deleted, expired, never stored)
+    /// is no error: exit 0 on 404, so a retried delete succeeds.
+    #[arg(long)]
+    pub missing_ok: bool,
     #[command(flatten)]
     pub credential: Credential,
     #[command(flatten)]

@@ -66,6 +66,7 @@ async fn run(cli: Cli) -> Result<Outcome, CliError> {
         match cli.command {
             Command::Post(args) => http::post::run(args, &ctx).await,
             Command::Get(args) => http::get::run(args, &ctx).await,
+            Command::Delete(args) => http::delete::run(args, &ctx).await,
             Command::Upload(args) => http::upload::upload(args, &ctx).await,
             Command::Put(args) => http::upload::put(args, &ctx).await,
             Command::Ws(args) => ws::run(args, &ctx).await,
@@ -103,6 +104,7 @@ impl Command {
         match self {
             Command::Post(a) => ("post", a.url.clone()),
             Command::Get(a) => ("get", a.url.clone()),
+            Command::Delete(a) => ("delete", a.url.clone()),
             Command::Upload(a) => ("upload", a.url.clone()),
             Command::Put(a) => ("put", a.url.clone()),
             Command::Ws(a) => ("ws", a.url.clone()),

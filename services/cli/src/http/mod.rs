@@ -1,7 +1,8 @@
-//! The HTTP commands (`post`, `get`, `upload`, `put`) and what they share:
+//! The HTTP commands (`post`, `get`, `delete`, `upload`, `put`) and what they share:
 //! one client, headers, the request and response as shown, and a body read
 //! that checks Content-Length.
 
+pub mod delete;
 pub mod get;
 pub mod post;
 pub mod progress;

@@ -135,3 +135,46 @@ async fn get_and_events_send_the_token_and_say_plainly_when_it_is_refused() {
     assert!(events.stderr.contains("401"), "{}", events.stderr);
     assert!(events.stderr.contains("not accepted"), "{}", events.stderr);
 }
+
+#[tokio::test]
+async fn delete_removes_an_item_with_the_token_and_the_feed_says_so() {
+    let gateway = Gateway::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let forms = service("forms", data.path(), Some(&gateway), &[]).await;
+    let mut follower = follow(&["events", &gateway.ws("/events"), "--topics", "forms"]);
+    follower.status("-- subscribed").await;
+    let post = inlet(&["post", &url(&forms, "/"), "--json", r#"{"n":1}"#], b"").await;
+    assert_eq!(post.code(), 0);
+    assert!(follower.next().await.contains("form_submitted"));
+    let page = inlet(&["get", &url(&forms, "/submissions"), "--raw"], b"").await;
+    let page: Value = serde_json::from_str(&page.stdout).unwrap();
+    let id = page["submissions"][0]["id"].as_str().unwrap().to_owned();
+    let item = url(&forms, &format!("/submissions/{id}"));
+
+    // A wrong token deletes nothing: exit 4 with the server's reason.
+    let wrong = crate::helpers::inlet_with_env(
+        &["delete", &item],
+        b"",
+        &[("INLET_TOKEN", "not-the-token-0123456789")],
+    )
+    .await;
+    assert_eq!(wrong.code(), 4, "{wrong:?}");
+    assert!(wrong.stderr.contains("401"), "{}", wrong.stderr);
+
+    let deleted = inlet(&["delete", &item], b"").await;
+    assert_eq!(deleted.code(), 0, "{deleted:?}");
+    assert!(deleted.stderr.contains("204"), "{}", deleted.stderr);
+    let line = follower.next().await;
+    assert!(line.contains("submission_deleted"), "{line}");
+    assert!(line.contains(&id), "{line}");
+    let gone = inlet(&["get", &item], b"").await;
+    assert_eq!(gone.code(), 4, "{gone:?}");
+
+    // Again: 404 is exit 4, or 0 with --missing-ok.
+    let again = inlet(&["delete", &item], b"").await;
+    assert_eq!(again.code(), 4, "{again:?}");
+    assert!(again.stderr.contains("404"), "{}", again.stderr);
+    let tolerant = inlet(&["delete", &item, "--missing-ok"], b"").await;
+    assert_eq!(tolerant.code(), 0, "{tolerant:?}");
+    assert!(follower.interrupt().await.success());
+}
