@@ -1071,3 +1071,101 @@ async fn a_post_an_upload_and_a_mail_read_back_through_their_apis_with_the_clien
         raw.stdout
     );
 }
+
+#[tokio::test]
+#[ignore = "needs the compose stack: run tests/e2e/run.sh"]
+async fn one_item_of_each_kind_deleted_through_the_cli_is_announced_and_gone_from_its_api() {
+    let stack = Stack::from_env();
+    let nonce = uuid::Uuid::now_v7().simple().to_string();
+    let mut feed = stack.follow(&["events", &format!("{}/events", stack.gateway), "--json"]);
+    feed.status("-- subscribed").await;
+
+    stack.post_form(&[format!("erase_{nonce}=1")]).await;
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join(format!("erase-{nonce}.txt"));
+    std::fs::write(&file, "erase me").unwrap();
+    stack
+        .inlet_ok(&["put", &stack.uploads, file.to_str().unwrap()], b"")
+        .await;
+    let server = format!("127.0.0.1:{}", stack.smtp_port);
+    let subject = format!("erase {nonce}");
+    stack
+        .inlet_ok(
+            &[
+                "mail",
+                "--server",
+                &server,
+                "--to",
+                "you@example.com",
+                "--subject",
+                &subject,
+                "--body",
+                "erase me",
+            ],
+            b"",
+        )
+        .await;
+
+    let find = |page: serde_json::Value, items: &str, pick: &dyn Fn(&serde_json::Value) -> bool| {
+        page[items]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|item| pick(item))
+            .unwrap_or_else(|| panic!("not in {items}: {page}"))
+            .clone()
+    };
+    let submission = find(
+        stack
+            .inlet_get_json(&format!("{}/submissions?limit=100", stack.forms))
+            .await,
+        "submissions",
+        &|r| r["fields"].get(format!("erase_{nonce}")).is_some(),
+    );
+    let stored = find(
+        stack
+            .inlet_get_json(&format!("{}/files?limit=100", stack.uploads))
+            .await,
+        "files",
+        &|f| f["original_name"] == format!("erase-{nonce}.txt"),
+    );
+    let mail = find(
+        stack
+            .inlet_get_json(&format!("{}/messages?mailbox=you&limit=100", stack.mail))
+            .await,
+        "messages",
+        &|m| m["subject"] == subject.as_str(),
+    );
+    let submission_id = submission["id"].as_str().unwrap().to_owned();
+    let name = stored["name"].as_str().unwrap().to_owned();
+    let message_id = mail["id"].as_str().unwrap().to_owned();
+    let urls = [
+        format!("{}/submissions/{submission_id}", stack.forms),
+        format!("{}/files/{name}", stack.uploads),
+        format!("{}/messages/{message_id}", stack.mail),
+    ];
+    for url in &urls {
+        stack.inlet_ok(&["delete", url], b"").await;
+    }
+
+    // Each deletion on the feed (other tests' arrivals may be in between).
+    let mut missing = vec![
+        ("submission_deleted", "submission_id", submission_id.clone()),
+        ("file_deleted", "stored_name", name.clone()),
+        ("mail_deleted", "message_id", message_id.clone()),
+    ];
+    while !missing.is_empty() {
+        let event = feed.next_json().await;
+        missing.retain(|(kind, field, value)| {
+            !(event["kind"] == *kind && event["data"][*field] == value.as_str())
+        });
+    }
+    // Gone from every read: 404 is exit 4, and deleting again is too.
+    for url in &urls {
+        let read = stack.inlet(&["get", url], b"").await;
+        assert_eq!(read.code(), 4, "{url}: {read:?}");
+        assert!(read.stderr.contains("404"), "{url}: {}", read.stderr);
+        let again = stack.inlet(&["delete", url], b"").await;
+        assert_eq!(again.code(), 4, "{url}: {again:?}");
+    }
+}
