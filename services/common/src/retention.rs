@@ -162,3 +162,37 @@ pub mod duration {
             .map_err(|e| serde::de::Error::custom(format!("{e} (write it like 7d, 12h or 90s)")))
     }
 }
+
+/// `serde` for an optional count or size: a number, or a string of digits
+/// (as environment variables are); absent or empty is `None`.
+pub mod optional_number {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// Writes the number, or nothing.
+    pub fn serialize<S: Serializer>(value: &Option<u64>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(n) => s.serialize_u64(*n),
+            None => s.serialize_none(),
+        }
+    }
+
+    /// Reads `10000000000`, `"500"`; `""` is `None`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Number(u64),
+            Text(String),
+        }
+        match Option::<Written>::deserialize(d)? {
+            None => Ok(None),
+            Some(Written::Number(n)) => Ok(Some(n)),
+            Some(Written::Text(text)) if text.trim().is_empty() => Ok(None),
+            Some(Written::Text(text)) => text.trim().parse().map(Some).map_err(|_| {
+                serde::de::Error::custom(format!(
+                    "{text:?} is not a whole number (write bytes or a count as digits)"
+                ))
+            }),
+        }
+    }
+}

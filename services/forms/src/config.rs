@@ -11,7 +11,7 @@ use inlet_common::config::{
 use inlet_common::disk_space::DiskSettings;
 use inlet_common::log_format::LogFormat;
 use inlet_common::publish::PublishSettings;
-use inlet_common::retention::{duration, optional_duration};
+use inlet_common::retention::{duration, optional_duration, optional_number};
 use inlet_http::settings::HttpSettings;
 use serde::{Deserialize, Serialize};
 
@@ -101,6 +101,7 @@ pub struct StoreSettings {
     pub retention_max_age: Option<Duration>,
     /// The oldest segments are dropped while the journal's files are over
     /// this many bytes; unset keeps them.
+    #[serde(with = "optional_number")]
     pub retention_max_bytes: Option<u64>,
     /// How often retention and compaction run (also once at start-up).
     #[serde(with = "duration")]
@@ -258,3 +259,53 @@ impl Validate for FormsConfig {
 }
 
 inlet_common::impl_service_config!(FormsConfig, health_listen: |c| c.admin_listen.unwrap_or(c.listen));
+
+#[cfg(test)]
+mod tests {
+    use inlet_common::config::{load, ConfigSource};
+
+    use super::*;
+
+    fn load_env(pairs: &[(&str, &str)]) -> Result<FormsConfig, String> {
+        load(&ConfigSource::from_pairs(pairs.iter().copied())).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn retention_is_off_by_default_and_reads_durations_and_sizes() {
+        let config = load_env(&[]).unwrap();
+        assert_eq!(config.store.retention(), RetentionPolicy::default());
+        assert_eq!(config.store.compact_after, Duration::from_secs(600));
+        let config = load_env(&[
+            ("INLET_STORE__RETENTION_MAX_AGE", "7d"),
+            ("INLET_STORE__RETENTION_MAX_BYTES", "10000000000"),
+            ("INLET_STORE__SWEEP_INTERVAL", "30s"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.store.retention(),
+            RetentionPolicy {
+                max_age: Some(Duration::from_secs(7 * 86_400)),
+                max_bytes: Some(10_000_000_000),
+            }
+        );
+        assert_eq!(config.store.sweep_interval, Duration::from_secs(30));
+        // Empty is unset: what compose passes for a variable left out of .env.
+        let config = load_env(&[
+            ("INLET_STORE__RETENTION_MAX_AGE", ""),
+            ("INLET_STORE__RETENTION_MAX_BYTES", ""),
+        ])
+        .unwrap();
+        assert_eq!(config.store.retention(), RetentionPolicy::default());
+    }
+
+    #[test]
+    fn bad_retention_values_name_their_keys() {
+        let err = load_env(&[("INLET_STORE__RETENTION_MAX_AGE", "a week")]).unwrap_err();
+        assert!(err.contains("store.retention_max_age"), "{err}");
+        assert!(err.contains("7d"), "{err}");
+        let err = load_env(&[("INLET_STORE__SWEEP_INTERVAL", "0s")]).unwrap_err();
+        assert!(err.contains("store.sweep_interval"), "{err}");
+        let err = load_env(&[("INLET_STORE__RETENTION_MAX_BYTES", "0")]).unwrap_err();
+        assert!(err.contains("store.retention_max_bytes"), "{err}");
+    }
+}

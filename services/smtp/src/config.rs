@@ -11,7 +11,7 @@ use inlet_common::config::{
 use inlet_common::disk_space::DiskSettings;
 use inlet_common::log_format::LogFormat;
 use inlet_common::publish::PublishSettings;
-use inlet_common::retention::{duration, optional_duration};
+use inlet_common::retention::{duration, optional_duration, optional_number};
 use inlet_http::settings::HttpSettings;
 use serde::{Deserialize, Serialize};
 
@@ -86,6 +86,7 @@ pub struct MailSettings {
     pub retention_max_age: Option<Duration>,
     /// The oldest messages of a mailbox are removed while it holds more
     /// than this many; unset keeps them.
+    #[serde(with = "optional_number")]
     pub retention_max_messages: Option<u64>,
     /// How often retention runs (also once at start-up).
     #[serde(with = "duration")]

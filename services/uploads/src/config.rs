@@ -11,7 +11,7 @@ use inlet_common::config::{
 use inlet_common::disk_space::DiskSettings;
 use inlet_common::log_format::LogFormat;
 use inlet_common::publish::PublishSettings;
-use inlet_common::retention::{duration, optional_duration};
+use inlet_common::retention::{duration, optional_duration, optional_number};
 use inlet_http::settings::HttpSettings;
 use serde::{Deserialize, Serialize};
 
@@ -89,9 +89,11 @@ pub struct StoreSettings {
     pub retention_max_age: Option<Duration>,
     /// The oldest files are removed while all stored files together are
     /// over this many bytes; unset keeps them.
+    #[serde(with = "optional_number")]
     pub retention_max_bytes: Option<u64>,
     /// The oldest files are removed while more than this many are stored;
     /// unset keeps them.
+    #[serde(with = "optional_number")]
     pub retention_max_files: Option<u64>,
     /// How often retention runs (also once at start-up).
     #[serde(with = "duration")]
