@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side form-post benchmark in one run: inlet-forms (release build,
 # every record fdatasync'd with store.sync=always; and with store.sync=interval)
+# (and inlet-forms-swept: with retention sweeping every second, to set what a
+# sweep costs against no sweep: SERVERS="inlet-forms inlet-forms-swept")
 # against the seed's own Node servers (post-form-server.js, post-json-server.js,
 # which store nothing) and the aiohttp peer (stores nothing either).
 # Two layouts: shared (everything floats over both cores) and pinned (server
@@ -45,6 +47,14 @@ start_server() {
   case "$name" in
     inlet-forms)
       INLET_LISTEN="127.0.0.1:$server_port" INLET_DATA_DIR="$work/data" RUST_LOG=warn \
+        $pin "$root/target/release/inlet-forms" 2>"$work/$name.log" & ;;
+    inlet-forms-swept)
+      # Retention sweeping every second, with work to do: 1 MiB segments and
+      # a journal kept under 8 MiB, so most sweeps drop a segment. Set
+      # against inlet-forms, it is what a sweep costs intake.
+      INLET_LISTEN="127.0.0.1:$server_port" INLET_DATA_DIR="$work/data" RUST_LOG=warn \
+        INLET_STORE__SWEEP_INTERVAL=1s INLET_STORE__SEGMENT_BYTES=1048576 \
+        INLET_STORE__RETENTION_MAX_BYTES=8388608 \
         $pin "$root/target/release/inlet-forms" 2>"$work/$name.log" & ;;
     inlet-forms-interval)
       INLET_LISTEN="127.0.0.1:$server_port" INLET_DATA_DIR="$work/data" RUST_LOG=warn \

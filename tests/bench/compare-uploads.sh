@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side upload benchmark in one run: inlet-uploads (release build, every
-# file fsync'd before its answer; and with store.sync=interval) against the seed's own Node servers
+# file fsync'd before its answer; and with store.sync=interval; and
+# inlet-uploads-swept, retention sweeping every second, to set what a sweep
+# costs against no sweep: SERVERS="inlet-uploads inlet-uploads-swept") against the seed's own Node servers
 # (upload-server.js, put-server.js) and the aiohttp peer, none of which fsync.
 # Two layouts: shared (everything floats over both cores) and pinned (server on
 # core 1, load generator on core 0). Also measures the disk's own sequential
@@ -64,6 +66,13 @@ start_server() {
   case "$name" in
     inlet-uploads)
       INLET_LISTEN="127.0.0.1:$port" INLET_DATA_DIR="$data" RUST_LOG=warn \
+        INLET_LIMITS__MAX_FILE_BYTES=2147483648 INLET_LIMITS__MAX_REQUEST_BYTES=2147483648 \
+        $pin "$root/target/release/inlet-uploads" 2>"$work/$name.log" & ;;
+    inlet-uploads-swept)
+      # Retention sweeping every second, with work to do: at most 500 files
+      # kept, so each sweep lists the folder and removes the oldest.
+      INLET_LISTEN="127.0.0.1:$port" INLET_DATA_DIR="$data" RUST_LOG=warn \
+        INLET_STORE__SWEEP_INTERVAL=1s INLET_STORE__RETENTION_MAX_FILES=500 \
         INLET_LIMITS__MAX_FILE_BYTES=2147483648 INLET_LIMITS__MAX_REQUEST_BYTES=2147483648 \
         $pin "$root/target/release/inlet-uploads" 2>"$work/$name.log" & ;;
     inlet-uploads-interval)
