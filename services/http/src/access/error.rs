@@ -16,6 +16,10 @@ pub enum AccessError {
     /// The credential check said no.
     #[error(transparent)]
     Denied(#[from] Denied),
+    /// A change carried by a page session that did not come from the
+    /// service's own page (cross-site request forgery).
+    #[error("a signed-in page may change stored items only from this service's own pages; send the token as Authorization: Bearer instead")]
+    CrossOrigin,
     /// This address failed too often; it may try again after the wait.
     #[error("too many failed credentials from this address: wait {retry_after} s and try again")]
     Throttled {
@@ -30,6 +34,7 @@ impl AccessError {
         match self {
             AccessError::Denied(denied) => denied.reason(),
             AccessError::Throttled { .. } => "throttled",
+            AccessError::CrossOrigin => "cross_origin",
         }
     }
 
@@ -63,13 +68,14 @@ impl PublicError for AccessError {
             AccessError::Denied(Denied::Wrong) => Code::BadCredential,
             AccessError::Denied(Denied::Scope(_)) => Code::InsufficientScope,
             AccessError::Throttled { .. } => Code::TooManyFailures,
+            AccessError::CrossOrigin => Code::OriginNotAllowed,
         }
     }
 
     fn retry_after(&self) -> Option<u32> {
         match self {
             AccessError::Throttled { retry_after } => Some(*retry_after),
-            AccessError::Denied(_) => None,
+            AccessError::Denied(_) | AccessError::CrossOrigin => None,
         }
     }
 }

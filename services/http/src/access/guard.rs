@@ -122,6 +122,12 @@ impl Access {
             return self.check_token(bearer_token(req).as_deref(), client, needed);
         }
         match self.0.session.scope_of(req) {
+            // A cookie rides along with any request the browser makes, so a
+            // change (a DELETE) by cookie must come from the service's own
+            // page, not from another page on the same site (another port).
+            Some(scope) if scope.allows(needed) && !from_own_page(req) => {
+                Err(AccessError::CrossOrigin)
+            }
             Some(scope) if scope.allows(needed) => Ok(scope),
             Some(_) => Err(Denied::Scope(needed).into()),
             None => Err(Denied::Missing.into()),
@@ -176,8 +182,37 @@ impl Access {
                 url.path = req.path(),
                 "read refused"
             ),
+            AccessError::CrossOrigin => tracing::warn!(
+                reason,
+                client.address = %client,
+                http.request.method = %req.method(),
+                url.path = req.path(),
+                "change by page session refused: not from this service's own page"
+            ),
         }
     }
+}
+
+/// Whether a request carried by a page session may act: a safe method
+/// (GET, HEAD), or a change the browser says comes from the same origin
+/// (`Sec-Fetch-Site: same-origin`, or an `Origin` naming this very host).
+fn from_own_page(req: &HttpRequest) -> bool {
+    if req.method().is_safe() {
+        return true;
+    }
+    let headers = req.headers();
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return site.as_bytes() == b"same-origin";
+    }
+    let (Some(origin), Some(host)) = (headers.get(header::ORIGIN), headers.get(header::HOST))
+    else {
+        return false;
+    };
+    let origin = origin.as_bytes();
+    let authority = origin
+        .strip_prefix(b"https://")
+        .or_else(|| origin.strip_prefix(b"http://"));
+    authority.is_some_and(|authority| authority.eq_ignore_ascii_case(host.as_bytes()))
 }
 
 /// The token of `Authorization: Bearer <token>`; `None` when the header is
@@ -253,6 +288,63 @@ async fn require<B: MessageBody>(
         Err(err) => {
             let response = err.to_response();
             Ok(req.into_response(response).map_into_right_body())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::Method;
+    use actix_web::test::TestRequest;
+
+    use super::from_own_page;
+
+    fn delete_with(headers: &[(&str, &str)]) -> actix_web::HttpRequest {
+        let mut req = TestRequest::default()
+            .method(Method::DELETE)
+            .insert_header(("host", "localhost:8080"));
+        for header in headers {
+            req = req.insert_header(*header);
+        }
+        req.to_http_request()
+    }
+
+    #[test]
+    fn a_change_by_cookie_must_come_from_the_services_own_page() {
+        // Reads need no proof.
+        let read = TestRequest::default()
+            .insert_header(("origin", "http://elsewhere.example"))
+            .to_http_request();
+        assert!(from_own_page(&read));
+        // The browser's word, or an Origin naming this very host and port.
+        assert!(from_own_page(&delete_with(&[(
+            "sec-fetch-site",
+            "same-origin"
+        )])));
+        assert!(from_own_page(&delete_with(&[(
+            "origin",
+            "http://localhost:8080"
+        )])));
+        assert!(from_own_page(&delete_with(&[(
+            "origin",
+            "https://LOCALHOST:8080"
+        )])));
+        // Another port of the same site, another site, or no word at all.
+        for headers in [
+            &[("sec-fetch-site", "same-site")][..],
+            &[("sec-fetch-site", "cross-site")],
+            &[("sec-fetch-site", "none")],
+            &[("origin", "http://localhost:8081")],
+            &[("origin", "http://localhost:8080.evil.example")],
+            &[("origin", "null")],
+            // The browser's Sec-Fetch-Site wins over an Origin that matches.
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "http://localhost:8080"),
+            ],
+            &[],
+        ] {
+            assert!(!from_own_page(&delete_with(headers)), "{headers:?}");
         }
     }
 }
