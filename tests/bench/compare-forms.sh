@@ -2,7 +2,8 @@
 # Side-by-side form-post benchmark in one run: inlet-forms (release build,
 # every record fdatasync'd with store.sync=always; and with store.sync=interval)
 # (and inlet-forms-swept: with retention sweeping every second, to set what a
-# sweep costs against no sweep: SERVERS="inlet-forms inlet-forms-swept")
+# sweep costs against the same journal without one:
+# SERVERS="inlet-forms-small-segments inlet-forms-swept")
 # against the seed's own Node servers (post-form-server.js, post-json-server.js,
 # which store nothing) and the aiohttp peer (stores nothing either).
 # Two layouts: shared (everything floats over both cores) and pinned (server
@@ -47,6 +48,20 @@ start_server() {
   case "$name" in
     inlet-forms)
       INLET_LISTEN="127.0.0.1:$server_port" INLET_DATA_DIR="$work/data" RUST_LOG=warn \
+        $pin "$root/target/release/inlet-forms" 2>"$work/$name.log" & ;;
+    inlet-forms-small-segments)
+      # inlet-forms-swept's journal without its sweep: the baseline that
+      # isolates what the sweep costs (1 MiB segments roll eight times a
+      # second at full rate, which costs on its own).
+      INLET_LISTEN="127.0.0.1:$server_port" INLET_DATA_DIR="$work/data" RUST_LOG=warn \
+        INLET_STORE__SEGMENT_BYTES=1048576 INLET_STORE__SWEEP_INTERVAL=1h \
+        $pin "$root/target/release/inlet-forms" 2>"$work/$name.log" & ;;
+    inlet-forms-swept-idle)
+      # The same sweep every second with nothing to remove (nothing is a
+      # week old): what the common case costs.
+      INLET_LISTEN="127.0.0.1:$server_port" INLET_DATA_DIR="$work/data" RUST_LOG=warn \
+        INLET_STORE__SWEEP_INTERVAL=1s INLET_STORE__SEGMENT_BYTES=1048576 \
+        INLET_STORE__RETENTION_MAX_AGE=7d \
         $pin "$root/target/release/inlet-forms" 2>"$work/$name.log" & ;;
     inlet-forms-swept)
       # Retention sweeping every second, with work to do: 1 MiB segments and

@@ -106,6 +106,31 @@ where
     Sweeper { task }
 }
 
+/// How much lower than intake a sweep's thread runs (the nice value it takes).
+pub const SWEEP_NICE: i32 = 10;
+
+/// Runs blocking `work` on a thread of its own at a lower CPU priority
+/// ([`SWEEP_NICE`]), in the current span, and answers when it is done: on a
+/// busy machine a sweep takes only the CPU intake leaves.
+pub async fn at_low_priority<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<T> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    let span = tracing::Span::current();
+    std::thread::Builder::new()
+        .name("inlet-sweep".into())
+        .spawn(move || {
+            let tid = rustix::thread::gettid();
+            if let Err(err) = rustix::process::setpriority_process(Some(tid), SWEEP_NICE) {
+                tracing::debug!(error = %err, "cannot lower the sweep thread's priority");
+            }
+            let _ = done.send(span.in_scope(work));
+        })?;
+    result
+        .await
+        .map_err(|_| std::io::Error::other("the sweep thread stopped before it finished"))
+}
+
 /// The sweeper's task; dropping it stops the sweeps.
 #[derive(Debug)]
 pub struct Sweeper {

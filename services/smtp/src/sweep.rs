@@ -4,7 +4,7 @@
 use std::time::SystemTime;
 
 use inlet_common::publish::{event, event_now, MailDeleted, Publisher};
-use inlet_common::retention::RemovalMetrics;
+use inlet_common::retention::{at_low_priority, RemovalMetrics};
 
 use crate::messages::{MailFolder, MailRetention};
 
@@ -27,7 +27,7 @@ impl Sweep {
             return;
         }
         let (folder, policy) = (self.folder.clone(), self.policy);
-        let removed = match tokio::task::spawn_blocking(move || folder.expire(policy, now)).await {
+        let removed = match at_low_priority(move || folder.expire(policy, now)).await {
             Ok(Ok(removed)) => removed,
             Ok(Err(err)) => {
                 tracing::error!(error = %err, "retention sweep of the mailboxes failed");

@@ -170,14 +170,15 @@ impl Journal {
         self.shared.crash.arm(point);
     }
 
-    /// Runs `work` on a blocking thread with the maintenance lock held.
+    /// Runs `work` on a low-priority thread of its own with the
+    /// maintenance lock held, so it takes only the CPU appends leave.
     async fn maintain<T: Send + 'static>(
         &self,
         work: impl FnOnce(&Shared, &mpsc::Sender<Command>) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let shared = Arc::clone(&self.shared);
         let queue = self.queue.clone();
-        tokio::task::spawn_blocking(move || {
+        inlet_common::retention::at_low_priority(move || {
             let _one_at_a_time = shared.maintenance.lock().expect("maintenance lock");
             work(&shared, &queue)
         })

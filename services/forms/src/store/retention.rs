@@ -117,6 +117,8 @@ pub(super) fn expire(
         .write()
         .expect("segments lock")
         .retain(|s| s.serial >= first.serial);
+    // The removals need no fsync of their own: should a crash undo one,
+    // start-up removes the segment again, as `first` says.
     for segment in &segments[..drop] {
         recovery::remove_segment_files(&dir.join(segment::data_name(segment.serial)))
             .map_err(write_error)?;
@@ -124,9 +126,6 @@ pub(super) fn expire(
             .pass(CrashPoint::SegmentRemoved)
             .map_err(write_error)?;
     }
-    std::fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(write_error)?;
     tombstones
         .forget_before(first.first_seq)
         .map_err(write_error)?;

@@ -201,23 +201,23 @@ impl FileStore for FsStore {
         now: std::time::SystemTime,
     ) -> io::Result<Vec<Expired>> {
         let dir = self.dir.clone();
-        let removed = tokio::task::spawn_blocking(move || -> io::Result<Vec<Expired>> {
-            let mut removed = choose(&dir, policy, now)?;
-            let mut gone = Vec::with_capacity(removed.len());
-            for expired in &removed {
-                match std::fs::remove_file(dir.join(&expired.name)) {
-                    Ok(()) => gone.push(true),
-                    // Deleted by a request meanwhile.
-                    Err(err) if err.kind() == io::ErrorKind::NotFound => gone.push(false),
-                    Err(err) => return Err(err),
+        let removed =
+            inlet_common::retention::at_low_priority(move || -> io::Result<Vec<Expired>> {
+                let mut removed = choose(&dir, policy, now)?;
+                let mut gone = Vec::with_capacity(removed.len());
+                for expired in &removed {
+                    match std::fs::remove_file(dir.join(&expired.name)) {
+                        Ok(()) => gone.push(true),
+                        // Deleted by a request meanwhile.
+                        Err(err) if err.kind() == io::ErrorKind::NotFound => gone.push(false),
+                        Err(err) => return Err(err),
+                    }
                 }
-            }
-            let mut flags = gone.into_iter();
-            removed.retain(|_| flags.next().unwrap_or(false));
-            Ok(removed)
-        })
-        .await
-        .map_err(io::Error::other)??;
+                let mut flags = gone.into_iter();
+                removed.retain(|_| flags.next().unwrap_or(false));
+                Ok(removed)
+            })
+            .await??;
         if !removed.is_empty() {
             self.names_durable().await?;
         }
