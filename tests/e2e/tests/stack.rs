@@ -147,6 +147,24 @@ impl Stack {
             .unwrap_or_else(|e| panic!("inlet get {url}: not JSON ({e}): {}", run.stdout))
     }
 
+    /// The item of the list page at `url` (`inlet get`, with the
+    /// credential) that `pick` chooses; `items` names the page's list.
+    async fn listed_item(
+        &self,
+        url: &str,
+        items: &str,
+        pick: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let page = self.inlet_get_json(url).await;
+        page[items]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {items} in {page}"))
+            .iter()
+            .find(|item| pick(item))
+            .unwrap_or_else(|| panic!("not in {items}: {page}"))
+            .clone()
+    }
+
     /// `inlet args…` in the `cli` image on the compose network
     /// (`compose run --rm -T cli args…`); its stdout.
     async fn cli_image(&self, args: &[&str], input: &[u8]) -> String {
@@ -1003,23 +1021,13 @@ async fn a_post_an_upload_and_a_mail_read_back_through_their_apis_with_the_clien
         .trace_id();
 
     // Each through its API, with the credential (the CLI sends INLET_TOKEN).
-    let listed =
-        |page: serde_json::Value, items: &str, pick: &dyn Fn(&serde_json::Value) -> bool| {
-            page[items]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|item| pick(item))
-                .unwrap_or_else(|| panic!("not in {items}: {page}"))
-                .clone()
-        };
-    let record = listed(
-        stack
-            .inlet_get_json(&format!("{}/submissions?limit=100", stack.forms))
-            .await,
-        "submissions",
-        &|r| r["fields"].get(format!("read_back_{nonce}")).is_some(),
-    );
+    let record = stack
+        .listed_item(
+            &format!("{}/submissions?limit=100", stack.forms),
+            "submissions",
+            |r| r["fields"].get(format!("read_back_{nonce}")).is_some(),
+        )
+        .await;
     assert_eq!(record["trace_id"], form_trace.as_str());
     let id = record["id"].as_str().unwrap();
     let one = stack
@@ -1027,13 +1035,13 @@ async fn a_post_an_upload_and_a_mail_read_back_through_their_apis_with_the_clien
         .await;
     assert_eq!(one, record);
 
-    let stored = listed(
-        stack
-            .inlet_get_json(&format!("{}/files?limit=100", stack.uploads))
-            .await,
-        "files",
-        &|f| f["original_name"] == format!("read-back-{nonce}.txt"),
-    );
+    let stored = stack
+        .listed_item(
+            &format!("{}/files?limit=100", stack.uploads),
+            "files",
+            |f| f["original_name"] == format!("read-back-{nonce}.txt"),
+        )
+        .await;
     assert_eq!(stored["trace_id"], upload_trace.as_str());
     let name = stored["name"].as_str().unwrap();
     let meta = stack
@@ -1045,13 +1053,13 @@ async fn a_post_an_upload_and_a_mail_read_back_through_their_apis_with_the_clien
         .await;
     assert_eq!(bytes.stdout, "read back");
 
-    let mail = listed(
-        stack
-            .inlet_get_json(&format!("{}/messages?mailbox=you&limit=100", stack.mail))
-            .await,
-        "messages",
-        &|m| m["subject"] == format!("read back {nonce}"),
-    );
+    let mail = stack
+        .listed_item(
+            &format!("{}/messages?mailbox=you&limit=100", stack.mail),
+            "messages",
+            |m| m["subject"] == format!("read back {nonce}"),
+        )
+        .await;
     assert_eq!(mail["trace_id"], mail_trace.as_str());
     let id = mail["id"].as_str().unwrap();
     let detail = stack
@@ -1106,36 +1114,27 @@ async fn one_item_of_each_kind_deleted_through_the_cli_is_announced_and_gone_fro
         )
         .await;
 
-    let find = |page: serde_json::Value, items: &str, pick: &dyn Fn(&serde_json::Value) -> bool| {
-        page[items]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|item| pick(item))
-            .unwrap_or_else(|| panic!("not in {items}: {page}"))
-            .clone()
-    };
-    let submission = find(
-        stack
-            .inlet_get_json(&format!("{}/submissions?limit=100", stack.forms))
-            .await,
-        "submissions",
-        &|r| r["fields"].get(format!("erase_{nonce}")).is_some(),
-    );
-    let stored = find(
-        stack
-            .inlet_get_json(&format!("{}/files?limit=100", stack.uploads))
-            .await,
-        "files",
-        &|f| f["original_name"] == format!("erase-{nonce}.txt"),
-    );
-    let mail = find(
-        stack
-            .inlet_get_json(&format!("{}/messages?mailbox=you&limit=100", stack.mail))
-            .await,
-        "messages",
-        &|m| m["subject"] == subject.as_str(),
-    );
+    let submission = stack
+        .listed_item(
+            &format!("{}/submissions?limit=100", stack.forms),
+            "submissions",
+            |r| r["fields"].get(format!("erase_{nonce}")).is_some(),
+        )
+        .await;
+    let stored = stack
+        .listed_item(
+            &format!("{}/files?limit=100", stack.uploads),
+            "files",
+            |f| f["original_name"] == format!("erase-{nonce}.txt"),
+        )
+        .await;
+    let mail = stack
+        .listed_item(
+            &format!("{}/messages?mailbox=you&limit=100", stack.mail),
+            "messages",
+            |m| m["subject"] == subject.as_str(),
+        )
+        .await;
     let submission_id = submission["id"].as_str().unwrap().to_owned();
     let name = stored["name"].as_str().unwrap().to_owned();
     let message_id = mail["id"].as_str().unwrap().to_owned();

@@ -41,6 +41,13 @@ pub async fn get_text_as_admin(url: &str) -> String {
         .unwrap_or_else(|e| panic!("GET {url}: {e}"))
 }
 
+/// GETs `url` with the test admin token and parses the answer as JSON
+/// (panics on a failed request or a body that is not JSON).
+pub async fn get_json_as_admin(url: &str) -> serde_json::Value {
+    let text = get_text_as_admin(url).await;
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("GET {url}: not JSON ({e}): {text}"))
+}
+
 /// GETs `url` and gives the answer's body as text (panics on a failed request).
 pub async fn get_text(url: &str) -> String {
     client()

@@ -19,6 +19,7 @@
 pub mod access;
 pub mod browser;
 pub mod cli;
+pub mod files;
 pub mod http;
 pub mod ingest;
 pub mod log;

@@ -68,31 +68,6 @@ async fn read_all(journal: &Journal, limit: usize) -> Vec<Vec<u8>> {
     }
 }
 
-/// Every line of every file under `dir` containing `needle`.
-fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
-    let mut hits = Vec::new();
-    for entry in walk(dir) {
-        let bytes = std::fs::read(&entry).unwrap();
-        if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
-            hits.push(entry.display().to_string());
-        }
-    }
-    hits
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
-}
-
 fn marker_of(line: &[u8]) -> String {
     let value: serde_json::Value = serde_json::from_slice(line).unwrap();
     value["fields"]["marker"].as_str().unwrap().to_owned()
@@ -165,7 +140,7 @@ async fn compaction_erases_the_bytes_and_keeps_every_other_record_and_cursor() {
     }
     for needle in &needles {
         assert!(
-            !files_containing(dir.path(), needle).is_empty(),
+            !inlet_testkit::files::containing(dir.path(), needle).is_empty(),
             "still on disk before compaction"
         );
     }
@@ -179,7 +154,7 @@ async fn compaction_erases_the_bytes_and_keeps_every_other_record_and_cursor() {
     assert_eq!(done.records, 2, "{done:?}");
     for needle in &needles {
         assert_eq!(
-            files_containing(dir.path(), needle),
+            inlet_testkit::files::containing(dir.path(), needle),
             Vec::<String>::new(),
             "{needle}"
         );
@@ -246,7 +221,7 @@ async fn a_crash_at_any_point_of_a_compaction_loses_nothing_and_shows_nothing_de
             .collect();
         assert_eq!(read_all(&journal, 5).await, others, "{point:?}");
         assert_eq!(journal.find(victim).await.unwrap(), None, "{point:?}");
-        let leftovers: Vec<_> = walk(dir.path())
+        let leftovers: Vec<_> = inlet_testkit::files::under(dir.path())
             .into_iter()
             .filter(|p| p.extension().is_some_and(|e| e == "copy"))
             .collect();
@@ -254,7 +229,7 @@ async fn a_crash_at_any_point_of_a_compaction_loses_nothing_and_shows_nothing_de
         // The next compaction finishes the job.
         journal.compact(SystemTime::now()).await.unwrap();
         assert!(
-            files_containing(dir.path(), &needle).is_empty(),
+            inlet_testkit::files::containing(dir.path(), &needle).is_empty(),
             "{point:?}"
         );
         assert_eq!(read_all(&journal, 5).await, others, "{point:?}");
@@ -311,7 +286,7 @@ async fn retention_by_size_drops_the_oldest_until_the_journal_fits() {
     let (journal, writer) = open(dir.path(), 1024);
     fill(&journal, 40).await;
     let size = |dir: &Path| -> u64 {
-        walk(&dir.join(JOURNAL_DIR))
+        inlet_testkit::files::under(&dir.join(JOURNAL_DIR))
             .iter()
             .filter(|p| p.extension().is_some_and(|e| e == "jsonl" || e == "idx"))
             .map(|p| std::fs::metadata(p).unwrap().len())

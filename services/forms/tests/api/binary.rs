@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use inlet_testkit::http::get_json_as_admin;
 use inlet_testkit::otlp::OtlpReceiver;
 use inlet_testkit::process::{peak_rss_kib, rss_kib, run_to_exit, ServiceProcess};
 use inlet_testkit::WAIT;
@@ -262,14 +263,7 @@ async fn sigterm_lets_stored_records_stay_and_exits_zero() {
     assert!(forms.terminate().await.success());
 
     let forms = start_forms(&dir, &[]).await;
-    let page: serde_json::Value = inlet_testkit::http::admin_client()
-        .get(format!("{}/submissions", forms.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = get_json_as_admin(&format!("{}/submissions", forms.url())).await;
     assert_eq!(page["submissions"].as_array().unwrap().len(), 1);
 }
 
@@ -732,15 +726,7 @@ async fn each_stored_submission_carries_the_trace_id_that_stored_it() {
     assert_eq!(logged, caller_trace);
     let untraced = post(&forms, "application/json", r#"{"plain":true}"#, &[]).await;
     assert_eq!(untraced, 200);
-    let api = inlet_testkit::http::admin_client();
-    let page: serde_json::Value = api
-        .get(format!("{}/submissions", forms.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = get_json_as_admin(&format!("{}/submissions", forms.url())).await;
     let records = page["submissions"].as_array().unwrap();
     assert_eq!(records.len(), 2);
     // Newest first: the untraced one got a trace of its own.
@@ -754,14 +740,7 @@ async fn each_stored_submission_carries_the_trace_id_that_stored_it() {
     );
     // One record by its id: the same bytes as in the page.
     let id = records[1]["id"].as_str().unwrap();
-    let one: serde_json::Value = api
-        .get(format!("{}/submissions/{id}", forms.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let one = get_json_as_admin(&format!("{}/submissions/{id}", forms.url())).await;
     assert_eq!(&one, &records[1]);
     assert!(forms.terminate().await.success());
 }

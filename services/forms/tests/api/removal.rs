@@ -1,7 +1,6 @@
 //! Deleting a submission, erasing it from the disk, retention at start-up,
 //! and the low-disk guard, through the HTTP API of a running service.
 
-use std::path::Path;
 use std::time::Duration;
 
 use inlet_common::publish::event::Kind;
@@ -26,27 +25,6 @@ async fn post_marker(app: &crate::helpers::TestApp, marker: &str) -> String {
     let last = stored.last().unwrap();
     assert_eq!(last["fields"]["marker"], marker);
     last["id"].as_str().unwrap().to_owned()
-}
-
-/// Files under `dir` whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
-    let mut hits = Vec::new();
-    let mut folders = vec![dir.to_path_buf()];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(folder).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                folders.push(path);
-            } else if std::fs::read(&path)
-                .unwrap()
-                .windows(needle.len())
-                .any(|w| w == needle.as_bytes())
-            {
-                hits.push(path.display().to_string());
-            }
-        }
-    }
-    hits
 }
 
 #[tokio::test]
@@ -153,7 +131,7 @@ async fn compaction_on_demand_erases_the_bytes_from_every_file_under_the_data_fo
         .unwrap();
     assert_eq!(res.status(), 204);
     assert!(
-        !files_containing(app.data_dir.path(), &marker).is_empty(),
+        !inlet_testkit::files::containing(app.data_dir.path(), &marker).is_empty(),
         "not erased until compaction"
     );
 
@@ -167,7 +145,7 @@ async fn compaction_on_demand_erases_the_bytes_from_every_file_under_the_data_fo
     let done: serde_json::Value = res.json().await.unwrap();
     assert_eq!(done["erased"], 1, "{done}");
     assert_eq!(
-        files_containing(app.data_dir.path(), &marker),
+        inlet_testkit::files::containing(app.data_dir.path(), &marker),
         Vec::<String>::new()
     );
     // Every other record as it was, and each still found by its id.

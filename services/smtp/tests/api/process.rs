@@ -96,14 +96,10 @@ async fn a_traced_mail_is_stored_and_announced_in_its_senders_trace() {
         "written before the message's own lines: {text}"
     );
     let api = inlet_testkit::http::admin_client();
-    let listed: serde_json::Value = api
-        .get(format!("http://127.0.0.1:{api_port}/messages?mailbox=you"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = inlet_testkit::http::get_json_as_admin(&format!(
+        "http://127.0.0.1:{api_port}/messages?mailbox=you"
+    ))
+    .await;
     let item = &listed["messages"][0];
     assert_eq!(item["trace_id"], trace_id, "{listed}");
     assert_eq!(item["subject"], "traced");

@@ -14,8 +14,7 @@ fn message(subject: &str) -> Vec<u8> {
 }
 
 async fn listed(url: &str) -> Vec<(String, String)> {
-    let page: serde_json::Value =
-        serde_json::from_str(&inlet_testkit::http::get_text_as_admin(url).await).unwrap();
+    let page = inlet_testkit::http::get_json_as_admin(url).await;
     page["messages"]
         .as_array()
         .unwrap()

@@ -1,6 +1,7 @@
 //! Listing and downloading files needs the credential; uploading does not.
 
 use inlet_testkit::access::{assert_read_needs_the_credential, READ_TOKEN};
+use inlet_testkit::http::get_json_as_admin;
 
 use crate::helpers::spawn_app;
 
@@ -44,24 +45,8 @@ async fn a_files_meta_is_one_listed_item_and_unknown_names_are_404() {
     let name = answer["stored"][0]["name"].as_str().unwrap().to_owned();
     let url = app.url(&format!("/files/{name}/meta"));
     assert_read_needs_the_credential(&url, false).await;
-    let meta: serde_json::Value = app
-        .client
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let listed: serde_json::Value = app
-        .client
-        .get(app.url("/files"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta = get_json_as_admin(&url).await;
+    let listed = get_json_as_admin(&app.url("/files")).await;
     assert_eq!(listed["files"][0], meta);
     for key in [
         "id",

@@ -7,6 +7,7 @@ use futures_util::StreamExt;
 use inlet_testkit::process::ServiceProcess;
 use reqwest::multipart::{Form, Part};
 use sha2::{Digest, Sha256};
+use tempfile::TempDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_inlet-uploads");
 
@@ -93,13 +94,15 @@ async fn a_one_gib_upload_streams_through_in_flat_memory() {
     assert!(growth < 64 * 1024 * 1024, "RSS grew by {growth} bytes");
 }
 
-#[tokio::test]
-async fn a_full_disk_is_507_and_leaves_no_file_and_no_temp() {
+/// Starts the service in its own mount namespace with a tmpfs of `size`
+/// (`1m`) as its data folder, so a full disk is real without touching the
+/// machine's disks, and `min_free_bytes` as its floor. Gives the server and
+/// its uploads folder as the test sees it (through the namespace).
+async fn start_on_tmpfs(size: &str, min_free_bytes: &str) -> (ServiceProcess, String, TempDir) {
     let data = tempfile::tempdir().unwrap();
     let data_dir = data.path().display().to_string();
-    // The service runs in its own mount namespace with a 1 MiB tmpfs as its
-    // data folder: a real ENOSPC, without touching the machine's disks.
-    let script = r#"mount -t tmpfs -o size=1m inlet-full "$INLET_DATA_DIR" && exec "$0""#;
+    let script =
+        format!(r#"mount -t tmpfs -o size={size} inlet-tmpfs "$INLET_DATA_DIR" && exec "$0""#);
     let server = ServiceProcess::start_with_args(
         "unshare",
         &[
@@ -108,19 +111,24 @@ async fn a_full_disk_is_507_and_leaves_no_file_and_no_temp() {
             "--mount",
             "sh",
             "-c",
-            script,
+            &script,
             BIN,
         ],
         &[
             ("INLET_LISTEN", "127.0.0.1:0"),
             ("INLET_DATA_DIR", &data_dir),
-            // The guard off: this is about what a really full disk does.
-            ("INLET_DISK__MIN_FREE_BYTES", "0"),
+            ("INLET_DISK__MIN_FREE_BYTES", min_free_bytes),
         ],
     )
     .await;
-    // What the service sees of its folder, through its own mount namespace.
     let uploads = format!("/proc/{}/root{data_dir}/uploads", server.pid());
+    (server, uploads, data)
+}
+
+#[tokio::test]
+async fn a_full_disk_is_507_and_leaves_no_file_and_no_temp() {
+    // A 1 MiB tmpfs and the guard off: this is about what a really full disk does.
+    let (server, uploads, _data) = start_on_tmpfs("1m", "0").await;
     let client = inlet_testkit::http::client();
     let res = client
         .put(format!("{}/", server.url()))
@@ -151,29 +159,8 @@ async fn a_full_disk_is_507_and_leaves_no_file_and_no_temp() {
 
 #[tokio::test]
 async fn under_the_disk_floor_uploads_are_507_before_the_disk_is_full_and_readyz_says_so() {
-    let data = tempfile::tempdir().unwrap();
-    let data_dir = data.path().display().to_string();
     // A 4 MiB tmpfs as the data folder and a floor of 2 MiB.
-    let script = r#"mount -t tmpfs -o size=4m inlet-low "$INLET_DATA_DIR" && exec "$0""#;
-    let server = ServiceProcess::start_with_args(
-        "unshare",
-        &[
-            "--user",
-            "--map-root-user",
-            "--mount",
-            "sh",
-            "-c",
-            script,
-            BIN,
-        ],
-        &[
-            ("INLET_LISTEN", "127.0.0.1:0"),
-            ("INLET_DATA_DIR", &data_dir),
-            ("INLET_DISK__MIN_FREE_BYTES", "2097152"),
-        ],
-    )
-    .await;
-    let uploads = format!("/proc/{}/root{data_dir}/uploads", server.pid());
+    let (server, uploads, _data) = start_on_tmpfs("4m", "2097152").await;
     let client = inlet_testkit::http::admin_client();
     let put = |name: &'static str, len: usize| {
         client
@@ -337,27 +324,14 @@ async fn a_stored_file_carries_the_trace_id_that_stored_it() {
     assert_eq!(res.status(), 200);
     let answer: serde_json::Value = res.json().await.unwrap();
     let name = answer["stored"][0]["name"].as_str().unwrap().to_owned();
-    let api = inlet_testkit::http::admin_client();
-    let meta: serde_json::Value = api
-        .get(format!("{}/files/{name}/meta", server.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let meta =
+        inlet_testkit::http::get_json_as_admin(&format!("{}/files/{name}/meta", server.url()))
+            .await;
     assert_eq!(meta["trace_id"], caller_trace, "{meta}");
     assert_eq!(meta["id"], name.as_str());
     assert_eq!(meta["size"], 12);
     assert_eq!(meta["original_name"], "traced.txt");
-    let page: serde_json::Value = api
-        .get(format!("{}/files", server.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = inlet_testkit::http::get_json_as_admin(&format!("{}/files", server.url())).await;
     assert_eq!(page["files"][0], meta, "the listing says the same");
     assert!(server.terminate().await.success());
 }

@@ -36,15 +36,7 @@ async fn a_deleted_file_is_gone_from_every_read_and_announced() {
     assert_eq!(app.client.get(&url).send().await.unwrap().status(), 404);
     let meta = app.client.get(format!("{url}/meta")).send().await.unwrap();
     assert_eq!(meta.status(), 404);
-    let listed: serde_json::Value = app
-        .client
-        .get(app.url("/files"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = inlet_testkit::http::get_json_as_admin(&app.url("/files")).await;
     let names: Vec<&str> = listed["files"]
         .as_array()
         .unwrap()
