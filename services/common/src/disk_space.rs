@@ -9,9 +9,12 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
+
+use crate::readiness::Readiness;
 
 /// How long one answer from the file system is trusted.
 pub const RECHECK: Duration = Duration::from_millis(200);
@@ -67,6 +70,15 @@ impl DiskGuard {
             free: AtomicU64::new(u64::MAX),
             low: AtomicBool::new(false),
         }
+    }
+
+    /// A guard on the volume holding `dir`, reported by `readiness` as its
+    /// `disk-space` check.
+    pub fn watched(dir: PathBuf, settings: &DiskSettings, readiness: &Readiness) -> Arc<Self> {
+        let guard = Arc::new(Self::new(dir, settings));
+        let check = Arc::clone(&guard);
+        readiness.register("disk-space", move || check.check().is_ok());
+        guard
     }
 
     /// `Err` while the volume has less free space than the floor. A volume

@@ -44,6 +44,15 @@ impl Reason {
     }
 }
 
+/// Where `max_age` before `now` falls, as time since the Unix epoch: items
+/// stamped earlier are past it. `None` when there is no age limit (or it
+/// reaches back before the epoch).
+pub fn cutoff(now: SystemTime, max_age: Option<Duration>) -> Option<Duration> {
+    max_age
+        .and_then(|age| now.checked_sub(age))
+        .and_then(|at| at.duration_since(std::time::UNIX_EPOCH).ok())
+}
+
 /// The label set of the removal counters.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ReasonLabel {
@@ -160,11 +169,7 @@ pub mod optional_duration {
         let text: Option<String> = Option::deserialize(d)?;
         match text.as_deref().map(str::trim) {
             None | Some("") => Ok(None),
-            Some(text) => humantime_serde::re::humantime::parse_duration(text)
-                .map(Some)
-                .map_err(|e| {
-                    serde::de::Error::custom(format!("{e} (write it like 7d, 12h or 90s)"))
-                }),
+            Some(text) => super::duration::parse(text).map(Some),
         }
     }
 }
@@ -182,9 +187,13 @@ pub mod duration {
 
     /// Reads `7d`, `12h`, `90s`.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(d)?;
-        humantime_serde::re::humantime::parse_duration(text.trim())
-            .map_err(|e| serde::de::Error::custom(format!("{e} (write it like 7d, 12h or 90s)")))
+        parse(String::deserialize(d)?.trim())
+    }
+
+    /// `text` as a duration, or an error that shows how to write one.
+    pub(super) fn parse<E: serde::de::Error>(text: &str) -> Result<Duration, E> {
+        humantime_serde::re::humantime::parse_duration(text)
+            .map_err(|e| E::custom(format!("{e} (write it like 7d, 12h or 90s)")))
     }
 }
 

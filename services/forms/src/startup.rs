@@ -69,9 +69,7 @@ impl Application {
         let readiness = Readiness::new(vec![forms_dir.clone()]);
         let writer_check = Arc::clone(&journal);
         readiness.register("journal-writer", move || writer_check.is_taking_writes());
-        let disk = Arc::new(DiskGuard::new(forms_dir, &config.disk));
-        let disk_check = Arc::clone(&disk);
-        readiness.register("disk-space", move || disk_check.check().is_ok());
+        let disk = DiskGuard::watched(forms_dir, &config.disk, &readiness);
         let removals = RemovalMetrics::register(&metrics, "inlet_forms_submissions", "Submissions");
         let sweep = Sweep {
             store: Arc::clone(&journal),

@@ -66,17 +66,15 @@ impl Sweep {
                 continue;
             }
             self.removals.count(reason, count, bytes);
-            if self.publisher.is_enabled() {
-                self.publisher.publish(event_now(
-                    last_id,
-                    "inlet-forms",
-                    event::Kind::SubmissionsExpired(SubmissionsExpired {
-                        count,
-                        last_submission_id: last_id.to_string(),
-                        reason: reason.as_str().to_owned(),
-                    }),
-                ));
-            }
+            self.publisher.publish(event_now(
+                last_id,
+                "inlet-forms",
+                event::Kind::SubmissionsExpired(SubmissionsExpired {
+                    count,
+                    last_submission_id: last_id.to_string(),
+                    reason: reason.as_str().to_owned(),
+                }),
+            ));
         }
     }
 }

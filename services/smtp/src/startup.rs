@@ -78,7 +78,8 @@ impl Application {
             &metrics,
         )?;
         let removals = RemovalMetrics::register(&metrics, "inlet_smtp_messages", "Messages");
-        let disk = Arc::new(DiskGuard::new(mail_dir.clone(), &config.disk));
+        let readiness = Readiness::new(vec![mail_dir.clone()]);
+        let disk = DiskGuard::watched(mail_dir.clone(), &config.disk, &readiness);
         let mut mailboxes = Mailboxes::new(&config.smtp.users, &config.smtp.domains);
         if let Some(postmaster) = &config.smtp.postmaster {
             mailboxes = mailboxes.with_postmaster(postmaster);
@@ -108,8 +109,6 @@ impl Application {
         let smtp_port = listener.local_addr()?.port();
         let admin_listener = std::net::TcpListener::bind(config.admin_listen)?;
         let admin_port = admin_listener.local_addr()?.port();
-        let readiness = Readiness::new(vec![mail_dir.clone()]);
-        readiness.register("disk-space", move || disk.check().is_ok());
         let sweep = Arc::new(Sweep {
             folder: MailFolder::new(mail_dir.clone(), config.smtp.users.clone()),
             policy: config.mail.retention(),

@@ -49,17 +49,15 @@ impl Sweep {
         );
         for (message, reason) in removed {
             self.removals.count(reason, 1, message.size);
-            if self.publisher.is_enabled() {
-                self.publisher.publish(event_now(
-                    uuid::Uuid::now_v7(),
-                    "inlet-smtp",
-                    event::Kind::MailDeleted(MailDeleted {
-                        message_id: message.id,
-                        mailbox: message.mailbox,
-                        reason: reason.as_str().to_owned(),
-                    }),
-                ));
-            }
+            self.publisher.publish(event_now(
+                uuid::Uuid::now_v7(),
+                "inlet-smtp",
+                event::Kind::MailDeleted(MailDeleted {
+                    message_id: message.id,
+                    mailbox: message.mailbox,
+                    reason: reason.as_str().to_owned(),
+                }),
+            ));
         }
     }
 }

@@ -68,9 +68,7 @@ impl Application {
             tracing::warn!(leftovers, "removed files a crash left half-written");
         }
         let readiness = Readiness::new(vec![store.dir().to_owned()]);
-        let disk = Arc::new(DiskGuard::new(store.dir().to_owned(), &config.disk));
-        let disk_check = Arc::clone(&disk);
-        readiness.register("disk-space", move || disk_check.check().is_ok());
+        let disk = DiskGuard::watched(store.dir().to_owned(), &config.disk, &readiness);
         let removals = RemovalMetrics::register(&metrics, "inlet_uploads_files", "Files");
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();

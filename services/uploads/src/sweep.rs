@@ -46,16 +46,14 @@ impl Sweep {
         );
         for expired in removed {
             self.removals.count(expired.reason, 1, expired.bytes);
-            if self.publisher.is_enabled() {
-                self.publisher.publish(event_now(
-                    uuid::Uuid::now_v7(),
-                    "inlet-uploads",
-                    event::Kind::FileDeleted(FileDeleted {
-                        stored_name: expired.name,
-                        reason: expired.reason.as_str().to_owned(),
-                    }),
-                ));
-            }
+            self.publisher.publish(event_now(
+                uuid::Uuid::now_v7(),
+                "inlet-uploads",
+                event::Kind::FileDeleted(FileDeleted {
+                    stored_name: expired.name,
+                    reason: expired.reason.as_str().to_owned(),
+                }),
+            ));
         }
     }
 }

@@ -32,15 +32,13 @@ pub async fn delete(
         bytes = removed.bytes,
         "submission deleted; its bytes are erased at the next compaction"
     );
-    if state.publisher.is_enabled() {
-        state.publisher.publish(event_now(
-            id,
-            "inlet-forms",
-            event::Kind::SubmissionDeleted(SubmissionDeleted {
-                submission_id: id.to_string(),
-            }),
-        ));
-    }
+    state.publisher.publish(event_now(
+        id,
+        "inlet-forms",
+        event::Kind::SubmissionDeleted(SubmissionDeleted {
+            submission_id: id.to_string(),
+        }),
+    ));
     Ok(HttpResponse::NoContent().finish())
 }
 

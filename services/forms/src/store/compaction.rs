@@ -40,12 +40,13 @@ pub(super) fn erased_line(id: Uuid) -> Vec<u8> {
     format!("{{\"id\":\"{}\",\"erased\":true}}\n", id.hyphenated()).into_bytes()
 }
 
-/// A record to erase: its place in the segment, where it is, its id.
-#[derive(Debug, Clone, Copy)]
+/// A record to erase: its place in the segment, where it is, and the
+/// erased line that takes its place.
+#[derive(Debug, Clone)]
 struct Erase {
     local: u64,
     span: Span,
-    id: Uuid,
+    line: Vec<u8>,
 }
 
 /// Rewrites every segment holding a deleted record whose deletion is at
@@ -110,11 +111,7 @@ fn to_erase(segment: &Segment, deleted: &Deleted) -> Result<Vec<Erase>, StoreErr
         if span.len as usize == line.len() && segment.read_raw(span)? == line {
             continue;
         }
-        erase.push(Erase {
-            local,
-            span,
-            id: stone.id,
-        });
+        erase.push(Erase { local, span, line });
     }
     Ok(erase)
 }
@@ -143,16 +140,16 @@ fn rewrite(
 
     // The data: every byte as it was, but each erased record's line.
     let mut out = BufWriter::with_capacity(1 << 20, File::create(&data_copy)?);
+    let mut buf = vec![0u8; 1 << 20];
     let mut at = 0;
     let mut freed = 0u64;
     for item in erase {
-        copy_range(&source, at, item.span.offset, &mut out)?;
-        let line = erased_line(item.id);
-        out.write_all(&line)?;
-        freed += u64::from(item.span.len).saturating_sub(line.len() as u64);
+        copy_range(&source, at, item.span.offset, &mut buf, &mut out)?;
+        out.write_all(&item.line)?;
+        freed += u64::from(item.span.len).saturating_sub(item.line.len() as u64);
         at = item.span.end();
     }
-    copy_range(&source, at, source_len, &mut out)?;
+    copy_range(&source, at, source_len, &mut buf, &mut out)?;
     let data = out.into_inner().map_err(|e| e.into_error())?;
     data.sync_all()?;
 
@@ -164,7 +161,7 @@ fn rewrite(
         let offset = span.offset - shift;
         let len = match next.next_if(|item| item.local == local as u64) {
             Some(item) => {
-                let len = erased_line(item.id).len() as u32;
+                let len = item.line.len() as u32;
                 shift += u64::from(span.len - len);
                 len
             }
@@ -198,9 +195,14 @@ fn rewrite(
     Ok((Arc::new(reopened), freed))
 }
 
-/// Copies bytes `from..to` of `source` to `out`.
-fn copy_range(source: &File, from: u64, to: u64, out: &mut impl Write) -> std::io::Result<()> {
-    let mut buf = vec![0u8; 1 << 20];
+/// Copies bytes `from..to` of `source` to `out` through `buf`.
+fn copy_range(
+    source: &File,
+    from: u64,
+    to: u64,
+    buf: &mut [u8],
+    out: &mut impl Write,
+) -> std::io::Result<()> {
     let mut at = from;
     while at < to {
         let n = ((to - at) as usize).min(buf.len());

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use inlet_common::retention::cutoff;
 use uuid::Uuid;
 
 use super::crash_point::{CrashPoint, CrashPoints};
@@ -66,17 +67,16 @@ pub(super) fn expire(
         return Ok(expired);
     }
     let segments = shared.segments.read().expect("segments lock").clone();
-    let mut total = 0;
-    for segment in &segments {
-        total += segment.bytes().map_err(read_error)?;
-    }
-    let cutoff_ms = policy
-        .max_age
-        .and_then(|age| now.checked_sub(age))
-        .map(unix_ms);
+    let sizes = segments
+        .iter()
+        .map(|segment| segment.bytes())
+        .collect::<std::io::Result<Vec<u64>>>()
+        .map_err(read_error)?;
+    let mut total: u64 = sizes.iter().sum();
+    let cutoff_ms = cutoff(now, policy.max_age).map(|since| since.as_millis() as u64);
     let mut drop = 0;
-    for segment in &segments[..segments.len().saturating_sub(1)] {
-        let bytes = segment.bytes().map_err(read_error)?;
+    let sealed = segments.len().saturating_sub(1);
+    for (segment, &bytes) in segments[..sealed].iter().zip(&sizes) {
         let newest = newest_record(segment)?;
         let too_old = cutoff_ms.is_some_and(|cutoff| newest.map_or(0, |(_, ms)| ms) < cutoff);
         let too_big = policy.max_bytes.is_some_and(|max| total > max);

@@ -80,17 +80,15 @@ async fn delete(
         bytes = message.size,
         "message deleted"
     );
-    if state.publisher.is_enabled() {
-        state.publisher.publish(event_now(
-            uuid::Uuid::now_v7(),
-            "inlet-smtp",
-            event::Kind::MailDeleted(MailDeleted {
-                message_id: message.id,
-                mailbox: message.mailbox,
-                reason: Reason::Deleted.as_str().to_owned(),
-            }),
-        ));
-    }
+    state.publisher.publish(event_now(
+        uuid::Uuid::now_v7(),
+        "inlet-smtp",
+        event::Kind::MailDeleted(MailDeleted {
+            message_id: message.id,
+            mailbox: message.mailbox,
+            reason: Reason::Deleted.as_str().to_owned(),
+        }),
+    ));
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use inlet_common::retention::Reason;
+use inlet_common::retention::{cutoff, Reason};
 use sha2::{Digest, Sha256};
 
 /// How long and how much each mailbox keeps; `None` keeps everything.
@@ -171,11 +171,7 @@ impl MailFolder {
         if policy.keeps_all() {
             return Ok(removed);
         }
-        let cutoff = policy
-            .max_age
-            .and_then(|age| now.checked_sub(age))
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_micros());
+        let cutoff = cutoff(now, policy.max_age).map(|since| since.as_micros());
         for user in &self.users {
             let mut messages = Vec::new();
             self.scan(user, &mut messages)?;

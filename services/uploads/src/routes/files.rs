@@ -92,15 +92,13 @@ pub async fn delete(
         .ok_or(UploadsError::NotFound)?;
     state.removals.count(Reason::Deleted, 1, bytes);
     tracing::info!(stored_name = %name, bytes, "file deleted");
-    if state.publisher.is_enabled() {
-        state.publisher.publish(event_now(
-            uuid::Uuid::now_v7(),
-            "inlet-uploads",
-            event::Kind::FileDeleted(FileDeleted {
-                stored_name: name,
-                reason: Reason::Deleted.as_str().to_owned(),
-            }),
-        ));
-    }
+    state.publisher.publish(event_now(
+        uuid::Uuid::now_v7(),
+        "inlet-uploads",
+        event::Kind::FileDeleted(FileDeleted {
+            stored_name: name,
+            reason: Reason::Deleted.as_str().to_owned(),
+        }),
+    ));
     Ok(HttpResponse::NoContent().finish())
 }

@@ -203,18 +203,15 @@ impl FileStore for FsStore {
         let dir = self.dir.clone();
         let removed =
             inlet_common::retention::at_low_priority(move || -> io::Result<Vec<Expired>> {
-                let mut removed = choose(&dir, policy, now)?;
-                let mut gone = Vec::with_capacity(removed.len());
-                for expired in &removed {
+                let mut removed = Vec::new();
+                for expired in choose(&dir, policy, now)? {
                     match std::fs::remove_file(dir.join(&expired.name)) {
-                        Ok(()) => gone.push(true),
+                        Ok(()) => removed.push(expired),
                         // Deleted by a request meanwhile.
-                        Err(err) if err.kind() == io::ErrorKind::NotFound => gone.push(false),
+                        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
                         Err(err) => return Err(err),
                     }
                 }
-                let mut flags = gone.into_iter();
-                removed.retain(|_| flags.next().unwrap_or(false));
                 Ok(removed)
             })
             .await??;

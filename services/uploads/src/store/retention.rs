@@ -6,9 +6,9 @@
 
 use std::io;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
-use inlet_common::retention::Reason;
+use inlet_common::retention::{cutoff, Reason};
 
 use super::listing::scan;
 
@@ -49,11 +49,7 @@ pub fn choose(dir: &Path, policy: RetentionPolicy, now: SystemTime) -> io::Resul
     }
     let mut files = scan(dir)?;
     files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    let cutoff = policy
-        .max_age
-        .and_then(|age| now.checked_sub(age))
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos());
+    let cutoff = cutoff(now, policy.max_age).map(|since| since.as_nanos());
     let mut count = files.len() as u64;
     let mut total: u64 = files.iter().map(|(_, size)| size).sum();
     let mut expired = Vec::new();
