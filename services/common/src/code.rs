@@ -64,6 +64,8 @@ error_codes! {
     TooManyFailures => 429, "too_many_failures";
     /// A WebSocket handshake from a browser page whose origin is not allowed.
     OriginNotAllowed => 403, "origin_not_allowed";
+    /// A change from a page without the page's anti-forgery token.
+    BadCsrfToken => 403, "bad_csrf_token";
     /// A request whose `Host` is not in `http.allowed_hosts` (DNS rebinding).
     HostNotAllowed => 403, "host_not_allowed";
     /// No such path.
@@ -106,6 +108,8 @@ error_codes! {
     Unavailable => 503, "unavailable";
     /// Every connection slot is taken; try again later.
     TooManyConnections => 503, "too_many_connections";
+    /// A service this one relies on failed or could not be reached.
+    UpstreamFailed => 502, "upstream_failed";
 }
 
 impl Code {

@@ -108,6 +108,35 @@ impl Access {
         result
     }
 
+    /// A token typed into a sign-in page (not a header): checked, throttled
+    /// and counted like a bearer token.
+    pub(crate) fn check_typed(
+        &self,
+        req: &HttpRequest,
+        token: &str,
+        needed: Scope,
+    ) -> Result<Scope, AccessError> {
+        let client = client_address(req).0;
+        let result = self
+            .throttled(client)
+            .and_then(|()| self.check_token(Some(token.trim().as_bytes()), client, needed));
+        if let Err(err) = &result {
+            self.refused(req, client, err);
+        }
+        result
+    }
+
+    /// The anti-forgery token a page of this session puts in its forms
+    /// (see [`SessionKey::csrf_token`]); `None` without a session.
+    pub fn csrf_token(&self, req: &HttpRequest) -> Option<String> {
+        self.0.session.csrf_token(req)
+    }
+
+    /// Whether `given` is this session's anti-forgery token.
+    pub fn csrf_matches(&self, req: &HttpRequest, given: &str) -> bool {
+        self.0.session.csrf_matches(req, given)
+    }
+
     fn decide(
         &self,
         req: &HttpRequest,
@@ -196,7 +225,7 @@ impl Access {
 /// Whether a request carried by a page session may act: a safe method
 /// (GET, HEAD), or a change the browser says comes from the same origin
 /// (`Sec-Fetch-Site: same-origin`, or an `Origin` naming this very host).
-fn from_own_page(req: &HttpRequest) -> bool {
+pub fn from_own_page(req: &HttpRequest) -> bool {
     if req.method().is_safe() {
         return true;
     }

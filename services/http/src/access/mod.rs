@@ -23,4 +23,6 @@ pub mod session;
 pub mod session_key;
 
 pub use error::AccessError;
-pub use guard::{guard_operations, require_delete, require_read, Access, OperationsNeedCredential};
+pub use guard::{
+    from_own_page, guard_operations, require_delete, require_read, Access, OperationsNeedCredential,
+};

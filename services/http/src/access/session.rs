@@ -56,6 +56,37 @@ async fn sign_in(req: HttpRequest) -> HttpResponse {
     res
 }
 
+/// Signs in with a token typed into a page (the inbox's sign-in form):
+/// the scope it grants and the `Set-Cookie` value of its session. The
+/// token is checked, throttled and counted as a bearer token is.
+pub fn sign_in_with_typed_token(
+    req: &HttpRequest,
+    token: &str,
+) -> Result<(Scope, String), AccessError> {
+    let Some(access) = req.app_data::<Access>() else {
+        return Err(inlet_common::access::Denied::NotConfigured.into());
+    };
+    let scope = access.check_typed(req, token, Scope::Read)?;
+    let secure = req.connection_info().scheme() == "https";
+    let cookie = access
+        .session_key()
+        .issue(scope, access.session_ttl(), secure)
+        .ok_or(inlet_common::access::Denied::NotConfigured)?;
+    tracing::info!(scope = scope.name(), "page session started");
+    Ok((scope, cookie))
+}
+
+/// The `Set-Cookie` value that ends a page session.
+pub fn sign_out_cookie() -> String {
+    Cookie::build((COOKIE, ""))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path("/")
+        .max_age(cookie::time::Duration::ZERO)
+        .build()
+        .to_string()
+}
+
 /// `GET /session`: whether this browser is signed in, and with what scope.
 async fn who(req: HttpRequest) -> HttpResponse {
     let Some(access) = req.app_data::<Access>() else {
@@ -69,13 +100,7 @@ async fn who(req: HttpRequest) -> HttpResponse {
 
 /// `DELETE /session`: sign out (the cookie is removed).
 async fn sign_out() -> HttpResponse {
-    let removal = Cookie::build((COOKIE, ""))
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .path("/")
-        .max_age(cookie::time::Duration::ZERO)
-        .build();
     HttpResponse::NoContent()
-        .insert_header((header::SET_COOKIE, removal.to_string()))
+        .insert_header((header::SET_COOKIE, sign_out_cookie()))
         .finish()
 }

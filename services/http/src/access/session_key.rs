@@ -9,7 +9,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use actix_web::http::header;
 use actix_web::HttpRequest;
 use cookie::{Cookie, CookieJar, Key, SameSite};
+use hmac::{Hmac, Mac};
 use inlet_common::access::{Credentials, Scope};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 /// The cookie's name.
 pub const COOKIE: &str = "inlet_session";
@@ -31,16 +34,7 @@ impl SessionKey {
     /// The scope a valid, unexpired session cookie on `req` grants.
     pub fn scope_of(&self, req: &HttpRequest) -> Option<Scope> {
         let key = self.0.as_ref()?;
-        let mut jar = CookieJar::new();
-        for value in req.headers().get_all(header::COOKIE) {
-            let Ok(text) = value.to_str() else { continue };
-            for cookie in Cookie::split_parse(text).flatten() {
-                if cookie.name() == COOKIE {
-                    jar.add_original(cookie.into_owned());
-                }
-            }
-        }
-        let verified = jar.signed(key).get(COOKIE)?;
+        let verified = jar_of(req).signed(key).get(COOKIE)?;
         let (scope, expires) = verified.value().split_once('.')?;
         let expires: u64 = expires.parse().ok()?;
         if unix_now() >= expires {
@@ -51,6 +45,26 @@ impl SessionKey {
             "delete" => Some(Scope::Delete),
             _ => None,
         }
+    }
+
+    /// The anti-forgery token of the session on `req`: an HMAC of its
+    /// signed cookie, so it changes with every session and no page of
+    /// another origin can know it. `None` without a valid session.
+    pub fn csrf_token(&self, req: &HttpRequest) -> Option<String> {
+        let key = self.0.as_ref()?;
+        self.scope_of(req)?;
+        let cookie = jar_of(req).get(COOKIE)?.value().to_owned();
+        let mut mac = Hmac::<Sha256>::new_from_slice(key.signing()).ok()?;
+        mac.update(b"inlet csrf\0");
+        mac.update(cookie.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        Some(digest.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// Whether `given` is the anti-forgery token of the session on `req`.
+    pub fn csrf_matches(&self, req: &HttpRequest, given: &str) -> bool {
+        self.csrf_token(req)
+            .is_some_and(|token| bool::from(token.as_bytes().ct_eq(given.as_bytes())))
     }
 
     /// A `Set-Cookie` value for a session with `scope` lasting `ttl`.
@@ -68,6 +82,20 @@ impl SessionKey {
         );
         jar.get(COOKIE).map(|c| c.to_string())
     }
+}
+
+/// The session cookies `req` carries, unverified.
+fn jar_of(req: &HttpRequest) -> CookieJar {
+    let mut jar = CookieJar::new();
+    for value in req.headers().get_all(header::COOKIE) {
+        let Ok(text) = value.to_str() else { continue };
+        for cookie in Cookie::split_parse(text).flatten() {
+            if cookie.name() == COOKIE {
+                jar.add_original(cookie.into_owned());
+            }
+        }
+    }
+    jar
 }
 
 fn unix_now() -> u64 {
@@ -109,6 +137,25 @@ mod tests {
         assert_eq!(key.scope_of(&request_with(&cookie)), Some(Scope::Delete));
         let expired = key.issue(Scope::Read, Duration::ZERO, false).unwrap();
         assert_eq!(key.scope_of(&request_with(&expired)), None);
+    }
+
+    #[test]
+    fn the_csrf_token_belongs_to_one_session() {
+        let key = key("admin-token-0123456789");
+        let first = request_with(
+            &key.issue(Scope::Read, Duration::from_secs(60), false)
+                .unwrap(),
+        );
+        let token = key.csrf_token(&first).unwrap();
+        assert_eq!(token.len(), 64);
+        assert!(key.csrf_matches(&first, &token));
+        assert!(!key.csrf_matches(&first, &token[..63]));
+        assert!(!key.csrf_matches(&first, ""));
+        let expired = request_with(&key.issue(Scope::Read, Duration::ZERO, false).unwrap());
+        assert_eq!(key.csrf_token(&expired), None, "no session, no token");
+        assert!(!key.csrf_matches(&expired, &token));
+        let none = TestRequest::default().to_http_request();
+        assert_eq!(key.csrf_token(&none), None);
     }
 
     #[test]
