@@ -1,0 +1,1 @@
+//! The inbox in headless Chromium (written in the next step).
