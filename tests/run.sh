@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command. On a fresh Debian machine it first installs what the tests
 # need and is missing (Chromium and its driver for the page tests, debootstrap
-# for the end-to-end test's base images, rustfmt, clippy, cargo-nextest), then
-# runs formatting and lint checks, every test of the workspace, every fuzz
+# for the end-to-end test's base images, axe-core from PyPI for the inbox's
+# accessibility checks, rustfmt, clippy, cargo-nextest), then runs formatting and lint checks, every test of the workspace, every fuzz
 # target for 30 s (tests/fuzz/run.sh), and the end-to-end test of the compose
 # stack (tests/e2e/run.sh).
 set -euo pipefail
@@ -25,6 +25,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# axe-core, for the accessibility checks of the inbox's pages.
+python3 -c 'import axe_selenium_python' 2>/dev/null || python3 -m pip install -q axe-selenium-python
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked

@@ -26,8 +26,8 @@
   }
   const rows = document.getElementById('rows');
   const state = document.getElementById('live-state');
-  const params = new URLSearchParams({ q: table.dataset.q || '', after: table.dataset.after || '0' });
-  const source = new EventSource('/live?' + params.toString());
+  let after = table.dataset.after || '0';
+  let source = null;
   let arrived = 0;
 
   function say(text) {
@@ -36,8 +36,9 @@
     }
   }
 
-  source.addEventListener('rows', function (event) {
+  function onRows(event) {
     const data = JSON.parse(event.data);
+    after = String(data.after);
     const template = document.createElement('template');
     template.innerHTML = data.html;
     const added = template.content.querySelectorAll('tr').length;
@@ -58,24 +59,49 @@
     }
     arrived += added;
     say(arrived === 1 ? '1 new arrival' : arrived + ' new arrivals');
-  });
+  }
 
-  source.addEventListener('removed', function (event) {
+  function onRemoved(event) {
     const item = JSON.parse(event.data);
     rows.querySelectorAll('tr[data-item]').forEach(function (row) {
       if (row.dataset.item === item) {
         row.remove();
       }
     });
-  });
+  }
 
-  source.addEventListener('stale', function () {
+  function onStale() {
     say('Some items were removed elsewhere; reload the page to see the list as it is now.');
-  });
+  }
 
-  source.addEventListener('error', function () {
-    if (source.readyState === EventSource.CLOSED) {
+  function onError() {
+    if (source && source.readyState === EventSource.CLOSED) {
       say('Live updates stopped; reload the page to start them again.');
     }
+  }
+
+  function connect() {
+    const params = new URLSearchParams({ q: table.dataset.q || '', after: after });
+    source = new EventSource('/live?' + params.toString());
+    source.addEventListener('rows', onRows);
+    source.addEventListener('removed', onRemoved);
+    source.addEventListener('stale', onStale);
+    source.addEventListener('error', onError);
+  }
+
+  // A page left for another closes its stream (a browser allows only a
+  // few connections to one host), and picks up where it was if the reader
+  // comes back to it.
+  window.addEventListener('pagehide', function () {
+    if (source) {
+      source.close();
+      source = null;
+    }
   });
+  window.addEventListener('pageshow', function (event) {
+    if (event.persisted && !source) {
+      connect();
+    }
+  });
+  connect();
 })();

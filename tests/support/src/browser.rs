@@ -9,6 +9,21 @@ use tokio::process::{Child, Command};
 
 use crate::WAIT;
 
+/// axe-core's source, from the `axe-selenium-python` wheel.
+fn axe_script() -> String {
+    let found = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import axe_selenium_python, os; print(os.path.join(os.path.dirname(axe_selenium_python.__file__), 'node_modules', 'axe-core', 'axe.min.js'))",
+        ])
+        .output()
+        .expect("python3 runs");
+    let path = String::from_utf8_lossy(&found.stdout).trim().to_owned();
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("axe-core is not installed ({path:?}: {e}): pip install axe-selenium-python")
+    })
+}
+
 /// Where Debian installs the browser and its driver.
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -128,6 +143,33 @@ impl Browser {
             .text()
             .await
             .expect("the element has text")
+    }
+
+    /// The accessibility problems axe-core finds on the current page that
+    /// it rates serious or critical, as `rule: elements`; empty when none.
+    /// axe-core comes from the `axe-selenium-python` wheel on PyPI (which
+    /// carries `axe.min.js`), found through `python3`.
+    pub async fn serious_accessibility_problems(&self) -> Vec<String> {
+        self.client
+            .execute(&axe_script(), vec![])
+            .await
+            .expect("axe-core loads into the page");
+        let found = tokio::time::timeout(
+            WAIT,
+            self.client.execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                   .then(r => done(r.violations
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
+                   .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            ),
+        )
+        .await
+        .expect("axe-core answers in time")
+        .expect("axe-core runs");
+        serde_json::from_value(found).expect("a list of strings")
     }
 
     /// Ends the browser session.

@@ -47,7 +47,7 @@ pub fn list(view: &ListPage<'_>) -> Markup {
             form.search role="search" method="get" action="/" {
                 label for="q" { "Search" }
                 div.search-row {
-                    input #q type="search" name="q" value=(view.q) autocomplete="off" spellcheck="false"
+                    input #q type="search" name="q" value=(view.q) spellcheck="false"
                         aria-describedby="search-help";
                     button type="submit" { "Search" }
                 }
@@ -75,6 +75,8 @@ pub fn list(view: &ListPage<'_>) -> Markup {
             p #live-state .help role="status" aria-live="polite" {}
             form #selection method="get" action="/delete" {
                 input type="hidden" name="back" value=(this);
+                fieldset.selection {
+                legend.visually-hidden { "Select arrivals to delete" }
                 table #arrivals data-live=[view.newest.then_some("1")] data-after=(view.live_after) data-q=(view.q) {
                     caption.visually-hidden { "Arrivals, newest first" }
                     thead {
@@ -90,6 +92,7 @@ pub fn list(view: &ListPage<'_>) -> Markup {
                     tbody #rows {
                         @for row in view.rows { (row_html(row)) }
                     }
+                }
                 }
                 @if view.rows.is_empty() {
                     p.empty #empty { @if view.q.is_empty() { "Nothing has arrived yet." } @else { "Nothing matches this search." } }
