@@ -2,9 +2,10 @@
 # The test command. On a fresh Debian machine it first installs what the tests
 # need and is missing (Chromium and its driver for the page tests, debootstrap
 # for the end-to-end test's base images, axe-core from PyPI for the inbox's
-# accessibility checks, rustfmt, clippy, cargo-nextest), then runs formatting and lint checks, every test of the workspace, every fuzz
-# target for 30 s (tests/fuzz/run.sh), and the end-to-end test of the compose
-# stack (tests/e2e/run.sh).
+# accessibility checks, rustfmt, clippy, cargo-nextest), then runs formatting
+# and lint checks, every test of the workspace, every fuzz target for 30 s
+# (tests/fuzz/run.sh), and the end-to-end test of the compose stack
+# (tests/e2e/run.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -3,7 +3,8 @@
 //! every healthcheck and tells this test where everything is:
 //!
 //! - `INLET_E2E_FORMS_URL`, `INLET_E2E_UPLOADS_URL`, `INLET_E2E_GATEWAY_URL`
-//!   (`ws://`), `INLET_E2E_SMTP_PORT`, `INLET_E2E_JAEGER_URL`: the published ports;
+//!   (`ws://`), `INLET_E2E_SMTP_PORT`, `INLET_E2E_MAIL_URL`,
+//!   `INLET_E2E_INBOX_URL`, `INLET_E2E_JAEGER_URL`: the published ports;
 //! - `INLET_E2E_OTLP_ENDPOINT`: Jaeger's OTLP port, for the host's `inlet --trace`;
 //! - `COMPOSE_PROJECT_NAME`, `COMPOSE_FILE`: the stack, for `docker-compose`;
 //! - `INLET_E2E_COMPOSE`: the compose program (default `docker-compose`).
@@ -36,6 +37,8 @@ struct Stack {
     smtp_port: u16,
     /// The mail API (`http://…`).
     mail: String,
+    /// The web inbox (`http://…`).
+    inbox: String,
     jaeger: String,
     /// Where the host's `inlet --trace` exports its spans (the Jaeger stand-in).
     otlp: String,
@@ -62,6 +65,7 @@ impl Stack {
             gateway: var("INLET_E2E_GATEWAY_URL"),
             smtp_port: var("INLET_E2E_SMTP_PORT").parse().expect("a port"),
             mail: var("INLET_E2E_MAIL_URL"),
+            inbox: var("INLET_E2E_INBOX_URL"),
             jaeger: var("INLET_E2E_JAEGER_URL"),
             otlp: var("INLET_E2E_OTLP_ENDPOINT"),
             inlet: sibling_binary("inlet"),
@@ -936,6 +940,8 @@ async fn every_published_port_refuses_reads_without_the_credential() {
         format!("{gateway_http}/session"),
         format!("{}/messages", stack.mail),
         format!("{}/metrics", stack.mail),
+        format!("{}/", stack.inbox),
+        format!("{}/metrics", stack.inbox),
     ];
     for url in &reads {
         let anonymous = stack.http.get(url).send().await.unwrap();
@@ -1166,5 +1172,105 @@ async fn one_item_of_each_kind_deleted_through_the_cli_is_announced_and_gone_fro
         assert!(read.stderr.contains("404"), "{url}: {}", read.stderr);
         let again = stack.inlet(&["delete", url], b"").await;
         assert_eq!(again.code(), 4, "{url}: {again:?}");
+    }
+}
+
+/// The `href` of the inbox item page's "View trace" link.
+fn trace_link(page: &str) -> String {
+    let end = page
+        .find(r#"" target="_blank" rel="noopener noreferrer">View trace"#)
+        .unwrap_or_else(|| panic!("no trace link on the page: {page}"));
+    let start = page[..end].rfind("href=\"").expect("the link has an href") + "href=\"".len();
+    page[start..end].to_owned()
+}
+
+#[tokio::test]
+#[ignore = "needs the compose stack: run tests/e2e/run.sh"]
+async fn the_inbox_lists_a_post_an_upload_and_a_mail_each_linked_to_the_trace_jaeger_holds() {
+    let stack = Stack::from_env();
+    let nonce = uuid::Uuid::now_v7().simple().to_string();
+    let (_, form_trace) = stack.post_form(&[format!("inbox_{nonce}=1")]).await;
+    let files = tempfile::tempdir().unwrap();
+    let file = files.path().join(format!("inbox-{nonce}.txt"));
+    std::fs::write(&file, "for the inbox").unwrap();
+    let upload_trace = stack
+        .inlet_ok(
+            &["put", &stack.uploads, file.to_str().unwrap(), "--trace"],
+            b"",
+        )
+        .await
+        .trace_id();
+    let server = format!("127.0.0.1:{}", stack.smtp_port);
+    let mail_trace = stack
+        .inlet_ok(
+            &[
+                "mail",
+                "--server",
+                &server,
+                "--to",
+                "you@example.com",
+                "--subject",
+                &format!("inbox {nonce}"),
+                "--body",
+                "for the inbox",
+                "--trace",
+            ],
+            b"",
+        )
+        .await
+        .trace_id();
+
+    // The inbox learns of them from the gateway's feed: all three come up
+    // in a search for the nonce.
+    let search = format!("{}/?q={nonce}", stack.inbox);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let page = loop {
+        let page = stack
+            .http
+            .get(&search)
+            .bearer_auth(&stack.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 200);
+        let page = page.text().await.unwrap();
+        if ["/items/submission/", "/items/file/", "/items/mail/"]
+            .iter()
+            .all(|kind| page.contains(kind))
+        {
+            break page;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the inbox did not list all three: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    for (kind, trace_id) in [
+        ("submission", &form_trace),
+        ("file", &upload_trace),
+        ("mail", &mail_trace),
+    ] {
+        let at = page.find(&format!("href=\"/items/{kind}/")).unwrap() + "href=\"".len();
+        let path = &page[at..at + page[at..].find('"').unwrap()];
+        let item = stack
+            .http
+            .get(format!("{}{path}", stack.inbox))
+            .bearer_auth(&stack.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(item.status(), 200, "{path}");
+        let item = item.text().await.unwrap();
+        // The link opens this stack's Jaeger at the trace of the request
+        // that stored the item, and Jaeger holds that trace.
+        assert_eq!(
+            trace_link(&item),
+            format!("{}/trace/{trace_id}", stack.jaeger),
+            "{kind}"
+        );
+        stack
+            .wait_for_trace_where(trace_id, "its spans", |trace| !trace.spans.is_empty())
+            .await;
     }
 }
