@@ -6,6 +6,9 @@
 //! inlet-bench ws ws://127.0.0.1:8082/ --mode hello --connections 100
 //! inlet-bench smtp 127.0.0.1:2525 --sessions 8 --messages 200 --message-bytes 4096
 //! inlet-bench ws ws://127.0.0.1:8082/events --mode fanout --connections 1000 --publish-url http://127.0.0.1:50051
+//! inlet-bench inbox-fill --forms http://127.0.0.1:8080 --uploads http://127.0.0.1:8081 --smtp 127.0.0.1:2525 --items 100000
+//! inlet-bench inbox-search http://127.0.0.1:8084 --query 'kind:mail from:alice after:7d' --requests 300
+//! inlet-bench inbox-live http://127.0.0.1:8084 --forms … --uploads … --smtp … --rate 1000 --seconds 10
 //! inlet-bench ceiling --dir /data/ceiling --threads 8 --file-bytes 50000 --files 4000
 //! inlet-bench soak --forms http://127.0.0.1:8080 --uploads http://127.0.0.1:8081 --gateway ws://127.0.0.1:8082 \
 //!     --smtp 127.0.0.1:2525 --data-dir DATA --pid forms=PID … --minutes 30   (tests/soak/run.sh)
@@ -14,6 +17,9 @@
 
 mod ceiling;
 mod credentials;
+#[cfg(feature = "engines")]
+mod engines;
+mod inbox;
 mod report;
 mod rss;
 mod smtp;
@@ -44,6 +50,15 @@ enum Command {
     Soak(soak::Args),
     /// This machine's ceiling for storing small files durably (no server).
     Ceiling(ceiling::Args),
+    /// The inbox: store a mix of items through forms, uploads and smtp.
+    InboxFill(inbox::FillArgs),
+    /// The inbox: latency of one search (or the list's first page).
+    InboxSearch(inbox::SearchArgs),
+    /// The inbox: time from an arrival's 200/250 to its row on an open page.
+    InboxLive(inbox::LiveArgs),
+    /// The inbox's index on SQLite FTS5 against tantivy (feature `engines`).
+    #[cfg(feature = "engines")]
+    IndexEngines(engines::Args),
 }
 
 #[tokio::main]
@@ -69,6 +84,33 @@ async fn main() -> ExitCode {
             .map(|r| serde_json::to_value(r).expect("a report serialises"))
             .map_err(|e| e.to_string()),
         Command::Smtp(args) => smtp::run(args)
+            .await
+            .map(|r| serde_json::to_value(r).expect("a report serialises")),
+        #[cfg(feature = "engines")]
+        Command::IndexEngines(args) => {
+            return match engines::run(args).await {
+                Ok(reports) => {
+                    for report in reports {
+                        println!(
+                            "{}",
+                            serde_json::to_string(&report).expect("a report serialises")
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(err) => {
+                    eprintln!("inlet-bench: {err}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Command::InboxFill(args) => inbox::fill(args)
+            .await
+            .map(|r| serde_json::to_value(r).expect("a report serialises")),
+        Command::InboxSearch(args) => inbox::search(args)
+            .await
+            .map(|r| serde_json::to_value(r).expect("a report serialises")),
+        Command::InboxLive(args) => inbox::live(args)
             .await
             .map(|r| serde_json::to_value(r).expect("a report serialises")),
         Command::Ws(args) => ws::run(args)

@@ -39,6 +39,12 @@ impl Browser {
     /// Starts chromedriver on a free port, waits until it says it is ready, and
     /// opens a headless Chromium session.
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Like [`Browser::start`], with more Chromium switches (e.g.
+    /// `--force-dark-mode` for pages in dark).
+    pub async fn start_with(extra_args: &[&str]) -> Self {
         let port = {
             let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             probe.local_addr().unwrap().port()
@@ -71,12 +77,16 @@ impl Browser {
         assert!(matches!(started, Ok(Ok(()))), "chromedriver did not start");
 
         let mut caps = serde_json::Map::new();
+        let mut args = vec![
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+        ];
+        args.extend_from_slice(extra_args);
         caps.insert(
             "goog:chromeOptions".into(),
-            serde_json::json!({
-                "binary": CHROMIUM,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-            }),
+            serde_json::json!({ "binary": CHROMIUM, "args": args }),
         );
         let client = tokio::time::timeout(
             WAIT,

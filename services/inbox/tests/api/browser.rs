@@ -133,6 +133,21 @@ async fn the_owner_signs_in_sees_arrivals_live_searches_reads_deletes_and_signs_
         .await
         .contains("attachment"));
     accessible(&browser, "the list").await;
+    // At 375 px wide the list fits: nothing to scroll sideways.
+    browser.client.set_window_size(375, 812).await.unwrap();
+    let overflow = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        overflow.as_i64().unwrap() <= 0,
+        "the list is wider than 375 px by {overflow}"
+    );
+    browser.client.set_window_size(1280, 900).await.unwrap();
 
     // Search from the box, then each operator: the query is in the URL.
     browser.type_into("#q", "periwinkle").await;

@@ -4,4 +4,5 @@
 mod browser;
 mod helpers;
 mod pages;
+mod screenshots;
 mod sync;
