@@ -46,6 +46,8 @@ pub struct FileSink {
     cap: u64,
     span: tracing::Span,
     started: Instant,
+    /// Who is sending it, kept in its metadata.
+    client: Option<std::net::IpAddr>,
 }
 
 /// Where a file's bytes are until it is sealed.
@@ -59,8 +61,9 @@ enum Held {
 impl FileSink {
     /// Starts a file for the uploads folder (in memory until it outgrows
     /// [`IN_MEMORY_UP_TO`]).
-    pub fn start(state: &AppState) -> Self {
+    pub fn start(state: &AppState, client: Option<std::net::IpAddr>) -> Self {
         Self {
+            client,
             bytes: Held::Memory(Vec::new()),
             len: 0,
             store: Arc::clone(&state.store),
@@ -111,6 +114,7 @@ impl FileSink {
             hasher,
             span,
             started,
+            client,
             ..
         } = self;
         let now = SystemTime::now();
@@ -122,7 +126,8 @@ impl FileSink {
             field,
             format!("{:x}", hasher.finalize()),
             inlet_common::record::rfc3339(now.into()),
-        );
+        )
+        .with_client(client);
         span.record("uploads.file.field", field);
         // Recorded as i64: tracing-opentelemetry exports a u64 as a string.
         span.record("uploads.file.size", len as i64);

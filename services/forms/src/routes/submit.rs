@@ -164,6 +164,7 @@ async fn store(
         trace_id: trace_id.as_deref(),
         size: bytes as u64,
         content_type,
+        client: client.0,
         fields: &submission.fields,
     }
     .to_line();

@@ -638,6 +638,7 @@ mod tests {
                 trace_id: None,
                 size: fields.len() as u64,
                 content_type: "application/json",
+                client: None,
                 fields: &fields,
             }
             .to_line();

@@ -42,6 +42,7 @@ async fn fill(journal: &Journal, n: usize) -> Vec<(Uuid, Vec<u8>)> {
             trace_id: None,
             size: fields.len() as u64,
             content_type: "application/json",
+            client: None,
             fields: &fields,
         }
         .to_line();

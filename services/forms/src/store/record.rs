@@ -14,6 +14,8 @@ pub struct Record<'a> {
     pub size: u64,
     /// `application/x-www-form-urlencoded` or `application/json`.
     pub content_type: &'static str,
+    /// The address of the client that sent it (through trusted proxies).
+    pub client: Option<std::net::IpAddr>,
     /// The fields: valid JSON on one line, written as is (never re-serialised).
     pub fields: &'a str,
 }
@@ -43,7 +45,17 @@ impl Record<'_> {
         line.extend_from_slice(self.size.to_string().as_bytes());
         line.extend_from_slice(br#","content_type":""#);
         line.extend_from_slice(self.content_type.as_bytes());
-        line.extend_from_slice(br#"","fields":"#);
+        line.extend_from_slice(br#"","client":"#);
+        match self.client {
+            // An address prints as digits, dots and colons: no escaping.
+            Some(client) => {
+                line.push(b'"');
+                line.extend_from_slice(client.to_string().as_bytes());
+                line.push(b'"');
+            }
+            None => line.extend_from_slice(b"null"),
+        }
+        line.extend_from_slice(br#","fields":"#);
         line.extend_from_slice(self.fields.as_bytes());
         line.push(b'}');
         line
@@ -69,6 +81,7 @@ mod tests {
             trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736"),
             size: 77,
             content_type: "application/json",
+            client: None,
             fields,
         }
         .to_line();
@@ -95,6 +108,7 @@ mod tests {
                 trace_id,
                 size: 2,
                 content_type: "application/json",
+                client: None,
                 fields: "{}",
             }
             .to_line();

@@ -87,7 +87,7 @@ async fn a_page_stops_before_the_record_that_would_pass_its_byte_budget() {
     let app = spawn_app(&[("INLET_LIMITS__MAX_PAGE_BYTES", "1000")]).await;
     // Each stored record is a little over 300 bytes: three fit in 1000, four do not.
     for n in 0..7 {
-        let body = format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(150));
+        let body = format!(r#"{{"n":{n},"pad":"{}"}}"#, "x".repeat(130));
         assert_eq!(app.post("application/json", body).await.status(), 200);
     }
     let line = app.journal_text();

@@ -58,6 +58,7 @@ pub fn item(kind: Kind, value: &Value) -> Result<Item, ConvertError> {
 }
 
 fn submission(object: &Map<String, Value>, item: &mut Item) {
+    item.from = text(object, "client").unwrap_or_default();
     let mut summary = Vec::new();
     let mut words = Vec::new();
     if let Some(fields) = object.get("fields") {
@@ -74,6 +75,7 @@ fn submission(object: &Map<String, Value>, item: &mut Item) {
 }
 
 fn file(object: &Map<String, Value>, item: &mut Item) {
+    item.from = text(object, "client").unwrap_or_default();
     let original = text(object, "original_name").unwrap_or_default();
     let stored = text(object, "name").unwrap_or_else(|| item.id.clone());
     item.summary = shorten(&format!(
@@ -199,7 +201,7 @@ mod tests {
     fn a_submission_summarises_its_fields() {
         let item = item(
             Kind::Submission,
-            &json!({"id": "0199", "received_at": "2026-12-01T00:00:00.5Z", "trace_id": "ab", "size": 17,
+            &json!({"id": "0199", "received_at": "2026-12-01T00:00:00.5Z", "trace_id": "ab", "size": 17, "client": "192.0.2.7",
                     "content_type": "application/json", "fields": {"name": "Ann", "tags": ["a", "b"], "n": {"x": 1}}}),
         )
         .unwrap();
@@ -207,6 +209,7 @@ mod tests {
         assert_eq!(item.summary, "name: Ann, tags: a, tags: b, n.x: 1");
         assert!(item.text.contains("name Ann") && item.text.contains("application/json"));
         assert_eq!(item.trace_id.as_deref(), Some("ab"));
+        assert_eq!(item.from, "192.0.2.7", "from: the client's address");
     }
 
     #[test]

@@ -76,6 +76,7 @@ pub async fn read(
 ) -> Result<Received, UploadsError> {
     media_type(req, MULTIPART).map_err(UploadsError::Body)?;
     let boundary = boundary(req.headers())?;
+    let client = inlet_http::client_address::client_address(req).0;
     let limits = &state.limits;
     let reader = BodyReader::new(req, payload, limits.max_request_bytes)
         .map_err(|err| UploadsError::from_body(err, Cap::Request))?;
@@ -118,7 +119,7 @@ pub async fn read(
                 received.skipped += 1;
             }
             Some(original) => {
-                let sealed = read_file(field, state, &name, &original)
+                let sealed = read_file(field, state, &name, &original, client)
                     .await
                     .map_err(|err| err.into_error(explain))?;
                 received.parts.push(Part::File(received.files.len()));
@@ -284,9 +285,10 @@ async fn read_file(
     state: &AppState,
     name: &str,
     original: &str,
+    client: Option<std::net::IpAddr>,
 ) -> Result<Sealed, PartError> {
     let saving = |err: UploadsError| PartError::Refused(err.saving(original));
-    let mut sink = FileSink::start(state);
+    let mut sink = FileSink::start(state, client);
     while let Some(chunk) = field.next().await {
         sink.write(&chunk?).await.map_err(saving)?;
     }

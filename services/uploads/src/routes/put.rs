@@ -52,7 +52,7 @@ async fn receive(
     let mut reader = BodyReader::new(req, payload, state.limits.max_file_bytes)
         .map_err(|err| UploadsError::from_body(err, Cap::File))?;
     let saving = |err: UploadsError| err.saving(&original_name);
-    let mut sink = FileSink::start(state);
+    let mut sink = FileSink::start(state, client_address(req).0);
     while let Some(chunk) = reader
         .next_chunk()
         .await

@@ -33,6 +33,8 @@ pub struct Listed {
     pub field: Option<String>,
     /// The name the client sent; `null` without metadata.
     pub original_name: Option<String>,
+    /// The address of the client that sent it; `null` when unknown.
+    pub client: Option<String>,
 }
 
 /// Where a page ends: the next page lists files strictly older than this
@@ -169,6 +171,7 @@ fn describe(dir: &Path, cursor: Cursor, size: u64) -> Listed {
         sha256: meta.as_ref().map(|m| m.sha256.clone()),
         stored_at,
         field: meta.as_ref().map(|m| m.field.clone()),
+        client: meta.as_ref().and_then(|m| m.client.clone()),
         original_name: meta.map(|m| m.original_name),
     }
 }

@@ -31,6 +31,10 @@ pub struct FileMeta {
     /// stored before Inlet kept it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace_id: Option<String>,
+    /// The address of the client that sent it (through trusted proxies);
+    /// absent when unknown, and on files stored before Inlet kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
 }
 
 impl FileMeta {
@@ -47,6 +51,15 @@ impl FileMeta {
             sha256,
             stored_at,
             trace_id: inlet_common::trace_id::current(),
+            client: None,
+        }
+    }
+
+    /// The same metadata, naming the client that sent the file.
+    pub fn with_client(self, client: Option<std::net::IpAddr>) -> Self {
+        Self {
+            client: client.map(|ip| ip.to_string()),
+            ..self
         }
     }
 }
