@@ -27,7 +27,7 @@ use query::Query;
 use search::Window;
 
 /// Items of one millisecond share its 4096 rowids (see [`schema`]).
-const PER_MS: i64 = 4096;
+pub(crate) const PER_MS: i64 = 4096;
 
 /// Reader connections kept open between searches.
 const IDLE_READERS: usize = 8;

@@ -38,6 +38,15 @@ pub fn statement(query: &Query, window: Window) -> (String, Vec<Value>) {
     let mut conditions: Vec<String> = Vec::new();
     let mut params: Vec<Value> = Vec::new();
     let mut matching: Vec<String> = Vec::new();
+    // A page of a text search walks the FTS5 table by rowid; otherwise
+    // `items` is walked. Time bounds are rowid bounds on the walked table
+    // (rowids are arrival times), so neither reads outside them.
+    let walks_fts = matches!(window, Window::Older { .. })
+        && query
+            .terms
+            .iter()
+            .any(|t| !t.negated && matches!(t.filter, Filter::Text { .. } | Filter::Field { .. }));
+    let rowid = if walks_fts { "f.rowid" } else { "i.rowid" };
     for term in &query.terms {
         let fts = match &term.filter {
             Filter::Text { text, phrase } => Some(text_match(text, *phrase, None)),
@@ -65,12 +74,12 @@ pub fn statement(query: &Query, window: Window) -> (String, Vec<Value>) {
                 params.push(Value::Text(kind.name().into()));
             }
             Filter::After(ms) => {
-                conditions.push(format!("{not}(i.received_at >= ?)"));
-                params.push(Value::Integer(*ms));
+                conditions.push(format!("{not}({rowid} >= ?)"));
+                params.push(Value::Integer(first_rowid_of(*ms)));
             }
             Filter::Before(ms) => {
-                conditions.push(format!("{not}(i.received_at < ?)"));
-                params.push(Value::Integer(*ms));
+                conditions.push(format!("{not}({rowid} < ?)"));
+                params.push(Value::Integer(first_rowid_of(*ms)));
             }
             Filter::HasAttachment => conditions.push(format!("{not}(i.has_attachment = 1)")),
             Filter::Trace(prefix) => {
@@ -83,9 +92,9 @@ pub fn statement(query: &Query, window: Window) -> (String, Vec<Value>) {
     }
     let (order, limit) = match window {
         Window::Older { before, limit } => {
-            if let Some(rowid) = before {
-                conditions.push("i.rowid < ?".into());
-                params.push(Value::Integer(rowid));
+            if let Some(before) = before {
+                conditions.push(format!("{rowid} < ?"));
+                params.push(Value::Integer(before));
             }
             ("DESC", limit)
         }
@@ -116,6 +125,11 @@ pub fn statement(query: &Query, window: Window) -> (String, Vec<Value>) {
     };
     sql.push_str(&format!(" ORDER BY {by} {order} LIMIT {limit}"));
     (sql, params)
+}
+
+/// The first rowid of the millisecond `ms` (see the index's schema).
+fn first_rowid_of(ms: i64) -> i64 {
+    ms.max(0).saturating_mul(super::PER_MS)
 }
 
 /// An FTS5 expression for `text`: a quoted phrase (prefix-matched on its last

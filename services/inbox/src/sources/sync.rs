@@ -158,8 +158,15 @@ impl Syncer {
                 .await?;
             let (mut listed, mut removed) = (0, 0);
             let mut failed = None;
-            for kind in self.api.kinds() {
-                match self.walk(kind, generation).await {
+            // The kinds' services are walked at once; the index takes their
+            // pages one at a time.
+            let kinds = self.api.kinds();
+            let walks = futures_util::future::join_all(
+                kinds.iter().map(|kind| self.walk(*kind, generation)),
+            )
+            .await;
+            for (kind, walked) in kinds.into_iter().zip(walks) {
+                match walked {
                     Ok(count) => {
                         listed += count;
                         removed += self
