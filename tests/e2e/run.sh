@@ -57,27 +57,6 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 export COMPOSE_PROJECT_NAME="inlet-e2e-$$"
 export COMPOSE_FILE="$root/docker-compose.yml:$root/tests/e2e/docker-compose.standin.yml"
 export INLET_PUBLISH_ADDRESS=127.0.0.1 JAEGER_PUBLISH_ADDRESS=127.0.0.1
-INLET_FORMS_PORT=$(free_port)
-INLET_UPLOADS_PORT=$(free_port)
-INLET_GATEWAY_PORT=$(free_port)
-INLET_SMTP_PORT=$(free_port)
-INLET_MAIL_PORT=$(free_port)
-INLET_INBOX_PORT=$(free_port)
-JAEGER_UI_PORT=$(free_port)
-JAEGER_OTLP_GRPC_PORT=$(free_port)
-JAEGER_OTLP_HTTP_PORT=$(free_port)
-export INLET_FORMS_PORT INLET_UPLOADS_PORT INLET_GATEWAY_PORT INLET_SMTP_PORT INLET_MAIL_PORT INLET_INBOX_PORT JAEGER_UI_PORT JAEGER_OTLP_GRPC_PORT JAEGER_OTLP_HTTP_PORT
-export INLET_E2E_FORMS_URL="http://127.0.0.1:$INLET_FORMS_PORT"
-export INLET_E2E_UPLOADS_URL="http://127.0.0.1:$INLET_UPLOADS_PORT"
-export INLET_E2E_GATEWAY_URL="ws://127.0.0.1:$INLET_GATEWAY_PORT"
-export INLET_E2E_SMTP_PORT="$INLET_SMTP_PORT"
-export INLET_E2E_MAIL_URL="http://127.0.0.1:$INLET_MAIL_PORT"
-export INLET_E2E_JAEGER_URL="http://127.0.0.1:$JAEGER_UI_PORT"
-export INLET_E2E_INBOX_URL="http://127.0.0.1:$INLET_INBOX_PORT"
-# The inbox's "View trace" links point at the Jaeger (stand-in) of this stack.
-export INLET_JAEGER_UI_URL="$INLET_E2E_JAEGER_URL"
-# Where the host's `inlet --trace` sends the client's own spans.
-export INLET_E2E_OTLP_ENDPOINT="http://127.0.0.1:$JAEGER_OTLP_GRPC_PORT"
 export INLET_E2E_COMPOSE="${compose[*]}"
 # The stack's credential, as a user sets it in .env; the test reads with it.
 INLET_ADMIN_TOKEN="e2e-$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
@@ -114,6 +93,32 @@ if ! COMPOSE_PROFILES=cli "${compose[@]}" build >"$build_log" 2>&1; then
 fi
 rm -f "$build_log"
 
+# Free ports are chosen now, just before the stack binds them (not before
+# the build, minutes earlier, when another program may take one meanwhile).
+pick_ports() {
+  INLET_FORMS_PORT=$(free_port)
+  INLET_UPLOADS_PORT=$(free_port)
+  INLET_GATEWAY_PORT=$(free_port)
+  INLET_SMTP_PORT=$(free_port)
+  INLET_MAIL_PORT=$(free_port)
+  INLET_INBOX_PORT=$(free_port)
+  JAEGER_UI_PORT=$(free_port)
+  JAEGER_OTLP_GRPC_PORT=$(free_port)
+  JAEGER_OTLP_HTTP_PORT=$(free_port)
+  export INLET_FORMS_PORT INLET_UPLOADS_PORT INLET_GATEWAY_PORT INLET_SMTP_PORT INLET_MAIL_PORT INLET_INBOX_PORT JAEGER_UI_PORT JAEGER_OTLP_GRPC_PORT JAEGER_OTLP_HTTP_PORT
+  export INLET_E2E_FORMS_URL="http://127.0.0.1:$INLET_FORMS_PORT"
+  export INLET_E2E_UPLOADS_URL="http://127.0.0.1:$INLET_UPLOADS_PORT"
+  export INLET_E2E_GATEWAY_URL="ws://127.0.0.1:$INLET_GATEWAY_PORT"
+  export INLET_E2E_SMTP_PORT="$INLET_SMTP_PORT"
+  export INLET_E2E_MAIL_URL="http://127.0.0.1:$INLET_MAIL_PORT"
+  export INLET_E2E_JAEGER_URL="http://127.0.0.1:$JAEGER_UI_PORT"
+  export INLET_E2E_INBOX_URL="http://127.0.0.1:$INLET_INBOX_PORT"
+  # The inbox's "View trace" links point at the Jaeger (stand-in) of this stack.
+  export INLET_JAEGER_UI_URL="$INLET_E2E_JAEGER_URL"
+  # Where the host's `inlet --trace` sends the client's own spans.
+  export INLET_E2E_OTLP_ENDPOINT="http://127.0.0.1:$JAEGER_OTLP_GRPC_PORT"
+}
+pick_ports
 step "starting $COMPOSE_PROJECT_NAME"
 "${compose[@]}" up --detach --no-build
 
