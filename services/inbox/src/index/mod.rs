@@ -101,14 +101,18 @@ impl Index {
     }
 
     /// Adds `items` or brings them up to date (their `opened` mark is
-    /// kept), marking each seen in `generation`. Returns how many were new.
+    /// kept), marking each seen in `generation`. An item already indexed as
+    /// it is now is only marked seen. Returns how many were new.
     pub fn upsert(&self, items: &[Item], generation: i64) -> Result<usize, IndexError> {
         let mut conn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let tx = conn.transaction()?;
         let mut added = 0;
         {
-            let mut existing =
-                tx.prepare_cached("SELECT rowid FROM items WHERE kind = ?1 AND id = ?2")?;
+            let mut existing = tx.prepare_cached(
+                "SELECT rowid, document = ?3 FROM items WHERE kind = ?1 AND id = ?2",
+            )?;
+            let mut seen =
+                tx.prepare_cached("UPDATE items SET seen = ?2 WHERE rowid = ?1 AND seen < ?2")?;
             let mut last_taken =
                 tx.prepare_cached("SELECT max(rowid) FROM items WHERE rowid >= ?1 AND rowid < ?2")?;
             let mut insert = tx.prepare_cached(
@@ -125,11 +129,17 @@ impl Index {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
             for item in items {
-                let found: Option<i64> = existing
-                    .query_row(params![item.kind.name(), item.id], |row| row.get(0))
+                let found: Option<(i64, bool)> = existing
+                    .query_row(params![item.kind.name(), item.id, item.document], |row| {
+                        Ok((row.get(0)?, row.get(1)?))
+                    })
                     .optional()?;
                 let rowid = match found {
-                    Some(rowid) => {
+                    Some((rowid, true)) => {
+                        seen.execute(params![rowid, generation])?;
+                        continue;
+                    }
+                    Some((rowid, false)) => {
                         update.execute(params![
                             rowid,
                             item.trace_id,

@@ -191,8 +191,12 @@ fn an_update_keeps_the_opened_mark_and_reindexes_the_text() {
     let (_dir, index) = open();
     index.upsert(&sample(), 1).unwrap();
     assert!(index.mark_opened(Kind::File, "f1").unwrap());
+    // The same item, unchanged, in a later generation: only marked seen.
+    assert_eq!(index.upsert(&sample()[1..2], 2).unwrap(), 0);
+    assert_eq!(index.remove_unseen(Kind::File, 2).unwrap(), 0, "seen in 2");
     let renamed = Item {
         name: "other.bin".into(),
+        document: r#"{"name":"other.bin"}"#.into(),
         ..sample()[1].clone()
     };
     assert_eq!(index.upsert(&[renamed], 2).unwrap(), 0, "not new");

@@ -17,7 +17,7 @@ pub enum SourceError {
     #[error("no {0} service is configured")]
     NotConfigured(&'static str),
     /// The request did not get an answer.
-    #[error("{service} could not be reached: {source}")]
+    #[error("{service} could not be reached")]
     Unreachable {
         /// Which service.
         service: &'static str,

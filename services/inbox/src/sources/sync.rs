@@ -57,6 +57,11 @@ pub struct Syncer {
 /// Key of the rebuild generation in the index's meta table.
 const GENERATION: &str = "generation";
 
+/// Items asked for in one page of a catch-up: an arrival's catch-up
+/// usually finds a few new items on top, and reads on only while a whole
+/// page is new.
+const CATCH_UP_PAGE: u32 = 100;
+
 impl Syncer {
     /// A syncer over `index`, listing `batch` items a page.
     pub fn new(
@@ -124,8 +129,10 @@ impl Syncer {
             let mut cursor = None;
             let mut added = 0;
             loop {
-                let (page_added, next) =
-                    self.list_page(kind, cursor.as_deref(), generation).await?;
+                let limit = CATCH_UP_PAGE.min(self.batch);
+                let (page_added, next) = self
+                    .list_page(kind, cursor.as_deref(), generation, limit)
+                    .await?;
                 added += page_added;
                 match next {
                     Some(next) if page_added > 0 => cursor = Some(next),
@@ -156,7 +163,7 @@ impl Syncer {
             let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
             self.blocking(move |index| index.set_meta(GENERATION, &generation.to_string()))
                 .await?;
-            let (mut listed, mut removed) = (0, 0);
+            let (mut listed, mut added, mut removed) = (0, 0, 0);
             let mut failed = None;
             // The kinds' services are walked at once; the index takes their
             // pages one at a time.
@@ -167,8 +174,9 @@ impl Syncer {
             .await;
             for (kind, walked) in kinds.into_iter().zip(walks) {
                 match walked {
-                    Ok(count) => {
+                    Ok((count, new)) => {
                         listed += count;
+                        added += new;
                         removed += self
                             .blocking(move |index| index.remove_unseen(kind, generation))
                             .await?;
@@ -189,7 +197,13 @@ impl Syncer {
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "index rebuilt from the services' lists"
             );
-            self.changed(Change::Reload);
+            // Open pages add what is new; they are told to reload only when
+            // items left that no event announced.
+            if removed > 0 {
+                self.changed(Change::Reload);
+            } else if added > 0 {
+                self.changed(Change::Added);
+            }
             match failed {
                 Some(err) => Err(err),
                 None => Ok(listed),
@@ -199,19 +213,22 @@ impl Syncer {
         .await
     }
 
-    async fn walk(&self, kind: Kind, generation: i64) -> Result<usize, SyncError> {
+    /// Every page of `kind`'s list into the index: how many items were
+    /// listed, and how many of them were new.
+    async fn walk(&self, kind: Kind, generation: i64) -> Result<(usize, usize), SyncError> {
         let mut cursor = None;
-        let mut listed = 0;
+        let (mut listed, mut added) = (0, 0);
         loop {
             let page = self.api.list(kind, cursor.as_deref(), self.batch).await;
             let page = page.inspect_err(|_| self.source_failed(kind))?;
             listed += page.items.len();
             let items = self.items_of(kind, page.items);
-            self.blocking(move |index| index.upsert(&items, generation))
+            added += self
+                .blocking(move |index| index.upsert(&items, generation))
                 .await?;
             match page.next_cursor {
                 Some(next) => cursor = Some(next),
-                None => return Ok(listed),
+                None => return Ok((listed, added)),
             }
         }
     }
@@ -222,10 +239,11 @@ impl Syncer {
         kind: Kind,
         cursor: Option<&str>,
         generation: i64,
+        limit: u32,
     ) -> Result<(usize, Option<String>), SyncError> {
         let page = self
             .api
-            .list(kind, cursor, self.batch)
+            .list(kind, cursor, limit)
             .await
             .inspect_err(|_| self.source_failed(kind))?;
         let items = self.items_of(kind, page.items);
