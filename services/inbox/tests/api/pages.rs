@@ -169,6 +169,47 @@ async fn a_session_is_needed_and_every_change_carries_its_token() {
     assert_eq!(at_forms.status(), 404, "deleted at forms");
     assert_eq!(inbox.page(&item_path("submission", &first)).await.0, 404);
 
+    // A selection: confirmed as a list, deleted together.
+    let third = services.post(r#"{"c":"3"}"#).await;
+    let fourth = services.post(r#"{"d":"4"}"#).await;
+    live.rows_with(&[&third, &fourth]).await;
+    let both = [
+        format!("submission:{third}"),
+        format!("submission:{fourth}"),
+    ];
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(both.iter().map(|item| ("item", item.as_str())))
+        .finish();
+    let confirm = browser
+        .get(inbox.url(&format!("/delete?{query}")))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        confirm.contains("Delete these items?") && confirm.contains("Delete 2 items"),
+        "{confirm}"
+    );
+    let done = browser
+        .post(inbox.url("/delete"))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "same-origin")
+        .form(&[
+            ("item", both[0].as_str()),
+            ("item", both[1].as_str()),
+            ("csrf", csrf.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.headers()["location"], "/?deleted=2");
+    for id in [&third, &fourth] {
+        assert_eq!(inbox.page(&item_path("submission", id)).await.0, 404);
+    }
+
     // The read token reads but may not delete.
     let reader = sign_in(&inbox, READ_TOKEN).await;
     let page = browser
