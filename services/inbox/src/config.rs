@@ -58,7 +58,8 @@ pub struct InboxSettings {
     pub jaeger_ui_url: String,
     /// Rows on one page of the list.
     pub page_size: u32,
-    /// Items asked for in one page of a service's list.
+    /// Items asked for in one page of a service's list (a service that
+    /// takes fewer is asked for half as many until it does).
     pub list_batch: u32,
     /// How often every list is walked in full, to catch what the feed
     /// could not say (a gateway restarted, an expiry while disconnected).
@@ -98,7 +99,7 @@ impl Default for InboxSettings {
             gateway_url: None,
             jaeger_ui_url: "http://localhost:16686".into(),
             page_size: 50,
-            list_batch: 500,
+            list_batch: 1000,
             reconcile_interval: Duration::from_secs(15 * 60),
             request_timeout: Duration::from_secs(10),
             feed_retry_max: Duration::from_secs(5),

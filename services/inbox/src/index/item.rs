@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Which intake an item came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[repr(usize)]
 pub enum Kind {
     /// A form post (forms' `/submissions`).
     Submission,

@@ -67,7 +67,14 @@ pub struct ServiceApi {
     forms: Option<String>,
     uploads: Option<String>,
     mail: Option<String>,
+    /// The largest page each kind's service has taken: a service refuses a
+    /// `limit` over its own maximum (400), and the inbox then asks for half.
+    page_caps: std::sync::Arc<[std::sync::atomic::AtomicU32; 3]>,
 }
+
+/// The smallest page the inbox halves down to before it calls a refusal
+/// a failure.
+const SMALLEST_PAGE: u32 = 50;
 
 impl ServiceApi {
     /// Clients for the services `settings` names, sending `token`.
@@ -84,6 +91,9 @@ impl ServiceApi {
             forms: settings.forms_url.clone(),
             uploads: settings.uploads_url.clone(),
             mail: settings.mail_url.clone(),
+            page_caps: std::sync::Arc::new(std::array::from_fn(|_| {
+                std::sync::atomic::AtomicU32::new(u32::MAX)
+            })),
         }
     }
 
@@ -151,32 +161,45 @@ impl ServiceApi {
             .map_err(|source| SourceError::Unreachable { service, source })
     }
 
-    /// One page of `kind`'s list, newest first.
+    /// One page of `kind`'s list, newest first: up to `limit` items, or
+    /// fewer where the service takes no more at once.
     pub async fn list(
         &self,
         kind: Kind,
         cursor: Option<&str>,
         limit: u32,
     ) -> Result<ListPage, SourceError> {
+        use std::sync::atomic::Ordering;
         let service = Self::service(kind);
         let base = self.base(kind).ok_or(SourceError::NotConfigured(service))?;
         let (path, key) = Self::list_of(kind);
-        let mut url = reqwest::Url::parse(&format!("{base}{path}"))
-            .map_err(|_| SourceError::BadAnswer { service })?;
-        url.query_pairs_mut()
-            .append_pair("limit", &limit.to_string());
-        if let Some(cursor) = cursor {
-            url.query_pairs_mut().append_pair("cursor", cursor);
-        }
-        let response = self
-            .send(kind, self.request(reqwest::Method::GET, url.as_str()))
-            .await?;
-        if response.status() != StatusCode::OK {
-            return Err(SourceError::Status {
-                service,
-                status: response.status(),
-            });
-        }
+        let cap = &self.page_caps[kind as usize];
+        let mut limit = limit.min(cap.load(Ordering::Relaxed));
+        let response = loop {
+            let mut url = reqwest::Url::parse(&format!("{base}{path}"))
+                .map_err(|_| SourceError::BadAnswer { service })?;
+            url.query_pairs_mut()
+                .append_pair("limit", &limit.to_string());
+            if let Some(cursor) = cursor {
+                url.query_pairs_mut().append_pair("cursor", cursor);
+            }
+            let response = self
+                .send(kind, self.request(reqwest::Method::GET, url.as_str()))
+                .await?;
+            match response.status() {
+                StatusCode::OK => break response,
+                StatusCode::BAD_REQUEST if limit > SMALLEST_PAGE => {
+                    limit /= 2;
+                    cap.store(limit, Ordering::Relaxed);
+                    tracing::info!(
+                        service,
+                        limit,
+                        "asking for smaller pages: the service refused a larger one"
+                    );
+                }
+                status => return Err(SourceError::Status { service, status }),
+            }
+        };
         let mut body: Value = response
             .json()
             .await

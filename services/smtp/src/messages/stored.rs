@@ -76,6 +76,12 @@ impl std::str::FromStr for MailCursor {
 }
 
 impl StoredMessage {
+    /// The message with its size read from disk; `None` if it is gone.
+    fn sized(mut self) -> Option<Self> {
+        self.size = std::fs::metadata(&self.path).ok()?.len();
+        Some(self)
+    }
+
     fn cursor(&self) -> MailCursor {
         MailCursor {
             micros: self.received_micros,
@@ -117,13 +123,22 @@ impl MailFolder {
         {
             self.scan(user, &mut found)?;
         }
-        found.retain(|m| after.is_none_or(|a| m.cursor() < *a));
-        found.sort_by_key(|m| std::cmp::Reverse(m.cursor()));
+        // Compared by reference: a folder of many thousands is read for
+        // every page, so nothing is copied for it but the page itself.
+        found.retain(|m| {
+            after.is_none_or(|a| (m.received_micros, m.id.as_str()) < (a.micros, a.id.as_str()))
+        });
+        found.sort_unstable_by(|x, y| {
+            (y.received_micros, y.id.as_str()).cmp(&(x.received_micros, x.id.as_str()))
+        });
         let more = found.len() > limit;
         found.truncate(limit);
+        // Sizes only for the page: one stat per listed message, not per
+        // message in the folder.
         let next = more
             .then(|| found.last().map(StoredMessage::cursor))
             .flatten();
+        let found = found.into_iter().filter_map(StoredMessage::sized).collect();
         Ok((found, next))
     }
 
@@ -136,7 +151,7 @@ impl MailFolder {
         for user in &self.users {
             self.scan(user, &mut found)?;
             if let Some(message) = found.iter().find(|m| m.id == id) {
-                return Ok(Some(message.clone()));
+                return Ok(message.clone().sized());
             }
             found.clear();
         }
@@ -179,6 +194,9 @@ impl MailFolder {
             let mut count = messages.len() as u64;
             let mut folders = Vec::new();
             for message in messages {
+                let Some(message) = message.sized() else {
+                    continue; // Removed meanwhile.
+                };
                 let reason = if cutoff.is_some_and(|cutoff| message.received_micros < cutoff) {
                     Reason::MaxAge
                 } else if policy.max_messages.is_some_and(|max| count > max) {
@@ -223,25 +241,30 @@ impl MailFolder {
                 if name.starts_with('.') {
                     continue;
                 }
-                let Ok(info) = entry.metadata() else {
-                    continue; // Moved or removed meanwhile.
-                };
-                if !info.is_file() {
+                // The entry's type comes with the folder's listing: no stat.
+                if !entry.file_type().is_ok_and(|t| t.is_file()) {
                     continue;
                 }
                 let unique = name.split_once(":2,").map_or(name.as_str(), |(u, _)| u);
-                let received_micros = micros_in(unique).unwrap_or_else(|| {
-                    info.modified()
-                        .ok()
-                        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                        .map_or(0, |d| d.as_micros())
-                });
+                let received_micros = match micros_in(unique) {
+                    Some(micros) => micros,
+                    None => {
+                        let Ok(info) = entry.metadata() else {
+                            continue; // Moved or removed meanwhile.
+                        };
+                        info.modified()
+                            .ok()
+                            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                            .map_or(0, |d| d.as_micros())
+                    }
+                };
                 found.push(StoredMessage {
                     id: id_of(user, unique),
                     mailbox: user.to_owned(),
                     path: entry.path(),
                     received_micros,
-                    size: info.len(),
+                    // Read for the messages a caller keeps (see `page`).
+                    size: 0,
                 });
             }
         }
