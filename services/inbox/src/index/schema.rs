@@ -14,6 +14,10 @@ pub fn prepare(conn: &mut Connection) -> rusqlite::Result<bool> {
     // The index is rebuilt from the APIs after a crash if need be: durable
     // to the last checkpoint is enough, and commits stay cheap.
     conn.pragma_update(None, "synchronous", "normal")?;
+    // A rebuild writes the whole index in one go: room for its pages.
+    conn.pragma_update(None, "cache_size", -32768)?;
+    // Fewer, larger checkpoints while a rebuild writes (16 MiB of log).
+    conn.pragma_update(None, "wal_autocheckpoint", 4096)?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if version == SCHEMA_VERSION {
         return Ok(false);
@@ -46,8 +50,11 @@ pub fn prepare(conn: &mut Connection) -> rusqlite::Result<bool> {
          );
          CREATE INDEX items_trace ON items (trace_id);
          CREATE UNIQUE INDEX items_seq ON items (seq);
+         -- Contentless: the words are indexed, not kept a second time
+         -- (items.document has them); rows can still be deleted.
          CREATE VIRTUAL TABLE items_fts USING fts5 (
            text, sender, recipients, subject, name, mailbox,
+           content = '', contentless_delete = 1,
            tokenize = 'unicode61 remove_diacritics 2'
          );
          CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);",

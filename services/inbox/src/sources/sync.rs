@@ -214,22 +214,28 @@ impl Syncer {
     }
 
     /// Every page of `kind`'s list into the index: how many items were
-    /// listed, and how many of them were new.
+    /// listed, and how many of them were new. The next page is fetched
+    /// while this one is written, so the service and the index work at once.
     async fn walk(&self, kind: Kind, generation: i64) -> Result<(usize, usize), SyncError> {
-        let mut cursor = None;
+        let failed = |_: &SourceError| self.source_failed(kind);
+        let mut page = self
+            .api
+            .list(kind, None, self.batch)
+            .await
+            .inspect_err(failed)?;
         let (mut listed, mut added) = (0, 0);
         loop {
-            let page = self.api.list(kind, cursor.as_deref(), self.batch).await;
-            let page = page.inspect_err(|_| self.source_failed(kind))?;
             listed += page.items.len();
-            let items = self.items_of(kind, page.items);
-            added += self
-                .blocking(move |index| index.upsert(&items, generation))
-                .await?;
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => return Ok((listed, added)),
-            }
+            let items = self.items_of(kind, std::mem::take(&mut page.items));
+            let write = self.blocking(move |index| index.upsert(&items, generation));
+            let Some(next) = page.next_cursor.take() else {
+                added += write.await?;
+                return Ok((listed, added));
+            };
+            let (written, fetched) =
+                tokio::join!(write, self.api.list(kind, Some(&next), self.batch));
+            added += written?;
+            page = fetched.inspect_err(failed)?;
         }
     }
 

@@ -154,7 +154,9 @@ async fn the_owner_signs_in_sees_arrivals_live_searches_reads_deletes_and_signs_
     browser.click("form.search button").await;
     // The new page is the one whose box holds the search (the old page
     // has the same heading, and may still be there a moment).
-    browser.text_of("//input[@id='q'][@value='periwinkle']").await;
+    browser
+        .text_of("//input[@id='q'][@value='periwinkle']")
+        .await;
     let url = browser.client.current_url().await.unwrap();
     assert_eq!(url.query(), Some("q=periwinkle"));
     let found = rows(&browser).await;
