@@ -76,6 +76,8 @@ fn drop_last_item(event: &mut Event) -> bool {
             if mail.recipients.len() >= mail.mailbox_paths.len() {
                 Some(&mut mail.recipients)
             } else {
+                // A copy's path and id go together.
+                mail.message_ids.truncate(mail.mailbox_paths.len() - 1);
                 Some(&mut mail.mailbox_paths)
             }
         }
@@ -166,11 +168,16 @@ mod tests {
                 recipients: vec!["r".repeat(5_000); 100],
                 size: 1,
                 mailbox_paths: vec!["mail/you/new/x".into(); 100],
+                message_ids: vec!["0".repeat(32); 100],
             })),
             ..Event::default()
         };
         assert!(fit(&mut mail, MIN_EVENT_BYTES));
         assert!(mail.encoded_len() <= MIN_EVENT_BYTES);
+        let Some(Kind::MailReceived(kept)) = &mail.kind else {
+            unreachable!()
+        };
+        assert!(kept.message_ids.len() <= kept.mailbox_paths.len());
         let mut file = Event {
             kind: Some(Kind::FileStored(FileStored {
                 stored_name: "a.txt".into(),

@@ -119,6 +119,7 @@ impl Application {
         for kind in api.kinds() {
             tasks.push(tokio::spawn(Arc::clone(&syncer).follow_pokes(kind)));
         }
+        tasks.push(tokio::spawn(Arc::clone(&syncer).follow_arrivals()));
         tasks.push(tokio::spawn(first_sync_then_follow(
             Arc::clone(&syncer),
             fresh,

@@ -69,6 +69,10 @@ impl Delivered {
                     recipients,
                     size: message.size,
                     mailbox_paths,
+                    message_ids: paths
+                        .iter()
+                        .filter_map(|p| crate::messages::stored::id_of_path(p))
+                        .collect(),
                 }),
             ));
         }

@@ -96,6 +96,10 @@ pub struct MailReceived {
     /// Where each copy was delivered, relative to the data folder.
     #[prost(string, repeated, tag = "4")]
     pub mailbox_paths: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
+    /// The mail API's id of each copy (`GET /messages/{id}`), in the order
+    /// of `mailbox_paths`.
+    #[prost(string, repeated, tag = "5")]
+    pub message_ids: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
 }
 /// One submission deleted by a request (`DELETE /submissions/{id}`): no
 /// read returns it from now on.

@@ -60,6 +60,7 @@ pub fn event_tail(topic: Topic, event: &Event) -> String {
                 "recipients": mail.recipients,
                 "size": mail.size,
                 "mailbox_paths": mail.mailbox_paths,
+                "message_ids": mail.message_ids,
             }),
         ),
         Some(Kind::SubmissionDeleted(deleted)) => (

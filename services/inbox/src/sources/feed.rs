@@ -27,6 +27,9 @@ const PLACE: &str = "feed_place";
 /// First wait before reconnecting; doubled up to `inbox.feed_retry_max`.
 const FIRST_RETRY: Duration = Duration::from_millis(100);
 
+/// How often the feed's place is written while events come.
+const SAVE_PLACE_EVERY: Duration = Duration::from_millis(250);
+
 /// Longest wait for the gateway to accept the socket.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -126,6 +129,8 @@ async fn connection(
             .await
             .map_err(|_| FeedError::Timeout(CONNECT_TIMEOUT))??;
     let mut epoch = place.as_ref().map(|(epoch, _)| epoch.clone());
+    let mut unsaved: Option<String> = None;
+    let mut saved_at = std::time::Instant::now();
     while let Some(message) = socket.next().await {
         let text = match message? {
             Message::Text(text) => text,
@@ -179,29 +184,53 @@ async fn connection(
                 }
                 handle(syncer, &kind, &data).await;
                 if let Some(epoch) = &epoch {
-                    let place = format!("{epoch} {sequence}");
-                    let _ = syncer
-                        .blocking(move |index| index.set_meta(PLACE, &place))
-                        .await;
+                    unsaved = Some(format!("{epoch} {sequence}"));
+                }
+                // The place is written a few times a second, not once an
+                // event: a restart replays at most that much, harmlessly.
+                if saved_at.elapsed() >= SAVE_PLACE_EVERY {
+                    save_place(syncer, unsaved.take()).await;
+                    saved_at = std::time::Instant::now();
                 }
             }
             Frame::Other => {}
         }
     }
+    save_place(syncer, unsaved).await;
     Err(FeedError::Closed)
+}
+
+/// Keeps `place` (`<epoch> <sequence>`) in the index, when there is one.
+async fn save_place(syncer: &Syncer, place: Option<String>) {
+    if let Some(place) = place {
+        if let Err(err) = syncer
+            .blocking(move |index| index.set_meta(PLACE, &place))
+            .await
+        {
+            tracing::warn!(error = %err, "the feed's place could not be kept");
+        }
+    }
 }
 
 /// What one event does to the index.
 async fn handle(syncer: &Syncer, kind: &str, data: &Value) {
     let text = |key: &str| data.get(key).and_then(Value::as_str).map(str::to_owned);
+    // A file is fetched by the stored name its event names: one stat at
+    // uploads, where its list must read the whole folder. Submissions and
+    // mail are caught up by their lists instead: one newest-first page
+    // covers many arrivals for less than a lookup each (forms finds one
+    // submission by searching its journal; smtp reads its whole folder).
     let arrived = match kind {
-        "form_submitted" => Some(Kind::Submission),
-        "file_stored" => Some(Kind::File),
-        "mail_received" => Some(Kind::Mail),
+        "form_submitted" => Some((Kind::Submission, None)),
+        "file_stored" => Some((Kind::File, text("stored_name"))),
+        "mail_received" => Some((Kind::Mail, None)),
         _ => None,
     };
-    if let Some(arrived) = arrived {
-        syncer.poke(arrived);
+    if let Some((kind, id)) = arrived {
+        match id {
+            Some(id) => syncer.arrived(kind, id),
+            None => syncer.poke(kind),
+        }
         return;
     }
     let result = match kind {

@@ -52,6 +52,8 @@ pub struct Syncer {
     generation: AtomicI64,
     changes: broadcast::Sender<Change>,
     pokes: [Notify; 3],
+    arrivals: tokio::sync::mpsc::Sender<(Kind, String)>,
+    arrivals_queue: std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<(Kind, String)>>>,
 }
 
 /// Key of the rebuild generation in the index's meta table.
@@ -75,7 +77,10 @@ impl Syncer {
             .and_then(|g| g.parse().ok())
             .unwrap_or(0);
         let (changes, _) = broadcast::channel(1024);
+        let (arrivals, queue) = tokio::sync::mpsc::channel(super::arrivals::QUEUE);
         Ok(Self {
+            arrivals,
+            arrivals_queue: std::sync::Mutex::new(Some(queue)),
             index,
             api,
             metrics,
@@ -105,6 +110,33 @@ impl Syncer {
     /// make one more run).
     pub fn poke(&self, kind: Kind) {
         self.pokes[slot(kind)].notify_one();
+    }
+
+    /// An item the feed says arrived: fetched by id and written soon (a
+    /// catch-up of its kind when the queue is full).
+    pub fn arrived(&self, kind: Kind, id: String) {
+        if self.arrivals.try_send((kind, id)).is_err() {
+            self.poke(kind);
+        }
+    }
+
+    /// Fetches and writes arrivals until the task is dropped (once).
+    pub async fn follow_arrivals(self: Arc<Self>) {
+        let queue = self
+            .arrivals_queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(queue) = queue {
+            super::arrivals::follow(self, queue).await;
+        }
+    }
+
+    /// Writes `items` (arrivals) to the index; how many were new.
+    pub async fn write(&self, items: Vec<Item>) -> Result<usize, IndexError> {
+        let generation = self.generation.load(Ordering::SeqCst);
+        self.blocking(move |index| index.upsert(&items, generation))
+            .await
     }
 
     /// Runs a catch-up of `kind` after each poke, until the task is dropped.
@@ -309,7 +341,8 @@ impl Syncer {
         }
     }
 
-    fn changed(&self, change: Change) {
+    /// Tells live pages of `change`.
+    pub fn changed(&self, change: Change) {
         // No live page listening is fine.
         let _ = self.changes.send(change);
     }

@@ -280,6 +280,15 @@ fn sync_parent(path: &std::path::Path) -> std::io::Result<()> {
     }
 }
 
+/// The mail API's id of the message stored at `path`
+/// (`…/<user>/new/<unique>`), as `GET /messages/{id}` takes it.
+pub fn id_of_path(path: &std::path::Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let unique = name.split_once(":2,").map_or(name, |(u, _)| u);
+    let user = path.parent()?.parent()?.file_name()?.to_str()?;
+    Some(id_of(user, unique))
+}
+
 /// The id of the message `unique` in `user`'s mailbox.
 fn id_of(user: &str, unique: &str) -> String {
     let digest = Sha256::digest(format!("{user}/{unique}").as_bytes());
@@ -320,6 +329,20 @@ mod tests {
         }
         let folder = MailFolder::new(dir.path().into(), vec!["you".into(), "another".into()]);
         (dir, folder)
+    }
+
+    #[test]
+    fn the_id_of_a_path_is_the_id_the_list_gives() {
+        let (dir, folder) = folder_with(&[("you", "new", "1764000001.M000001P1Q0.host")]);
+        let listed = folder.page(None, None, 1).unwrap().0;
+        let path = dir.path().join("you/new/1764000001.M000001P1Q0.host");
+        assert_eq!(id_of_path(&path).as_deref(), Some(listed[0].id.as_str()));
+        let read = dir.path().join("you/cur/1764000001.M000001P1Q0.host:2,S");
+        assert_eq!(
+            id_of_path(&read),
+            id_of_path(&path),
+            "flags do not change it"
+        );
     }
 
     #[test]
