@@ -63,6 +63,9 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Every HTTP client here uses rustls with ring (an error only means one
+    // is installed already).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     let outcome = match cli.command {
         // Its samples and verdict are printed as they come.

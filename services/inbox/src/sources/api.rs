@@ -79,6 +79,10 @@ const SMALLEST_PAGE: u32 = 50;
 impl ServiceApi {
     /// Clients for the services `settings` names, sending `token`.
     pub fn new(settings: &InboxSettings, token: Option<Secret>) -> Self {
+        // The client's TLS (for https service URLs) uses rustls with ring;
+        // a build that shares reqwest with the CLI needs it installed. An
+        // error only means one is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = Client::builder()
             .timeout(settings.request_timeout)
             .connect_timeout(settings.request_timeout.min(Duration::from_secs(5)))

@@ -39,6 +39,7 @@ pub struct Services {
 
 impl Services {
     pub async fn start() -> Self {
+        inlet_testkit::http::install_crypto_provider();
         let data = tempfile::tempdir().unwrap();
         let data_dir = data.path().display().to_string();
         let gateway = ServiceProcess::start(
