@@ -142,17 +142,33 @@ impl Browser {
             .unwrap_or_else(|e| panic!("cannot click {css}: {e}"));
     }
 
-    /// Waits (up to [`WAIT`]) for an element matching `xpath` and returns its text.
+    /// Waits (up to [`WAIT`]) for an element matching `xpath` and returns its
+    /// text. A page that is navigating away meanwhile (the driver answers
+    /// "aborted by navigation", or the element goes stale) is asked again:
+    /// what is waited for is the next page's element.
     pub async fn text_of(&self, xpath: &str) -> String {
-        self.client
-            .wait()
-            .at_most(WAIT)
-            .for_element(fantoccini::Locator::XPath(xpath))
-            .await
-            .unwrap_or_else(|e| panic!("{xpath} did not appear: {e}"))
-            .text()
-            .await
-            .expect("the element has text")
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let found = self
+                .client
+                .wait()
+                .at_most(left)
+                .for_element(fantoccini::Locator::XPath(xpath))
+                .await;
+            let last = match found {
+                Ok(element) => match element.text().await {
+                    Ok(text) => return text,
+                    Err(err) => err,
+                },
+                Err(err) => err,
+            };
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{xpath} did not appear: {last}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     /// The accessibility problems axe-core finds on the current page that
