@@ -92,12 +92,7 @@ pub async fn page(
             view::file(&view, &document, &content_type, &preview)
         }
         Kind::Mail => {
-            let detail = state
-                .syncer
-                .api()
-                .get_json(Kind::Mail, &id, "")
-                .await?
-                .ok_or(InboxError::NotFound)?;
+            let detail = mail_detail(&state, &id).await?;
             let html_body = detail
                 .get("html")
                 .and_then(Value::as_str)
@@ -109,6 +104,16 @@ pub async fn page(
         }
     };
     Ok(html(page.into_string()))
+}
+
+/// A mail parsed by smtp's mail API (`GET /messages/{id}`).
+async fn mail_detail(state: &AppState, id: &str) -> Result<Value, InboxError> {
+    state
+        .syncer
+        .api()
+        .get_json(Kind::Mail, id, "")
+        .await?
+        .ok_or(InboxError::NotFound)
 }
 
 /// A file's type, from its original name (else its stored name).
@@ -217,12 +222,7 @@ pub async fn mail_html(
     query: web::Query<ItemQuery>,
 ) -> Result<HttpResponse, InboxError> {
     reader(&req, Scope::Read)?;
-    let detail = state
-        .syncer
-        .api()
-        .get_json(Kind::Mail, &id, "")
-        .await?
-        .ok_or(InboxError::NotFound)?;
+    let detail = mail_detail(&state, &id).await?;
     let body = detail
         .get("html")
         .and_then(Value::as_str)

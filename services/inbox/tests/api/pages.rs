@@ -15,15 +15,35 @@ fn no_redirects() -> reqwest::Client {
         .unwrap()
 }
 
+/// A form posted to `path` as a browser posts it from a page of `site`
+/// (`same-origin`, `cross-site`), with the session `cookie` when given.
+async fn post_form(
+    inbox: &Inbox,
+    path: &str,
+    cookie: Option<&str>,
+    site: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut request = no_redirects()
+        .post(inbox.url(path))
+        .header("sec-fetch-site", site)
+        .form(fields);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request.send().await.unwrap()
+}
+
 /// Signs in with `token` from the inbox's own page; the cookie pair.
 async fn sign_in(inbox: &Inbox, token: &str) -> String {
-    let answer = no_redirects()
-        .post(inbox.url("/sign-in"))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[("token", token), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
+    let answer = post_form(
+        inbox,
+        "/sign-in",
+        None,
+        "same-origin",
+        &[("token", token), ("next", "/")],
+    )
+    .await;
     assert_eq!(answer.status(), 303);
     let cookie = answer.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(
@@ -65,26 +85,28 @@ async fn a_session_is_needed_and_every_change_carries_its_token() {
         "/sign-in?next=%2F%3Fq%3Dkind%253Amail"
     );
     // A wrong token is refused on the page, and a sign-in from another site is refused.
-    let wrong = browser
-        .post(inbox.url("/sign-in"))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[("token", "not-the-token-0123456789"), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
+    let wrong = post_form(
+        &inbox,
+        "/sign-in",
+        None,
+        "same-origin",
+        &[("token", "not-the-token-0123456789"), ("next", "/")],
+    )
+    .await;
     assert_eq!(wrong.status(), 401);
     assert!(wrong
         .text()
         .await
         .unwrap()
         .contains("not one this inbox accepts"));
-    let forced = browser
-        .post(inbox.url("/sign-in"))
-        .header("sec-fetch-site", "cross-site")
-        .form(&[("token", ADMIN_TOKEN), ("next", "/")])
-        .send()
-        .await
-        .unwrap();
+    let forced = post_form(
+        &inbox,
+        "/sign-in",
+        None,
+        "cross-site",
+        &[("token", ADMIN_TOKEN), ("next", "/")],
+    )
+    .await;
     assert_eq!(forced.status(), 403);
     assert!(forced.headers().get("set-cookie").is_none());
 
@@ -116,14 +138,14 @@ async fn a_session_is_needed_and_every_change_carries_its_token() {
         (&"0".repeat(64)[..], "same-origin"),
         (csrf.as_str(), "cross-site"),
     ] {
-        let refused = browser
-            .post(inbox.url("/delete"))
-            .header("cookie", &cookie)
-            .header("sec-fetch-site", site)
-            .form(&[("item", item.as_str()), ("csrf", token)])
-            .send()
-            .await
-            .unwrap();
+        let refused = post_form(
+            &inbox,
+            "/delete",
+            Some(&cookie),
+            site,
+            &[("item", item.as_str()), ("csrf", token)],
+        )
+        .await;
         assert_eq!(refused.status(), 403, "csrf {token:?} from {site}");
     }
     assert_eq!(
@@ -144,18 +166,18 @@ async fn a_session_is_needed_and_every_change_carries_its_token() {
         .unwrap();
     assert_eq!(confirm.status(), 200);
     assert!(confirm.text().await.unwrap().contains("Delete this item?"));
-    let done = browser
-        .post(inbox.url("/delete"))
-        .header("cookie", &cookie)
-        .header("sec-fetch-site", "same-origin")
-        .form(&[
+    let done = post_form(
+        &inbox,
+        "/delete",
+        Some(&cookie),
+        "same-origin",
+        &[
             ("item", item.as_str()),
             ("csrf", csrf.as_str()),
             ("back", "/"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(done.status(), 303);
     assert_eq!(done.headers()["location"], "/?deleted=1");
     let at_forms = inlet_testkit::http::admin_client()
@@ -193,18 +215,18 @@ async fn a_session_is_needed_and_every_change_carries_its_token() {
         confirm.contains("Delete these items?") && confirm.contains("Delete 2 items"),
         "{confirm}"
     );
-    let done = browser
-        .post(inbox.url("/delete"))
-        .header("cookie", &cookie)
-        .header("sec-fetch-site", "same-origin")
-        .form(&[
+    let done = post_form(
+        &inbox,
+        "/delete",
+        Some(&cookie),
+        "same-origin",
+        &[
             ("item", both[0].as_str()),
             ("item", both[1].as_str()),
             ("csrf", csrf.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(done.headers()["location"], "/?deleted=2");
     for id in [&third, &fourth] {
         assert_eq!(inbox.page(&item_path("submission", id)).await.0, 404);
@@ -222,28 +244,28 @@ async fn a_session_is_needed_and_every_change_carries_its_token() {
         .await
         .unwrap();
     let reader_csrf = csrf_in(&page);
-    let refused = browser
-        .post(inbox.url("/delete"))
-        .header("cookie", &reader)
-        .header("sec-fetch-site", "same-origin")
-        .form(&[
+    let refused = post_form(
+        &inbox,
+        "/delete",
+        Some(&reader),
+        "same-origin",
+        &[
             ("item", format!("submission:{second}").as_str()),
             ("csrf", reader_csrf.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(refused.status(), 403);
 
     // Signing out needs the token too, and removes the cookie.
-    let out = browser
-        .post(inbox.url("/sign-out"))
-        .header("cookie", &cookie)
-        .header("sec-fetch-site", "same-origin")
-        .form(&[("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+    let out = post_form(
+        &inbox,
+        "/sign-out",
+        Some(&cookie),
+        "same-origin",
+        &[("csrf", csrf.as_str())],
+    )
+    .await;
     assert_eq!(out.status(), 303);
     let removal = out.headers()["set-cookie"].to_str().unwrap();
     assert!(removal.contains("Max-Age=0"), "{removal}");
