@@ -218,6 +218,42 @@ impl Stack {
         (run.stdout, trace_id)
     }
 
+    /// `inlet put --trace` of a file named `name` holding `body`: the trace id.
+    async fn put_traced(&self, name: &str, body: &str) -> String {
+        let files = tempfile::tempdir().unwrap();
+        let file = files.path().join(name);
+        std::fs::write(&file, body).unwrap();
+        self.inlet_ok(
+            &["put", &self.uploads, file.to_str().unwrap(), "--trace"],
+            b"",
+        )
+        .await
+        .trace_id()
+    }
+
+    /// `inlet mail --trace` to you@example.com with `subject` and `body`:
+    /// the trace id.
+    async fn mail_traced(&self, subject: &str, body: &str) -> String {
+        let server = format!("127.0.0.1:{}", self.smtp_port);
+        self.inlet_ok(
+            &[
+                "mail",
+                "--server",
+                &server,
+                "--to",
+                "you@example.com",
+                "--subject",
+                subject,
+                "--body",
+                body,
+                "--trace",
+            ],
+            b"",
+        )
+        .await
+        .trace_id()
+    }
+
     /// Waits for the trace `trace_id` in Jaeger to satisfy `complete`
     /// (spans from several services arrive in batches of their own);
     /// `what` says what was awaited, for the failure message.
@@ -996,35 +1032,12 @@ async fn a_post_an_upload_and_a_mail_read_back_through_their_apis_with_the_clien
     let stack = Stack::from_env();
     let nonce = uuid::Uuid::now_v7().simple().to_string();
     let (_, form_trace) = stack.post_form(&[format!("read_back_{nonce}=1")]).await;
-    let files = tempfile::tempdir().unwrap();
-    let file = files.path().join(format!("read-back-{nonce}.txt"));
-    std::fs::write(&file, "read back").unwrap();
     let upload_trace = stack
-        .inlet_ok(
-            &["put", &stack.uploads, file.to_str().unwrap(), "--trace"],
-            b"",
-        )
-        .await
-        .trace_id();
-    let server = format!("127.0.0.1:{}", stack.smtp_port);
+        .put_traced(&format!("read-back-{nonce}.txt"), "read back")
+        .await;
     let mail_trace = stack
-        .inlet_ok(
-            &[
-                "mail",
-                "--server",
-                &server,
-                "--to",
-                "you@example.com",
-                "--subject",
-                &format!("read back {nonce}"),
-                "--body",
-                "read back",
-                "--trace",
-            ],
-            b"",
-        )
-        .await
-        .trace_id();
+        .mail_traced(&format!("read back {nonce}"), "read back")
+        .await;
 
     // Each through its API, with the credential (the CLI sends INLET_TOKEN).
     let record = stack
@@ -1190,35 +1203,12 @@ async fn the_inbox_lists_a_post_an_upload_and_a_mail_each_linked_to_the_trace_ja
     let stack = Stack::from_env();
     let nonce = uuid::Uuid::now_v7().simple().to_string();
     let (_, form_trace) = stack.post_form(&[format!("inbox_{nonce}=1")]).await;
-    let files = tempfile::tempdir().unwrap();
-    let file = files.path().join(format!("inbox-{nonce}.txt"));
-    std::fs::write(&file, "for the inbox").unwrap();
     let upload_trace = stack
-        .inlet_ok(
-            &["put", &stack.uploads, file.to_str().unwrap(), "--trace"],
-            b"",
-        )
-        .await
-        .trace_id();
-    let server = format!("127.0.0.1:{}", stack.smtp_port);
+        .put_traced(&format!("inbox-{nonce}.txt"), "for the inbox")
+        .await;
     let mail_trace = stack
-        .inlet_ok(
-            &[
-                "mail",
-                "--server",
-                &server,
-                "--to",
-                "you@example.com",
-                "--subject",
-                &format!("inbox {nonce}"),
-                "--body",
-                "for the inbox",
-                "--trace",
-            ],
-            b"",
-        )
-        .await
-        .trace_id();
+        .mail_traced(&format!("inbox {nonce}"), "for the inbox")
+        .await;
 
     // The inbox learns of them from the gateway's feed: all three come up
     // in a search for the nonce.
