@@ -30,7 +30,12 @@ impl ErrorReply {
     /// logged here, once, with their causes (which are never sent).
     pub fn for_error<E: PublicError>(err: &E) -> Self {
         let code = err.code();
-        if status_of(code).is_server_error() {
+        let status = status_of(code);
+        if status == actix_web::http::StatusCode::SERVICE_UNAVAILABLE {
+            // Busy, or a dependency away for now: not a fault of ours, and
+            // clients can ask as often as they like.
+            tracing::warn!(error = %err, causes = %inlet_common::report::causes(err), code = code.name(), "request refused for now");
+        } else if status.is_server_error() {
             tracing::error!(error = %err, causes = %inlet_common::report::causes(err), code = code.name(), "request failed");
         }
         let message = if code == Code::Internal {
