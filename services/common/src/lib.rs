@@ -32,6 +32,7 @@ pub mod disk_space;
 pub mod event_size;
 pub mod grpc_trace;
 pub mod healthcheck;
+pub mod jetstream;
 pub mod log_format;
 pub mod metrics;
 pub mod publish;

@@ -54,11 +54,13 @@ impl Application {
         let forms_dir = config.forms_dir();
         let metrics = Arc::new(Metrics::new());
         let (forms_metrics, journal_metrics) = FormsMetrics::register(&metrics);
-        let publisher = Publisher::start(
+        let publisher = Publisher::start_for(
+            &config.events,
             config.gateway_url.as_deref(),
             PublishToken::from_settings(&config.access),
             &config.publish,
             &metrics,
+            "inlet-forms",
         )?;
         let (journal, writer) = {
             let (dir, settings) = (forms_dir.clone(), config.store.journal());

@@ -9,6 +9,7 @@ use inlet_common::config::{
     check, check_data_dir, check_nonzero, comma_list, default_data_dir, ConfigProblem, Validate,
 };
 use inlet_common::disk_space::DiskSettings;
+use inlet_common::jetstream::{FeedBackend, FeedSettings};
 use inlet_common::log_format::LogFormat;
 use inlet_common::publish::PublishSettings;
 use inlet_common::retention::{duration, optional_duration, optional_number};
@@ -52,6 +53,9 @@ pub struct SmtpConfig {
     pub gateway_url: Option<String>,
     /// How events are published to the gateway.
     pub publish: PublishSettings,
+    /// Where events go: `events.backend` (`memory`: the gateway's ingest at
+    /// `gateway_url`; `nats`: the JetStream stream in `events.nats`).
+    pub events: FeedSettings,
     /// How long stored mail is kept (`[mail]`).
     pub mail: MailSettings,
     /// The low-disk guard (`disk.min_free_bytes`).
@@ -171,6 +175,7 @@ impl Default for SmtpConfig {
             access: AccessSettings::default(),
             gateway_url: None,
             publish: PublishSettings::default(),
+            events: FeedSettings::default(),
             mail: MailSettings::default(),
             disk: DiskSettings::default(),
         }
@@ -282,6 +287,9 @@ impl Validate for SmtpConfig {
         );
         check_data_dir(problems, &self.data_dir);
         self.publish.validate(problems);
+        if self.events.backend == FeedBackend::Nats {
+            self.events.nats.validate(problems);
+        }
     }
 }
 

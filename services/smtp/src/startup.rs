@@ -71,11 +71,13 @@ impl Application {
             tracing::warn!(leftovers, "removed copies a crash left half-written");
         }
         let metrics = Arc::new(Metrics::new());
-        let publisher = Publisher::start(
+        let publisher = Publisher::start_for(
+            &config.events,
             config.gateway_url.as_deref(),
             PublishToken::from_settings(&config.access),
             &config.publish,
             &metrics,
+            "inlet-smtp",
         )?;
         let removals = RemovalMetrics::register(&metrics, "inlet_smtp_messages", "Messages");
         let readiness = Readiness::new(vec![mail_dir.clone()]);

@@ -9,6 +9,7 @@ use inlet_common::config::{
     check_data_dir, check_nonzero, default_data_dir, default_listen, ConfigProblem, Validate,
 };
 use inlet_common::disk_space::DiskSettings;
+use inlet_common::jetstream::{FeedBackend, FeedSettings};
 use inlet_common::log_format::LogFormat;
 use inlet_common::publish::PublishSettings;
 use inlet_common::retention::{duration, optional_duration, optional_number};
@@ -49,6 +50,9 @@ pub struct UploadsConfig {
     pub gateway_url: Option<String>,
     /// How events are published to the gateway.
     pub publish: PublishSettings,
+    /// Where events go: `events.backend` (`memory`: the gateway's ingest at
+    /// `gateway_url`; `nats`: the JetStream stream in `events.nats`).
+    pub events: FeedSettings,
 }
 
 /// The `[limits]` table. Crossing any limit is refused with 413 naming it,
@@ -154,6 +158,7 @@ impl Default for UploadsConfig {
             access: AccessSettings::default(),
             gateway_url: None,
             publish: PublishSettings::default(),
+            events: FeedSettings::default(),
         }
     }
 }
@@ -217,6 +222,9 @@ impl Validate for UploadsConfig {
         self.http.validate(problems);
         self.access.validate(problems);
         self.publish.validate(problems);
+        if self.events.backend == FeedBackend::Nats {
+            self.events.nats.validate(problems);
+        }
     }
 }
 

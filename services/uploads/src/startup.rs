@@ -72,11 +72,13 @@ impl Application {
         let removals = RemovalMetrics::register(&metrics, "inlet_uploads_files", "Files");
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
-        let publisher = Publisher::start(
+        let publisher = Publisher::start_for(
+            &config.events,
             config.gateway_url.as_deref(),
             PublishToken::from_settings(&config.access),
             &config.publish,
             &metrics,
+            "inlet-uploads",
         )?;
         let state = web::Data::new(AppState {
             store: Arc::clone(&store),

@@ -3,12 +3,15 @@
 //! order, retrying with exponential backoff while the feed is unreachable,
 //! and an event that finds the buffer full is dropped and counted.
 //!
-//! The buffer and its retries are here; how one event reaches the feed is
-//! a [`Transport`]. [`grpc::GrpcTransport`] (`EventIngest.Publish` to the
-//! gateway, a `gateway.publish` client span with its W3C trace context in
-//! the metadata) is the one implementation; another is a new file.
+//! The buffer and its retries are here; how events reach the feed is a
+//! [`Transport`], chosen by `events.backend`: [`grpc::GrpcTransport`]
+//! (`memory`: `EventIngest.Publish` to the gateway, a `gateway.publish`
+//! client span with its W3C trace context in the metadata) or
+//! [`nats::NatsTransport`] (`nats`: straight to the JetStream stream, in
+//! batches, an `events.publish` span per event).
 
 mod grpc;
+mod nats;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,8 +28,14 @@ use tokio::sync::{mpsc, Notify};
 use crate::access::PublishToken;
 use crate::config::{check, check_nonzero, ConfigProblem};
 use crate::event_size::{fit, MIN_EVENT_BYTES};
+use crate::jetstream::{FeedBackend, FeedSettings};
 use crate::metrics::Metrics;
 pub use grpc::GrpcTransport;
+pub use nats::NatsTransport;
+
+/// Most events sent in one batch (NATS: published back to back, then
+/// their acknowledgements awaited together).
+const BATCH: usize = 256;
 
 /// The `[publish]` config table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,7 +111,7 @@ pub enum PublishError {
     },
 }
 
-/// How one event reaches the feed.
+/// How events reach the feed.
 pub trait Transport: Send + 'static {
     /// Sends `event`, published under `context`; done when the feed has
     /// taken it.
@@ -111,6 +120,22 @@ pub trait Transport: Send + 'static {
         event: &Event,
         context: &opentelemetry::Context,
     ) -> impl std::future::Future<Output = Result<(), SendError>> + Send;
+
+    /// Sends `batch` in order, one answer per event. By default one
+    /// [`Transport::send`] after another; a transport that can have several
+    /// in flight does better.
+    fn send_batch(
+        &mut self,
+        batch: &[Outgoing],
+    ) -> impl std::future::Future<Output = Vec<Result<(), SendError>>> + Send {
+        async move {
+            let mut answers = Vec::with_capacity(batch.len());
+            for outgoing in batch {
+                answers.push(self.send(&outgoing.event, &outgoing.context).await);
+            }
+            answers
+        }
+    }
 }
 
 /// Why one send did not succeed.
@@ -174,9 +199,12 @@ impl PublishMetrics {
 }
 
 /// An event with the trace context it was published under.
-struct Outgoing {
-    event: Event,
-    context: opentelemetry::Context,
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// The event.
+    pub event: Event,
+    /// The trace it was published under.
+    pub context: opentelemetry::Context,
 }
 
 /// Hands events to the gateway; cheap to clone, and a no-op when disabled.
@@ -212,10 +240,36 @@ impl Publisher {
         }
     }
 
-    /// Starts publishing to `gateway_url` (e.g. `http://gateway:50051`), or
-    /// nothing when it is `None`. Must run inside a tokio runtime; the
-    /// sending task lives as long as a clone of the publisher does.
-    /// `token` is the secret the gateway's ingest asks for.
+    /// Starts publishing where `feed` says: with the `memory` backend to
+    /// the gateway's ingest at `gateway_url` (e.g. `http://gateway:50051`;
+    /// `None`: nothing is published), presenting `token`; with `nats`,
+    /// straight to the stream in `feed.nats` as `name`. Must run inside a
+    /// tokio runtime; the sending task lives as long as a clone of the
+    /// publisher does.
+    pub fn start_for(
+        feed: &FeedSettings,
+        gateway_url: Option<&str>,
+        token: Option<PublishToken>,
+        settings: &PublishSettings,
+        metrics: &Metrics,
+        name: &str,
+    ) -> Result<Self, PublishError> {
+        if feed.backend == FeedBackend::Nats {
+            let nats = feed.nats.clone();
+            let name = name.to_owned();
+            tracing::info!(nats.url = %nats.url, nats.stream = %nats.stream, "publishing events to NATS JetStream");
+            return Ok(Self::spawn(
+                async move { NatsTransport::connect(&nats, &name).await },
+                settings,
+                metrics,
+            ));
+        }
+        Self::start(gateway_url, token, settings, metrics)
+    }
+
+    /// Starts publishing to the gateway's ingest at `gateway_url` (e.g.
+    /// `http://gateway:50051`), or nothing when it is `None` (the `memory`
+    /// backend of [`Publisher::start_for`]).
     pub fn start(
         gateway_url: Option<&str>,
         token: Option<PublishToken>,
@@ -242,16 +296,32 @@ impl Publisher {
         settings: &PublishSettings,
         metrics: &Metrics,
     ) -> Self {
+        Self::spawn(
+            async move { Ok::<_, std::convert::Infallible>(transport) },
+            settings,
+            metrics,
+        )
+    }
+
+    /// Starts the sending task, which first makes its transport; one that
+    /// cannot be made leaves every event buffered, then dropped and counted.
+    fn spawn<T: Transport, E: std::fmt::Display + Send + 'static>(
+        transport: impl std::future::Future<Output = Result<T, E>> + Send + 'static,
+        settings: &PublishSettings,
+        metrics: &Metrics,
+    ) -> Self {
         let metrics = PublishMetrics::register(metrics);
         let (queue, incoming) = mpsc::channel(settings.buffer);
         let taken = Arc::<Notify>::default();
-        tokio::spawn(send_in_order(
-            incoming,
-            transport,
-            settings.clone(),
-            metrics.clone(),
-            Arc::clone(&taken),
-        ));
+        let sending = (settings.clone(), metrics.clone(), Arc::clone(&taken));
+        tokio::spawn(async move {
+            match transport.await {
+                Ok(transport) => {
+                    send_in_order(incoming, transport, sending.0, sending.1, sending.2).await
+                }
+                Err(err) => tracing::error!(%err, "cannot publish events: nothing will be sent"),
+            }
+        });
         Self {
             queue: Some(queue),
             metrics,
@@ -345,9 +415,9 @@ pub fn new_event(
     }
 }
 
-/// Sends every queued event, one at a time and in order, until it is
-/// taken or refused for good; waits between attempts double from
-/// `retry_min_ms` to `retry_max_ms`.
+/// Sends every queued event in order, up to [`BATCH`] at a time, until
+/// each is taken or refused for good; what could not be sent is sent again
+/// after a wait that doubles from `retry_min_ms` to `retry_max_ms`.
 async fn send_in_order(
     mut incoming: mpsc::Receiver<Outgoing>,
     mut transport: impl Transport,
@@ -357,33 +427,43 @@ async fn send_in_order(
 ) {
     let min = Duration::from_millis(settings.retry_min_ms);
     let max = Duration::from_millis(settings.retry_max_ms);
-    while let Some(outgoing) = incoming.recv().await {
+    let mut batch = Vec::with_capacity(BATCH);
+    while incoming.recv_many(&mut batch, BATCH).await > 0 {
         let mut wait = min;
-        loop {
-            match transport.send(&outgoing.event, &outgoing.context).await {
-                Ok(()) => {
-                    metrics.published.inc();
-                    break;
+        while !batch.is_empty() {
+            let answers = transport.send_batch(&batch).await;
+            let mut again = Vec::new();
+            let mut failure = None;
+            for (outgoing, answer) in batch.drain(..).zip(answers) {
+                match answer {
+                    Ok(()) => {
+                        metrics.published.inc();
+                    }
+                    Err(SendError::Refused(reason)) => {
+                        // Every event after it would wait behind it.
+                        metrics.refused.inc();
+                        tracing::warn!(
+                            inlet.event.id = %outgoing.event.id,
+                            reason,
+                            "the feed refused an event; dropped"
+                        );
+                    }
+                    Err(SendError::Unavailable(message)) => {
+                        failure = Some(message);
+                        again.push(outgoing);
+                        continue;
+                    }
                 }
-                Err(SendError::Refused(reason)) => {
-                    // Every event after it would wait behind it.
-                    metrics.refused.inc();
-                    tracing::warn!(
-                        inlet.event.id = %outgoing.event.id,
-                        reason,
-                        "the gateway refused an event; dropped"
-                    );
-                    break;
-                }
-                Err(SendError::Unavailable(message)) => {
-                    metrics.retries.inc();
-                    tracing::debug!(message, "publish failed; retrying");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(max);
-                }
+                metrics.buffered.dec();
             }
+            taken.notify_waiters();
+            if let Some(message) = failure {
+                metrics.retries.inc_by(again.len() as u64);
+                tracing::debug!(message, events = again.len(), "publish failed; retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(max);
+            }
+            batch = again;
         }
-        metrics.buffered.dec();
-        taken.notify_waiters();
     }
 }
