@@ -7,6 +7,7 @@ use inlet_common::access::AccessSettings;
 use inlet_common::config::{
     check, check_nonzero, comma_list, default_listen, ConfigProblem, Validate,
 };
+use inlet_common::jetstream::{FeedBackend, NatsSettings};
 use inlet_common::log_format::LogFormat;
 pub use inlet_http::client_address::ProxyNet;
 use inlet_http::settings::HttpSettings;
@@ -73,7 +74,14 @@ pub struct WebSocketSettings {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EventSettings {
-    /// Events kept in memory for `/events?since=` to replay.
+    /// `memory` (this gateway sequences what its gRPC ingest takes; a new
+    /// epoch each run) or `nats` (every replica follows the JetStream
+    /// stream in `events.nats`; history survives restarts).
+    pub backend: FeedBackend,
+    /// The stream, when `backend` is `nats`.
+    pub nats: NatsSettings,
+    /// Events kept in memory for `/events?since=` to replay (with `nats`,
+    /// also the most one connection reads back from the stream).
     pub history: usize,
     /// Bytes of event frames kept for replay; the oldest go first.
     pub history_bytes: usize,
@@ -122,6 +130,8 @@ impl Default for WebSocketSettings {
 impl Default for EventSettings {
     fn default() -> Self {
         Self {
+            backend: FeedBackend::Memory,
+            nats: NatsSettings::default(),
             history: 10_000,
             history_bytes: 64 * 1024 * 1024,
             subscriber_queue: 1024,
@@ -190,6 +200,9 @@ impl Validate for GatewayConfig {
                 "websocket.allowed_origins",
                 "each origin must be `*` or start with http:// or https:// (e.g. https://app.example)",
             );
+        }
+        if self.events.backend == FeedBackend::Nats {
+            self.events.nats.validate(problems);
         }
         self.http.validate(problems);
         self.access.validate(problems);

@@ -34,6 +34,9 @@ pub enum GatewayError {
     /// A query parameter is wrong.
     #[error("{0}")]
     BadQuery(String),
+    /// The feed's store cannot be reached now (NATS down): try again.
+    #[error("{0}; try again shortly")]
+    FeedUnavailable(String),
 }
 
 impl PublicError for GatewayError {
@@ -44,6 +47,7 @@ impl PublicError for GatewayError {
             GatewayError::UpgradeRequired { .. } => Code::UpgradeRequired,
             GatewayError::Handshake(_) => Code::BadRequest,
             GatewayError::BadQuery(_) => Code::BadQuery,
+            GatewayError::FeedUnavailable(_) => Code::Unavailable,
         }
     }
 }

@@ -9,16 +9,16 @@ use inlet_proto::events::v1::event_ingest_server::EventIngest;
 use inlet_proto::events::v1::{PublishRequest, PublishResponse};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::feed::EventFeed;
+use crate::feed::MemoryFeed;
 
 /// The ingest service over the feed.
 pub struct Ingest {
-    feed: Arc<dyn EventFeed>,
+    feed: Arc<MemoryFeed>,
 }
 
 impl Ingest {
     /// Ingest into `feed`.
-    pub fn new(feed: Arc<dyn EventFeed>) -> Self {
+    pub fn new(feed: Arc<MemoryFeed>) -> Self {
         Self { feed }
     }
 }

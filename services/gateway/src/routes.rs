@@ -79,9 +79,13 @@ async fn events(
         .parse()?;
     let feed = state.feed.clone();
     let metrics = state.metrics.clone();
-    let subscription = feed.subscribe(wanted.topics, wanted.since.as_ref());
+    let subscription = feed
+        .subscribe(wanted.topics, wanted.since.as_ref())
+        .await
+        .map_err(|e| GatewayError::FeedUnavailable(e.to_string()))?;
+    let epoch = feed.epoch();
     ws::open(&req, body, &state, "events", move |opened| async move {
-        ws::events::serve(opened, &*feed, wanted.topics, subscription, metrics).await
+        ws::events::serve(opened, &epoch, wanted.topics, subscription, metrics).await
     })
 }
 

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::web;
 use inlet_common::access::PublishToken;
+use inlet_common::jetstream::FeedBackend;
 use inlet_common::metrics::Metrics;
 use inlet_common::readiness::Readiness;
 use inlet_proto::events::v1::event_ingest_server::EventIngestServer;
@@ -15,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::service::interceptor::InterceptedService;
 
 use crate::config::GatewayConfig;
-use crate::feed::{EventFeed, MemoryFeed};
+use crate::feed::{Feed, MemoryFeed, NatsFeed, NatsFeedError};
 use crate::ingest::Ingest;
 use crate::ingest_auth::IngestGuard;
 use crate::metrics::GatewayMetrics;
@@ -32,21 +33,31 @@ pub enum StartupError {
     /// The gRPC ingest server failed.
     #[error("the event ingest (gRPC) failed: {0}")]
     Grpc(#[from] tonic::transport::Error),
+    /// The feed on NATS could not be set up.
+    #[error(transparent)]
+    Nats(#[from] NatsFeedError),
 }
 
 /// A built gateway: listening, not yet serving.
 pub struct Application {
     port: u16,
-    grpc_port: u16,
     server: Server,
-    grpc_listener: tokio::net::TcpListener,
-    feed: Arc<dyn EventFeed>,
+    /// The gRPC ingest, with the memory feed (none with NATS: publishers
+    /// publish to the stream).
+    ingest: Option<IngestListener>,
+    readiness: Arc<Readiness>,
+    closing: CancellationToken,
+}
+
+/// The gRPC ingest, bound, and what it feeds.
+struct IngestListener {
+    port: u16,
+    listener: tokio::net::TcpListener,
+    feed: Arc<MemoryFeed>,
     /// `events.max_event_bytes`, the ingest's decoding limit.
     max_event_bytes: usize,
     /// Lets only publishers with the publish secret in.
-    ingest_guard: IngestGuard,
-    readiness: Arc<Readiness>,
-    closing: CancellationToken,
+    guard: IngestGuard,
 }
 
 impl Application {
@@ -61,18 +72,26 @@ impl Application {
         }
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();
-        let grpc_listener = tokio::net::TcpListener::bind(config.grpc_listen).await?;
-        let grpc_port = grpc_listener.local_addr()?.port();
         let readiness = Readiness::new(Vec::new());
         let metrics = Arc::new(Metrics::new());
         let gateway_metrics = GatewayMetrics::register(&metrics);
-        let publish_secret = PublishToken::from_settings(&config.access)
-            .map(|token| token.ensure())
-            .transpose()?;
-        let ingest_guard = IngestGuard::new(publish_secret, &metrics);
-        let feed: Arc<dyn EventFeed> =
-            Arc::new(MemoryFeed::new(&config.events, gateway_metrics.clone()));
         let closing = CancellationToken::new();
+        let (feed, ingest) = match config.events.backend {
+            FeedBackend::Memory => {
+                let feed = Arc::new(MemoryFeed::new(&config.events, gateway_metrics.clone()));
+                let ingest = IngestListener::bind(&config, Arc::clone(&feed), &metrics).await?;
+                (Feed::Memory(feed), Some(ingest))
+            }
+            FeedBackend::Nats => {
+                let feed =
+                    NatsFeed::start(&config.events, gateway_metrics.clone(), closing.clone())
+                        .await?;
+                let attached = Arc::clone(&feed);
+                readiness.register("nats-stream", move || attached.is_attached());
+                (Feed::Nats(feed), None)
+            }
+        };
+        let feed = Arc::new(feed);
         let state = web::Data::new(AppState {
             feed: Arc::clone(&feed),
             websocket: config.websocket.clone(),
@@ -97,15 +116,14 @@ impl Application {
             listener,
             inlet_http::with_state(state, routes::configure),
         )?;
-        tracing::info!(addr = %config.grpc_listen, port = grpc_port, "event ingest (gRPC) listening");
+        if let Some(ingest) = &ingest {
+            // After the HTTP listener's line, which tests read first.
+            tracing::info!(addr = %config.grpc_listen, port = ingest.port, "event ingest (gRPC) listening");
+        }
         Ok(Self {
             port,
-            grpc_port,
             server,
-            grpc_listener,
-            feed,
-            max_event_bytes: config.events.max_event_bytes,
-            ingest_guard,
+            ingest,
             readiness,
             closing,
         })
@@ -116,9 +134,9 @@ impl Application {
         self.port
     }
 
-    /// The bound gRPC ingest port.
+    /// The bound gRPC ingest port (0 with the NATS feed, which has none).
     pub fn grpc_port(&self) -> u16 {
-        self.grpc_port
+        self.ingest.as_ref().map_or(0, |ingest| ingest.port)
     }
 
     /// Serves until `shutdown` resolves. Then the ingest stops taking
@@ -129,18 +147,9 @@ impl Application {
         shutdown: impl Future<Output = ()>,
     ) -> Result<(), StartupError> {
         let ingest_stop = CancellationToken::new();
-        let ingest = tokio::spawn(
-            tonic::transport::Server::builder()
-                .add_service(InterceptedService::new(
-                    EventIngestServer::new(Ingest::new(Arc::clone(&self.feed)))
-                        .max_decoding_message_size(self.max_event_bytes),
-                    self.ingest_guard,
-                ))
-                .serve_with_incoming_shutdown(
-                    tonic::transport::server::TcpIncoming::from(self.grpc_listener),
-                    ingest_stop.clone().cancelled_owned(),
-                ),
-        );
+        let ingest = self
+            .ingest
+            .map(|ingest| tokio::spawn(ingest.serve(ingest_stop.clone())));
         let closing = self.closing.clone();
         let stopping = ingest_stop.clone();
         inlet_http::run_until_stopped(self.server, &self.readiness, async move {
@@ -151,8 +160,47 @@ impl Application {
         })
         .await?;
         ingest_stop.cancel();
-        ingest.await.map_err(std::io::Error::other)??;
+        if let Some(ingest) = ingest {
+            ingest.await.map_err(std::io::Error::other)??;
+        }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+impl IngestListener {
+    /// Binds `grpc_listen`, with the publish secret made if missing.
+    async fn bind(
+        config: &GatewayConfig,
+        feed: Arc<MemoryFeed>,
+        metrics: &Metrics,
+    ) -> Result<Self, StartupError> {
+        let listener = tokio::net::TcpListener::bind(config.grpc_listen).await?;
+        let port = listener.local_addr()?.port();
+        let publish_secret = PublishToken::from_settings(&config.access)
+            .map(|token| token.ensure())
+            .transpose()?;
+        Ok(Self {
+            port,
+            listener,
+            feed,
+            max_event_bytes: config.events.max_event_bytes,
+            guard: IngestGuard::new(publish_secret, metrics),
+        })
+    }
+
+    /// Serves `EventIngest` until `stop`.
+    async fn serve(self, stop: CancellationToken) -> Result<(), tonic::transport::Error> {
+        tonic::transport::Server::builder()
+            .add_service(InterceptedService::new(
+                EventIngestServer::new(Ingest::new(self.feed))
+                    .max_decoding_message_size(self.max_event_bytes),
+                self.guard,
+            ))
+            .serve_with_incoming_shutdown(
+                tonic::transport::server::TcpIncoming::from(self.listener),
+                stop.cancelled_owned(),
+            )
+            .await
     }
 }

@@ -5,14 +5,14 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::WebSocketSettings;
-use crate::feed::EventFeed;
+use crate::feed::Feed;
 use crate::metrics::GatewayMetrics;
 use crate::ws::admit::Slots;
 
 /// What every request handler can reach.
 pub struct AppState {
     /// The event feed `/events` subscribes to.
-    pub feed: Arc<dyn EventFeed>,
+    pub feed: Arc<Feed>,
     /// Socket limits and who may connect.
     pub websocket: WebSocketSettings,
     /// Open sockets, against `websocket.max_connections`.

@@ -23,6 +23,7 @@ pub mod files;
 pub mod http;
 pub mod ingest;
 pub mod log;
+pub mod nats;
 pub mod otlp;
 pub mod paging;
 pub mod process;

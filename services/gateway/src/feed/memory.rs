@@ -1,250 +1,67 @@
-//! The in-memory feed: a bounded history for replay, and one
-//! `tokio::sync::broadcast` ring of `events.subscriber_queue` slots shared by
-//! every subscriber, so one that falls behind costs no memory of its own.
-//!
-//! Publishing and subscribing take the same lock, so a subscriber's replay
-//! (from the history) and its live stream (from the broadcast) meet exactly:
-//! no gap, no duplicate.
+//! The in-memory feed (`events.backend = "memory"`, the default): the
+//! gateway counts sequences itself, from 1 in each run, and its ring is
+//! the whole history; every run is a new epoch.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-
-use bytestring::ByteString;
 use inlet_proto::events::v1::Event;
-use tokio::sync::broadcast::{self, error::RecvError};
 
+use super::ring::{Ring, Start};
 use super::topic::{Topic, TopicSet};
-use super::{
-    frame, Delivery, EventFeed, FeedError, Live, Published, Received, Since, Subscription,
-};
+use super::{frame, FeedError, Live, Published, Since, Subscription};
 use crate::config::EventSettings;
 use crate::metrics::GatewayMetrics;
 
 /// The in-memory feed; one per gateway, with a new epoch each run.
 pub struct MemoryFeed {
-    history: Mutex<History>,
-    live: broadcast::Sender<Arc<Delivery>>,
+    ring: Ring,
     epoch: String,
-    subscribers: Arc<[AtomicUsize; Topic::COUNT]>,
-    progress: Arc<Progress>,
-    /// `events.subscriber_queue_bytes`.
-    subscriber_queue_bytes: u64,
-    metrics: GatewayMetrics,
-}
-
-/// How far the feed has got, read by subscribers to tell how far behind they are.
-#[derive(Debug, Default)]
-struct Progress {
-    /// The last sequence given out.
-    latest: AtomicU64,
-    /// Bytes of every frame published so far (`Delivery::through_bytes` of
-    /// the latest).
-    published_bytes: AtomicU64,
-}
-
-struct History {
-    next_sequence: u64,
-    kept: VecDeque<Arc<Delivery>>,
-    /// Bytes of the frames in `kept`.
-    kept_bytes: usize,
-    capacity: usize,
-    capacity_bytes: usize,
 }
 
 impl MemoryFeed {
     /// An empty feed with a new epoch.
     pub fn new(settings: &EventSettings, metrics: GatewayMetrics) -> Self {
-        let (live, _) = broadcast::channel(settings.subscriber_queue);
         Self {
-            history: Mutex::new(History {
-                next_sequence: 1,
-                kept: VecDeque::with_capacity(settings.history.min(65_536)),
-                kept_bytes: 0,
-                capacity: settings.history,
-                capacity_bytes: settings.history_bytes,
-            }),
-            live,
+            ring: Ring::new(settings, metrics),
             epoch: uuid::Uuid::now_v7().simple().to_string(),
-            subscribers: Arc::new([const { AtomicUsize::new(0) }; Topic::COUNT]),
-            progress: Arc::new(Progress::default()),
-            subscriber_queue_bytes: settings.subscriber_queue_bytes as u64,
-            metrics,
         }
     }
-}
 
-impl EventFeed for MemoryFeed {
-    fn epoch(&self) -> &str {
+    /// This run's epoch: sequences are only comparable within one.
+    pub fn epoch(&self) -> &str {
         &self.epoch
     }
 
-    fn publish(&self, event: &Event) -> Result<Published, FeedError> {
+    /// Sequences `event`, keeps it for replay and hands it to every live
+    /// subscriber that follows its topic.
+    pub fn publish(&self, event: &Event) -> Result<Published, FeedError> {
         let topic = Topic::of(event.kind.as_ref().ok_or(FeedError::NoKind)?);
         let tail = frame::event_tail(topic, event);
-        let mut history = self.history.lock().expect("feed lock");
-        let sequence = history.next_sequence;
-        history.next_sequence += 1;
-        let frame: ByteString = frame::event(sequence, &tail).into();
-        let size = frame.len();
-        // Written under the lock, so both grow in sequence order.
-        let through_bytes = self.progress.published_bytes.load(Ordering::Relaxed) + size as u64;
-        self.progress
-            .published_bytes
-            .store(through_bytes, Ordering::Relaxed);
-        self.progress.latest.store(sequence, Ordering::Relaxed);
-        let delivery = Arc::new(Delivery {
-            sequence,
-            topic,
-            frame,
-            through_bytes,
-        });
-        history.keep(Arc::clone(&delivery));
-        self.metrics.history_bytes.set(history.kept_bytes as i64);
-        // No subscriber at all is not an error.
-        let _ = self.live.send(delivery);
-        drop(history);
-        self.metrics.events_published.inc();
-        Ok(Published {
-            sequence,
-            topic,
-            subscribers: self.subscribers[topic.index()].load(Ordering::Relaxed),
-        })
+        Ok(self.ring.append(None, topic, &tail))
     }
 
-    fn subscribe(&self, topics: TopicSet, since: Option<&Since>) -> Subscription {
-        let counted = SubscriberCount::new(Arc::clone(&self.subscribers), topics);
-        let history = self.history.lock().expect("feed lock");
-        let receiver = self.live.subscribe();
-        let latest = history.next_sequence - 1;
-        let first_kept = history
-            .kept
-            .front()
-            .map_or(history.next_sequence, |d| d.sequence);
-        let (from, recovered) = match since {
-            None => (latest, true),
+    /// Subscribes to `topics`, with the events missed since `since` (none
+    /// when `None`) to replay first. Nothing published after this call is
+    /// missed by the subscription.
+    pub fn subscribe(&self, topics: TopicSet, since: Option<&Since>) -> Subscription {
+        let latest = self.ring.latest();
+        let start = match since {
+            None => Start::Latest,
             Some(since) => {
                 let same_epoch = since.epoch.as_deref().is_none_or(|e| e == self.epoch);
                 if same_epoch && since.sequence <= latest {
-                    (since.sequence, since.sequence + 1 >= first_kept)
+                    Start::After(since.sequence)
                 } else {
                     // Another run's sequence: everything this run kept is new to it.
-                    (0, false)
+                    Start::Everything
                 }
             }
         };
-        let skip = from.saturating_sub(first_kept - 1) as usize;
-        let replay = history
-            .kept
-            .iter()
-            .skip(skip)
-            .filter(|d| topics.contains(d.topic))
-            .cloned()
-            .collect();
-        drop(history);
+        let joined = self.ring.subscribe(topics, start);
+        let recovered = joined.complete && start != Start::Everything;
         Subscription {
-            replay,
-            latest,
+            replay: joined.replay,
+            latest: joined.latest,
             recovered,
-            live: Live::Memory(MemoryLive {
-                receiver,
-                topics,
-                position: latest,
-                progress: Arc::clone(&self.progress),
-                queue_bytes: self.subscriber_queue_bytes,
-                _counted: counted,
-            }),
-        }
-    }
-}
-
-impl History {
-    /// Keeps `delivery`, dropping the oldest past either bound; the newest
-    /// is always kept, whatever its size.
-    fn keep(&mut self, delivery: Arc<Delivery>) {
-        let size = delivery.frame.len();
-        while self.kept.len() == self.capacity
-            || (!self.kept.is_empty() && self.kept_bytes + size > self.capacity_bytes)
-        {
-            let Some(oldest) = self.kept.pop_front() else {
-                break;
-            };
-            self.kept_bytes -= oldest.frame.len();
-        }
-        self.kept.push_back(delivery);
-        self.kept_bytes += size;
-    }
-}
-
-/// One subscriber's live stream from the broadcast ring.
-pub(super) struct MemoryLive {
-    receiver: broadcast::Receiver<Arc<Delivery>>,
-    topics: TopicSet,
-    /// The last sequence given or filtered out: where a reconnect resumes.
-    position: u64,
-    progress: Arc<Progress>,
-    /// `events.subscriber_queue_bytes`.
-    queue_bytes: u64,
-    /// Counts the subscriber under its topics while it lives.
-    _counted: SubscriberCount,
-}
-
-impl MemoryLive {
-    pub(super) async fn next(&mut self) -> Received {
-        loop {
-            let delivery = match self.receiver.recv().await {
-                Ok(delivery) => delivery,
-                Err(RecvError::Lagged(missed)) => return self.lagged(missed),
-                Err(RecvError::Closed) => return Received::Closed,
-            };
-            if delivery.sequence <= self.position {
-                continue;
-            }
-            if self.is_too_far_behind(&delivery) {
-                let latest = self.progress.latest.load(Ordering::Relaxed);
-                return self.lagged(latest - self.position);
-            }
-            self.position = delivery.sequence;
-            if self.topics.contains(delivery.topic) {
-                return Received::Event(delivery);
-            }
-        }
-    }
-
-    fn lagged(&self, missed: u64) -> Received {
-        Received::Lagged {
-            resume_from: self.position,
-            missed,
-        }
-    }
-
-    /// Whether a subscriber now reading `delivery` has fallen more than
-    /// `events.subscriber_queue_bytes` behind the feed.
-    fn is_too_far_behind(&self, delivery: &Delivery) -> bool {
-        let published = self.progress.published_bytes.load(Ordering::Relaxed);
-        published.saturating_sub(delivery.through_bytes) > self.queue_bytes
-    }
-}
-
-/// Counts a subscriber under each of its topics while it lives.
-struct SubscriberCount {
-    counts: Arc<[AtomicUsize; Topic::COUNT]>,
-    topics: TopicSet,
-}
-
-impl SubscriberCount {
-    fn new(counts: Arc<[AtomicUsize; Topic::COUNT]>, topics: TopicSet) -> Self {
-        for topic in topics.iter() {
-            counts[topic.index()].fetch_add(1, Ordering::Relaxed);
-        }
-        Self { counts, topics }
-    }
-}
-
-impl Drop for SubscriberCount {
-    fn drop(&mut self) {
-        for topic in self.topics.iter() {
-            self.counts[topic.index()].fetch_sub(1, Ordering::Relaxed);
+            live: Live::Ring(joined.live),
         }
     }
 }
@@ -256,7 +73,7 @@ mod tests {
     use futures_util::FutureExt;
 
     use super::*;
-    use crate::feed::Subscription;
+    use crate::feed::{Received, Subscription};
 
     fn feed(history: usize) -> MemoryFeed {
         let settings = EventSettings {

@@ -1,39 +1,57 @@
-//! The event feed: every published event gets the next sequence number, is
-//! kept in a history for `since` replay, and is handed to every live
-//! subscriber.
+//! The event feed: every published event has a sequence number, is kept
+//! in a history for `since` replay, and is handed to every live subscriber.
 //!
-//! [`EventFeed`] is the seam: publishing, subscribing with replay, and a
-//! [`Subscription`] that yields the feed's own [`Received`] values (an
-//! event, a lag with where to resume, or the end), so the WebSocket side
-//! knows nothing of how the feed is kept. [`memory::MemoryFeed`], a bounded
-//! in-memory ring, is the one implementation; another (a log that survives
-//! restarts) is a new file beside it and a variant of `Live`.
+//! [`Feed`] is the seam, one variant per `events.backend`:
+//! [`MemoryFeed`] (the gateway sequences what its gRPC ingest takes) and
+//! [`NatsFeed`] (the gateway follows a JetStream stream, whose sequences
+//! are the same on every replica). Both fan out from one [`ring::Ring`];
+//! a [`Subscription`] yields the feed's own [`Received`] values (an event,
+//! a lag with where to resume, or the end), so the WebSocket side knows
+//! nothing of how the feed is kept.
 
 pub mod frame;
 mod memory;
+mod nats;
+mod ring;
 pub mod topic;
 
 use std::sync::Arc;
 
 use bytestring::ByteString;
-use inlet_proto::events::v1::Event;
 
 pub use memory::MemoryFeed;
+pub use nats::{NatsFeed, NatsFeedError};
 use topic::{Topic, TopicSet};
 
-/// A feed of events: what the ingest publishes to and `/events` reads.
-pub trait EventFeed: Send + Sync + 'static {
-    /// This feed's epoch: sequences are only comparable within one.
-    fn epoch(&self) -> &str;
+/// The feed `/events` reads, by backend.
+pub enum Feed {
+    /// `events.backend = "memory"`.
+    Memory(Arc<MemoryFeed>),
+    /// `events.backend = "nats"`.
+    Nats(Arc<NatsFeed>),
+}
 
-    /// Sequences `event`, keeps it for replay and hands it to every live
-    /// subscriber that follows its topic.
-    fn publish(&self, event: &Event) -> Result<Published, FeedError>;
+impl Feed {
+    /// The epoch sequences belong to: they are only comparable within one.
+    pub fn epoch(&self) -> String {
+        match self {
+            Feed::Memory(feed) => feed.epoch().to_owned(),
+            Feed::Nats(feed) => feed.epoch(),
+        }
+    }
 
     /// Subscribes to `topics`, with the events missed since `since` (none
-    /// when `None`) to replay first. Nothing published after this call is
-    /// missed by the subscription.
-    fn subscribe(&self, topics: TopicSet, since: Option<&Since>) -> Subscription;
+    /// when `None`) to replay first. Nothing after the replay is missed.
+    pub async fn subscribe(
+        &self,
+        topics: TopicSet,
+        since: Option<&Since>,
+    ) -> Result<Subscription, FeedError> {
+        match self {
+            Feed::Memory(feed) => Ok(feed.subscribe(topics, since)),
+            Feed::Nats(feed) => feed.subscribe(topics, since).await,
+        }
+    }
 }
 
 /// One sequenced event, rendered once for every subscriber.
@@ -61,12 +79,15 @@ pub struct Published {
     pub subscribers: usize,
 }
 
-/// Why an event was not accepted.
+/// Why an event was not taken, or a subscription not made.
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
     /// The event says nothing about what arrived.
     #[error("the event has no kind (form_submitted, file_stored or mail_received)")]
     NoKind,
+    /// The feed's store cannot be reached (NATS down, the stream missing).
+    #[error("the event feed is not available: {0}")]
+    Unavailable(String),
 }
 
 /// Where a subscriber wants to start.
@@ -91,6 +112,13 @@ pub enum Received {
         /// Events it lost.
         missed: u64,
     },
+    /// The replay stopped at its bound (`events.history`) before reaching
+    /// what the gateway holds: the subscriber reads on by reconnecting
+    /// with `since=resume_from`.
+    MoreToReplay {
+        /// The last sequence replayed.
+        resume_from: u64,
+    },
     /// The feed is closing.
     Closed,
 }
@@ -106,16 +134,26 @@ pub struct Subscription {
     live: Live,
 }
 
-/// The live half of a subscription, by feed implementation.
+/// The live half of a subscription.
 enum Live {
-    Memory(memory::MemoryLive),
+    /// Following the ring.
+    Ring(ring::RingLive),
+    /// A replay read back from the stream that stopped short of the ring:
+    /// all it yields is [`Received::MoreToReplay`].
+    Behind {
+        /// The last sequence replayed.
+        resume_from: u64,
+    },
 }
 
 impl Subscription {
     /// The next event the subscriber follows, a lag, or the end.
     pub async fn next(&mut self) -> Received {
         match &mut self.live {
-            Live::Memory(live) => live.next().await,
+            Live::Ring(live) => live.next().await,
+            Live::Behind { resume_from } => Received::MoreToReplay {
+                resume_from: *resume_from,
+            },
         }
     }
 }

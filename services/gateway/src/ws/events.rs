@@ -9,7 +9,7 @@ use super::Opened;
 use crate::error::GatewayError;
 use crate::feed::frame::{self, Subscribed};
 use crate::feed::topic::TopicSet;
-use crate::feed::{Delivery, EventFeed, Received, Since, Subscription};
+use crate::feed::{Delivery, Received, Since, Subscription};
 use crate::metrics::GatewayMetrics;
 
 /// The query `/events` takes.
@@ -60,7 +60,7 @@ impl EventsQuery {
 /// whose handshake is done misses nothing published after it.
 pub async fn serve(
     Opened { mut peer, client }: Opened,
-    feed: &dyn EventFeed,
+    epoch: &str,
     topics: TopicSet,
     mut subscription: Subscription,
     metrics: GatewayMetrics,
@@ -69,7 +69,7 @@ pub async fn serve(
     let replay = std::mem::take(&mut subscription.replay);
     let (latest, recovered) = (subscription.latest, subscription.recovered);
     let hello = frame::subscribed(&Subscribed {
-        epoch: feed.epoch(),
+        epoch,
         topics,
         latest,
         replayed: replay.len(),
@@ -130,6 +130,11 @@ async fn send_live(
                 return Ending::Lagged {
                     last_sent: resume_from,
                 };
+            }
+            Next::Other(Received::MoreToReplay { resume_from }) => {
+                return Ending::MoreToReplay {
+                    last_sent: resume_from,
+                }
             }
             Next::Other(Received::Closed) => return Ending::ShuttingDown,
             // A subscriber has nothing to say; what it sends is counted and dropped.

@@ -58,6 +58,12 @@ pub enum Ending {
         /// The last sequence it was sent, for its `since` on reconnecting.
         last_sent: u64,
     },
+    /// A replay read back from the stream reached its bound; the
+    /// subscriber reads on by reconnecting.
+    MoreToReplay {
+        /// The last sequence it was sent, for its `since` on reconnecting.
+        last_sent: u64,
+    },
     /// The gateway is stopping (1001).
     ShuttingDown,
 }
@@ -85,6 +91,10 @@ impl Ending {
             Ending::Lagged { last_sent } => (
                 CloseCode::Again,
                 format!("fell over events.subscriber_queue events behind; reconnect with since={last_sent}"),
+            ),
+            Ending::MoreToReplay { last_sent } => (
+                CloseCode::Again,
+                format!("replayed events.history events; reconnect with since={last_sent} for the rest"),
             ),
             Ending::ShuttingDown => (CloseCode::Away, "the gateway is shutting down".to_owned()),
         };

@@ -6,6 +6,7 @@ mod browser;
 mod feed;
 mod helpers;
 mod hostile;
+mod nats;
 mod process;
 mod publishing;
 mod socket;
