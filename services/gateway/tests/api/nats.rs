@@ -301,3 +301,229 @@ async fn a_since_older_than_the_stream_holds_is_not_recovered() {
     let first = events(&mut socket, 1).await;
     assert_eq!(first[0].0, 11, "the oldest event the stream still holds");
 }
+
+#[tokio::test]
+async fn with_nats_down_for_ten_seconds_every_post_is_taken_and_each_event_arrives_once_after() {
+    let store = tempfile::tempdir().unwrap();
+    let mut nats = NatsServer::start(store.path()).await;
+    let url = nats.url();
+    let gateway = nats_gateway(&url, &[]).await;
+    let forms = crate::publishing::spawn_forms_with(
+        "http://127.0.0.1:9",
+        &[
+            ("INLET_EVENTS__BACKEND", "nats"),
+            ("INLET_EVENTS__NATS__URL", &url),
+            ("INLET_EVENTS__NATS__REQUEST_TIMEOUT_MS", "500"),
+        ],
+    )
+    .await;
+    let (mut live, _) = subscribe(&gateway, "?topics=forms").await;
+
+    // A steady stream of posts, 20 a second: 2 s with NATS, 10 s without,
+    // 2 s with it back. Each post names itself in its one field.
+    let mut names = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    for i in 0..280 {
+        tick.tick().await;
+        if i == 40 {
+            nats.kill().await;
+        }
+        if i == 240 {
+            nats.start_again().await;
+        }
+        let name = format!("p{i:04}");
+        let res = forms.post_json(format!(r#"{{"{name}":1}}"#)).await;
+        assert_eq!(
+            res.status(),
+            200,
+            "post {i} while NATS is {}",
+            if (40..240).contains(&i) { "down" } else { "up" }
+        );
+        names.push(name);
+    }
+    // Every event arrives, in the order posted, and then nothing twice:
+    // a last post is the next event.
+    let field =
+        |frame: &serde_json::Value| frame["data"]["field_names"][0].as_str().unwrap().to_owned();
+    let mut seen = Vec::new();
+    while seen.len() < names.len() {
+        seen.push(field(&next_json(&mut live).await));
+    }
+    assert_eq!(seen, names);
+    assert_eq!(forms.post_json(r#"{"last":1}"#.into()).await.status(), 200);
+    assert_eq!(
+        field(&next_json(&mut live).await),
+        "last",
+        "no event came twice"
+    );
+    assert_eq!(
+        forms.counter("inlet_publisher_events_dropped_total").await,
+        0.0
+    );
+    assert!(
+        forms.counter("inlet_publisher_retries_total").await > 0.0,
+        "it did wait for NATS"
+    );
+}
+
+/// A TCP proxy to `upstream` that loses the first JetStream publish
+/// acknowledgement on its way back, passing everything else; counts what
+/// it lost.
+async fn ack_losing_proxy(upstream: u16) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let lost = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&lost);
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let server = tokio::net::TcpStream::connect(("127.0.0.1", upstream))
+                .await
+                .unwrap();
+            let (mut client_read, mut client_write) = client.into_split();
+            let (mut server_read, mut server_write) = server.into_split();
+            tokio::spawn(async move { tokio::io::copy(&mut client_read, &mut server_write).await });
+            let counter = std::sync::Arc::clone(&counter);
+            tokio::spawn(async move {
+                let (mut pending, mut chunk) = (Vec::new(), vec![0; 65536]);
+                loop {
+                    let n = match server_read.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => n,
+                    };
+                    pending.extend_from_slice(&chunk[..n]);
+                    // Pass on every whole protocol item; hold a partial one.
+                    while let Some(end) = pending.windows(2).position(|w| w == b"\r\n") {
+                        let line = String::from_utf8_lossy(&pending[..end]).into_owned();
+                        let mut size = end + 2;
+                        if line.starts_with("MSG ") || line.starts_with("HMSG ") {
+                            let total: usize = line.rsplit(' ').next().unwrap().parse().unwrap();
+                            size += total + 2;
+                            if pending.len() < size {
+                                break;
+                            }
+                            let payload = &pending[end + 2..end + 2 + total];
+                            if payload.starts_with(b"{\"stream\":")
+                                && counter.load(Ordering::SeqCst) == 0
+                            {
+                                counter.fetch_add(1, Ordering::SeqCst);
+                                pending.drain(..size);
+                                continue;
+                            }
+                        }
+                        if client_write.write_all(&pending[..size]).await.is_err() {
+                            return;
+                        }
+                        pending.drain(..size);
+                    }
+                }
+            });
+        }
+    });
+    (port, lost)
+}
+
+#[tokio::test]
+async fn a_publish_retried_after_its_acknowledgement_was_lost_is_stored_once() {
+    let store = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(store.path()).await;
+    let gateway = nats_gateway(&nats.url(), &[]).await;
+    let (mut live, _) = subscribe(&gateway, "").await;
+    let (proxy, lost) = ack_losing_proxy(nats.port()).await;
+    let metrics = Metrics::new();
+    let publisher = publisher(&format!("nats://127.0.0.1:{proxy}"), &metrics);
+    publisher.publish(form_event("once", &["name"]));
+    publisher.publish(form_event("after", &["name"]));
+    let seen = events(&mut live, 2).await;
+    assert_eq!(
+        lost.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "an acknowledgement was lost"
+    );
+    assert_eq!(
+        seen.iter().map(|(_, id)| id.as_str()).collect::<Vec<_>>(),
+        ["once", "after"]
+    );
+    assert_eq!(
+        seen[1].0,
+        seen[0].0 + 1,
+        "the retry did not take a sequence of its own"
+    );
+    // Done when the lost one's retry is acknowledged (as a duplicate).
+    publisher.drain().await;
+    let text = metrics.encode();
+    assert!(text.contains("inlet_publisher_retries_total 1"), "{text}");
+    assert!(
+        text.contains("inlet_publisher_events_published_total 2"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn one_post_is_one_trace_from_forms_through_nats_into_the_gateway() {
+    use inlet_testkit::otlp::OtlpReceiver;
+    use inlet_testkit::process::{sibling_binary, ServiceProcess};
+    let store = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(store.path()).await;
+    let receiver = OtlpReceiver::start().await;
+    let (url, endpoint) = (nats.url(), receiver.grpc_endpoint());
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().display().to_string();
+    let mut common = vec![
+        ("INLET_LISTEN", "127.0.0.1:0"),
+        ("INLET_EVENTS__BACKEND", "nats"),
+        ("INLET_EVENTS__NATS__URL", url.as_str()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+    ];
+    common.extend(inlet_testkit::access::CREDENTIAL_ENV);
+    let mut gateway = ServiceProcess::start(env!("CARGO_BIN_EXE_inlet-gateway"), &common).await;
+    let mut forms_env = common.clone();
+    forms_env.push(("INLET_DATA_DIR", &data_dir));
+    let forms_bin = sibling_binary("inlet-forms");
+    let mut forms = ServiceProcess::start(forms_bin.to_str().unwrap(), &forms_env).await;
+    let events_url = format!("ws://127.0.0.1:{}/events", gateway.port);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut feed = loop {
+        if let Ok(socket) = ws::try_connect_as_admin(&events_url, &[]).await {
+            break socket;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the gateway never attached"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    next_json(&mut feed).await;
+    let trace = "5bf92f3577b34da6a3ce929d0e0e4736";
+    let res = inlet_testkit::http::client()
+        .post(format!("{}/", forms.url()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("traceparent", format!("00-{trace}-00f067aa0ba902b7-01"))
+        .body("traced=yes")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let frame = next_json(&mut feed).await;
+    assert_eq!(frame["trace_id"], trace, "{frame}");
+    drop(feed);
+    assert!(forms.terminate().await.success());
+    assert!(gateway.terminate().await.success());
+
+    let deliver = receiver
+        .wait_for_span(WAIT, |s| s.name == "gateway.deliver" && s.trace_id == trace)
+        .await
+        .expect("the gateway's deliver span in the post's trace");
+    let publish = receiver
+        .spans()
+        .into_iter()
+        .find(|s| s.service_name == "inlet-forms" && s.name == "events.publish")
+        .expect("forms' publish span");
+    assert_eq!(publish.trace_id, trace);
+    // SpanKind: 4 producer, 5 consumer.
+    assert_eq!((publish.kind, deliver.kind), (4, 5));
+    assert_eq!(deliver.parent_span_id, publish.span_id);
+    assert_eq!(deliver.service_name, "inlet-gateway");
+    assert_eq!(deliver.attr_i64("subscribers"), Some(1));
+}
