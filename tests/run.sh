@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The test command. On a fresh Debian machine it first installs what the tests
-# need and is missing (Chromium and its driver for the page tests, debootstrap
-# for the end-to-end test's base images, axe-core from PyPI for the inbox's
-# accessibility checks, rustfmt, clippy, cargo-nextest), then runs formatting
+# need and is missing (Chromium and its driver for the page tests, nats-server
+# for the event feed on NATS JetStream, debootstrap for the end-to-end test's
+# base images, axe-core from PyPI for the inbox's accessibility checks,
+# rustfmt, clippy, cargo-nextest), then runs formatting
 # and lint checks, every test of the workspace, every fuzz target for 30 s
 # (tests/fuzz/run.sh), and the end-to-end test of the compose stack
 # (tests/e2e/run.sh).
@@ -17,6 +18,8 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# Debian puts nats-server in /usr/sbin, which a non-root PATH may lack.
+command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
 if docker info >/dev/null 2>&1; then
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 fi

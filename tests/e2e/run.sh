@@ -10,7 +10,11 @@
 #      mostly through the `inlet` CLI built for the host, and once through
 #      the `cli` image (`compose run --rm cli …`);
 #   5. everything torn down (containers, network, volume) whatever the outcome;
-#      the images stay, as the build cache.
+#      the images stay, as the build cache;
+#   6. then the scaled set (deploy/compose/scale.yml: the feed on NATS
+#      JetStream, two gateways behind a load balancer, with NATS and the
+#      balancer from Debian's packages in stand-in images), started the same
+#      way and driven by the `scale` tests, and torn down the same way.
 #
 # Prints `SKIPPED: no Docker engine` and exits 0 where no engine answers.
 set -euo pipefail
@@ -52,6 +56,13 @@ docker build --quiet --tag inlet-e2e/jaeger-standin:latest \
 }
 rm -rf "$context"
 
+step "NATS and load balancer stand-in images"
+for standin in nats balancer; do
+  docker build --quiet --tag "inlet-e2e/$standin-standin:latest" \
+    --build-arg "RUNTIME_IMAGE=${INLET_E2E_STANDIN_BASE:-$runtime_image}" \
+    -f "tests/e2e/$standin-standin.Dockerfile" tests/e2e/ >/dev/null
+done
+
 # A project of its own, on free loopback ports, so a user's stack is untouched.
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 export COMPOSE_PROJECT_NAME="inlet-e2e-$$"
@@ -62,12 +73,8 @@ export INLET_E2E_COMPOSE="${compose[*]}"
 INLET_ADMIN_TOKEN="e2e-$(python3 -c 'import secrets; print(secrets.token_hex(24))')"
 export INLET_ADMIN_TOKEN
 
-teardown() {
-  local status=$?
-  if [ "$status" -ne 0 ]; then
-    echo "e2e: failed; the stack's last log lines:" >&2
-    "${compose[@]}" logs --no-color --tail=100 >&2 || true
-  fi
+# Takes the current project down; fails if anything of it is left.
+down_project() {
   step "tearing down $COMPOSE_PROJECT_NAME"
   "${compose[@]}" down --volumes --remove-orphans --timeout 20 >/dev/null 2>&1 || true
   local left
@@ -76,8 +83,17 @@ teardown() {
   left+=$(docker network ls -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME")
   if [ -n "$left" ]; then
     echo "e2e: containers, volumes or networks were left behind: $left" >&2
-    status=1
+    return 1
   fi
+}
+
+teardown() {
+  local status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "e2e: failed; the stack's last log lines:" >&2
+    "${compose[@]}" logs --no-color --tail=100 >&2 || true
+  fi
+  down_project || status=1
   step "done"
   exit "$status"
 }
@@ -105,6 +121,8 @@ pick_ports() {
   JAEGER_UI_PORT=$(free_port)
   JAEGER_OTLP_GRPC_PORT=$(free_port)
   JAEGER_OTLP_HTTP_PORT=$(free_port)
+  INLET_BALANCER_PORT=$(free_port)
+  export INLET_BALANCER_PORT INLET_E2E_BALANCER_URL="ws://127.0.0.1:$INLET_BALANCER_PORT"
   export INLET_FORMS_PORT INLET_UPLOADS_PORT INLET_GATEWAY_PORT INLET_SMTP_PORT INLET_MAIL_PORT INLET_INBOX_PORT JAEGER_UI_PORT JAEGER_OTLP_GRPC_PORT JAEGER_OTLP_HTTP_PORT
   export INLET_E2E_FORMS_URL="http://127.0.0.1:$INLET_FORMS_PORT"
   export INLET_E2E_UPLOADS_URL="http://127.0.0.1:$INLET_UPLOADS_PORT"
@@ -118,30 +136,44 @@ pick_ports() {
   # Where the host's `inlet --trace` sends the client's own spans.
   export INLET_E2E_OTLP_ENDPOINT="http://127.0.0.1:$JAEGER_OTLP_GRPC_PORT"
 }
-pick_ports
-step "starting $COMPOSE_PROJECT_NAME"
-"${compose[@]}" up --detach --no-build
+# Starts the stack on fresh ports and waits for every healthcheck.
+start_stack() {
+  pick_ports
+  step "starting $COMPOSE_PROJECT_NAME"
+  "${compose[@]}" up --detach --no-build
 
-step "waiting for every healthcheck"
-deadline=$((SECONDS + HEALTHY_WITHIN_SECS))
-while :; do
-  states=$(docker inspect --format '{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}no-healthcheck{{end}}' \
-    $("${compose[@]}" ps -q))
-  if ! grep -qv ' healthy$' <<<"$states"; then
-    break
-  fi
-  if [ "$SECONDS" -ge "$deadline" ]; then
-    echo "e2e: not healthy within ${HEALTHY_WITHIN_SECS} s:" >&2
-    echo "$states" >&2
-    exit 1
-  fi
-  sleep 1
-done
-echo "$states" | sed 's/^/e2e:   /'
+  step "waiting for every healthcheck"
+  local deadline=$((SECONDS + HEALTHY_WITHIN_SECS)) states
+  while :; do
+    states=$(docker inspect --format '{{.Name}} {{if .State.Health}}{{.State.Health.Status}}{{else}}no-healthcheck{{end}}' \
+      $("${compose[@]}" ps -q))
+    if ! grep -qv ' healthy$' <<<"$states"; then
+      break
+    fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "e2e: not healthy within ${HEALTHY_WITHIN_SECS} s:" >&2
+      echo "$states" >&2
+      exit 1
+    fi
+    sleep 1
+  done
+  echo "$states" | sed 's/^/e2e:   /'
+}
+start_stack
 
 step "the inlet CLI for the host"
 cargo build --quiet --locked -p inlet-cli
 
 step "driving the stack from the host"
 # One test at a time: they restart and stop services the others read through.
-cargo nextest run --locked -p inlet-e2e --run-ignored only --no-fail-fast --test-threads 1
+cargo nextest run --locked -p inlet-e2e --run-ignored only --no-fail-fast --test-threads 1 \
+  -E 'not test(/^scale::/)'
+down_project
+
+# The scaled set: a project of its own.
+export COMPOSE_PROJECT_NAME="inlet-e2e-scale-$$"
+export COMPOSE_FILE="$root/docker-compose.yml:$root/deploy/compose/scale.yml:$root/tests/e2e/docker-compose.standin.yml:$root/tests/e2e/docker-compose.scale-standin.yml"
+start_stack
+step "driving the scaled set from the host"
+cargo nextest run --locked -p inlet-e2e --run-ignored only --no-fail-fast --test-threads 1 \
+  -E 'test(/^scale::/)'

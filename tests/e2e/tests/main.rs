@@ -2,5 +2,6 @@
 //! latter only through `tests/e2e/run.sh`, which builds and starts the stack).
 
 mod http;
+mod scale;
 mod stack;
 mod standin;

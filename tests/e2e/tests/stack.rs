@@ -30,7 +30,7 @@ use inlet_testkit::WAIT;
 const TRACE_WAIT: Duration = Duration::from_secs(40);
 
 /// Where the stack is, from the environment `run.sh` sets.
-struct Stack {
+pub(crate) struct Stack {
     forms: String,
     uploads: String,
     gateway: String,
@@ -49,11 +49,11 @@ struct Stack {
     compose: Vec<String>,
     http: reqwest::Client,
     /// `INLET_ADMIN_TOKEN` of the stack (reading needs it).
-    token: String,
+    pub(crate) token: String,
 }
 
 impl Stack {
-    fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         inlet_testkit::http::install_crypto_provider();
         let var = |name: &str| {
             std::env::var(name)
@@ -114,7 +114,7 @@ impl Stack {
         String::from_utf8(output.stdout).unwrap()
     }
 
-    async fn compose(&self, args: &[&str]) -> String {
+    pub(crate) async fn compose(&self, args: &[&str]) -> String {
         self.compose_with_input(args, b"").await
     }
 
@@ -208,7 +208,7 @@ impl Stack {
     }
 
     /// `inlet post --form key=value… --trace`: the answer and the trace id.
-    async fn post_form(&self, fields: &[String]) -> (String, String) {
+    pub(crate) async fn post_form(&self, fields: &[String]) -> (String, String) {
         let mut args = vec!["post", self.forms.as_str(), "--trace"];
         for field in fields {
             args.extend(["--form", field.as_str()]);
@@ -219,7 +219,7 @@ impl Stack {
     }
 
     /// `inlet put --trace` of a file named `name` holding `body`: the trace id.
-    async fn put_traced(&self, name: &str, body: &str) -> String {
+    pub(crate) async fn put_traced(&self, name: &str, body: &str) -> String {
         let files = tempfile::tempdir().unwrap();
         let file = files.path().join(name);
         std::fs::write(&file, body).unwrap();
@@ -233,7 +233,7 @@ impl Stack {
 
     /// `inlet mail --trace` to you@example.com with `subject` and `body`:
     /// the trace id.
-    async fn mail_traced(&self, subject: &str, body: &str) -> String {
+    pub(crate) async fn mail_traced(&self, subject: &str, body: &str) -> String {
         let server = format!("127.0.0.1:{}", self.smtp_port);
         self.inlet_ok(
             &[
