@@ -10,7 +10,8 @@
 //! - [`telemetry`]: tracing and OTLP export; [`log_format`]: text or JSON log lines with trace ids.
 //! - [`metrics`]: the service's one metrics registry (Prometheus text).
 //! - [`grpc_trace`]: W3C trace context in gRPC metadata, injected and extracted.
-//! - [`publish`]: arrivals published to the gateway's event feed, never blocking the caller.
+//! - [`publish`]: arrivals published to the event feed (the gateway or NATS), never blocking the caller.
+//! - [`jetstream`]: the feed on NATS JetStream, as publishers and the gateway share it.
 //! - [`readiness`]: the checks `/readyz` reports.
 //! - [`healthcheck`]: `--healthcheck`, the binary probing its own `/readyz` for a container.
 //! - [`shutdown`]: the SIGTERM/SIGINT future.

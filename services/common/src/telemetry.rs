@@ -172,9 +172,12 @@ pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, TelemetryErr
 ///   WARN (`inlet_http::refusals`).
 /// - samotop logs every refused recipient or message at ERROR; inlet-smtp
 ///   logs and counts those refusals itself.
-const QUIET_UNLESS_ASKED: [(&str, &str); 2] = [
+/// - async-nats logs each connection event at INFO ("event: connected");
+///   `inlet_common::jetstream` logs losing and regaining NATS itself.
+const QUIET_UNLESS_ASKED: [(&str, &str); 3] = [
     ("actix_http", "actix_http::h1::dispatcher=off"),
     ("samotop", "samotop_core::smtp::session=off"),
+    ("async_nats", "async_nats=warn"),
 ];
 
 /// The `RUST_LOG`-style filter, with [`QUIET_UNLESS_ASKED`] added.

@@ -44,7 +44,7 @@ pub struct FormsConfig {
     /// The gateway's event ingest (`INLET_GATEWAY_URL`, e.g.
     /// `http://gateway:50051`); unset, nothing is published.
     pub gateway_url: Option<String>,
-    /// How events are published to the gateway.
+    /// How events are published (buffer, retries, bounds).
     pub publish: PublishSettings,
     /// Where events go: `events.backend` (`memory`: the gateway's ingest at
     /// `gateway_url`; `nats`: the JetStream stream in `events.nats`).

@@ -166,12 +166,12 @@ impl PublishMetrics {
         let this = Self::default();
         metrics.register(
             "inlet_publisher_buffered_events",
-            "Events waiting to be published to the gateway",
+            "Events waiting to be published to the event feed",
             this.buffered.clone(),
         );
         metrics.register(
             "inlet_publisher_events_published",
-            "Events the gateway accepted",
+            "Events the event feed accepted (the gateway, or JetStream)",
             this.published.clone(),
         );
         metrics.register(
@@ -191,7 +191,7 @@ impl PublishMetrics {
         );
         metrics.register(
             "inlet_publisher_events_refused",
-            "Events the gateway refused for good (dropped, not retried)",
+            "Events the event feed refused for good (dropped, not retried)",
             this.refused.clone(),
         );
         this
