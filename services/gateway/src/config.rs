@@ -255,6 +255,32 @@ mod tests {
     }
 
     #[test]
+    fn the_feed_on_nats_is_configured_by_environment_and_checked() {
+        let config = load_env(&[
+            ("INLET_EVENTS__BACKEND", "nats"),
+            ("INLET_EVENTS__NATS__URL", "nats://nats:4222"),
+            ("INLET_EVENTS__NATS__MAX_AGE", "12h"),
+            ("INLET_EVENTS__NATS__MAX_MESSAGES", "5000"),
+        ])
+        .unwrap();
+        assert_eq!(config.events.backend, FeedBackend::Nats);
+        assert_eq!(config.events.nats.url, "nats://nats:4222");
+        assert_eq!(config.events.nats.max_age, Duration::from_secs(12 * 3600));
+        assert_eq!(config.events.nats.max_messages, 5000);
+        let err = load_env(&[
+            ("INLET_EVENTS__BACKEND", "nats"),
+            ("INLET_EVENTS__NATS__STREAM", "not a name"),
+        ])
+        .unwrap_err();
+        assert!(err.contains("events.nats.stream"), "{err}");
+        let err = load_env(&[("INLET_EVENTS__BACKEND", "kafka")]).unwrap_err();
+        assert!(
+            err.contains("events.backend") || err.contains("kafka"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn the_defaults_load() {
         let config = load_env(&[]).unwrap();
         assert_eq!(config, GatewayConfig::default());

@@ -321,3 +321,50 @@ impl Drop for SubscriberCount {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt;
+    use inlet_proto::events::v1::event::Kind;
+    use inlet_proto::events::v1::{Event, FormSubmitted};
+
+    use super::*;
+
+    fn append(ring: &Ring, sequence: Option<u64>) -> u64 {
+        let event = Event {
+            kind: Some(Kind::FormSubmitted(FormSubmitted::default())),
+            ..Event::default()
+        };
+        let tail = frame::event_tail(Topic::Forms, &event);
+        ring.append(sequence, Topic::Forms, &tail).sequence
+    }
+
+    #[test]
+    fn a_restarted_ring_ends_its_subscribers_and_holds_nothing_below_its_floor() {
+        let ring = Ring::new(&EventSettings::default(), GatewayMetrics::default());
+        assert_eq!((append(&ring, None), append(&ring, None)), (1, 2));
+        let mut before = ring.subscribe(TopicSet::all(), Start::Latest);
+        ring.restart(100);
+        assert!(matches!(
+            before.live.next().now_or_never(),
+            Some(Received::Closed)
+        ));
+        assert_eq!((ring.latest(), ring.first_kept()), (99, 100));
+        // Below the floor is not the ring's to replay; from just under it is.
+        assert!(!ring.subscribe(TopicSet::all(), Start::After(50)).complete);
+        let mut after = ring.subscribe(TopicSet::all(), Start::After(99));
+        assert!(after.complete && after.replay.is_empty());
+        assert_eq!(append(&ring, Some(100)), 100);
+        assert!(
+            matches!(after.live.next().now_or_never(), Some(Received::Event(d)) if d.sequence == 100)
+        );
+        // A subscriber ahead of the ring waits for what it has not seen.
+        let mut ahead = ring.subscribe(TopicSet::all(), Start::After(101));
+        assert!(ahead.complete);
+        append(&ring, Some(101));
+        append(&ring, Some(102));
+        assert!(
+            matches!(ahead.live.next().now_or_never(), Some(Received::Event(d)) if d.sequence == 102)
+        );
+    }
+}
