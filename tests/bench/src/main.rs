@@ -19,6 +19,7 @@ mod ceiling;
 mod credentials;
 #[cfg(feature = "engines")]
 mod engines;
+mod feed;
 mod inbox;
 mod report;
 mod rss;
@@ -46,6 +47,8 @@ enum Command {
     Ws(ws::Args),
     /// SMTP: sessions of messages, RSET before each.
     Smtp(smtp::Args),
+    /// The event feed end to end: form posts to frames on many subscribers.
+    Feed(feed::Args),
     /// Soak: a steady mixed load on every service, sampling their resources.
     Soak(soak::Args),
     /// This machine's ceiling for storing small files durably (no server).
@@ -116,6 +119,10 @@ async fn main() -> ExitCode {
         Command::InboxLive(args) => inbox::live(args)
             .await
             .map(|r| serde_json::to_value(r).expect("a report serialises")),
+        Command::Feed(args) => feed::run(args)
+            .await
+            .map(|r| serde_json::to_value(r).expect("a report serialises"))
+            .map_err(|e| e.to_string()),
         Command::Ws(args) => ws::run(args)
             .await
             .map(|r| serde_json::to_value(r).expect("a report serialises"))
