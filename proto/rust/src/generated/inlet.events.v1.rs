@@ -157,6 +157,40 @@ pub struct PublishResponse {
     #[prost(uint64, tag = "1")]
     pub sequence: u64,
 }
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct PublishBatchRequest {
+    /// In publish order.
+    #[prost(message, repeated, tag = "1")]
+    pub events: ::prost::alloc::vec::Vec<BatchedEvent>,
+}
+/// One event of a batch, with the W3C trace context (`traceparent`,
+/// `tracestate`) of the publish that sent it.
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct BatchedEvent {
+    #[prost(message, optional, tag = "1")]
+    pub event: ::core::option::Option<Event>,
+    #[prost(map = "string, string", tag = "2")]
+    pub trace_context: ::std::collections::HashMap<
+        ::prost::alloc::string::String,
+        ::prost::alloc::string::String,
+    >,
+}
+#[derive(Clone, PartialEq, ::prost::Message)]
+pub struct PublishBatchResponse {
+    /// One per event, in the order sent.
+    #[prost(message, repeated, tag = "1")]
+    pub results: ::prost::alloc::vec::Vec<BatchedResult>,
+}
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct BatchedResult {
+    /// The event's sequence number; 0 when it was refused.
+    #[prost(uint64, tag = "1")]
+    pub sequence: u64,
+    /// Why the event was refused (it is wrong in itself: sending it again
+    /// would be refused again); empty when it was taken.
+    #[prost(string, tag = "2")]
+    pub refused: ::prost::alloc::string::String,
+}
 /// Generated client implementations.
 pub mod event_ingest_client {
     #![allow(
@@ -274,6 +308,33 @@ pub mod event_ingest_client {
                 .insert(GrpcMethod::new("inlet.events.v1.EventIngest", "Publish"));
             self.inner.unary(req, path, codec).await
         }
+        /// Publishes several events in order, each in its own trace; answered
+        /// once the gateway has sequenced every one. A publisher under load sends
+        /// what it has buffered in one call instead of one call per event.
+        pub async fn publish_batch(
+            &mut self,
+            request: impl tonic::IntoRequest<super::PublishBatchRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::PublishBatchResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/inlet.events.v1.EventIngest/PublishBatch",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(GrpcMethod::new("inlet.events.v1.EventIngest", "PublishBatch"));
+            self.inner.unary(req, path, codec).await
+        }
     }
 }
 /// Generated server implementations.
@@ -294,6 +355,16 @@ pub mod event_ingest_server {
             &self,
             request: tonic::Request<super::PublishRequest>,
         ) -> std::result::Result<tonic::Response<super::PublishResponse>, tonic::Status>;
+        /// Publishes several events in order, each in its own trace; answered
+        /// once the gateway has sequenced every one. A publisher under load sends
+        /// what it has buffered in one call instead of one call per event.
+        async fn publish_batch(
+            &self,
+            request: tonic::Request<super::PublishBatchRequest>,
+        ) -> std::result::Result<
+            tonic::Response<super::PublishBatchResponse>,
+            tonic::Status,
+        >;
     }
     /// What the gateway takes from publishing services.
     #[derive(Debug)]
@@ -402,6 +473,51 @@ pub mod event_ingest_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = PublishSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/inlet.events.v1.EventIngest/PublishBatch" => {
+                    #[allow(non_camel_case_types)]
+                    struct PublishBatchSvc<T: EventIngest>(pub Arc<T>);
+                    impl<
+                        T: EventIngest,
+                    > tonic::server::UnaryService<super::PublishBatchRequest>
+                    for PublishBatchSvc<T> {
+                        type Response = super::PublishBatchResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::PublishBatchRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as EventIngest>::publish_batch(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = PublishBatchSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

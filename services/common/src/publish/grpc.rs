@@ -1,14 +1,20 @@
-//! The gRPC transport: `EventIngest.Publish` to the gateway's ingest.
+//! The gRPC transport: `EventIngest.Publish` to the gateway's ingest, and
+//! `PublishBatch` for what has piled up (several events in one call, each
+//! with its own client span and trace context), in batches no larger than
+//! `publish.max_event_bytes` (which the gateway's decoding limit is kept above).
 
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use inlet_proto::events::v1::event_ingest_client::EventIngestClient;
-use inlet_proto::events::v1::{Event, PublishRequest};
+use inlet_proto::events::v1::{BatchedEvent, Event, PublishBatchRequest, PublishRequest};
+use prost::Message as _;
 use tonic::transport::{Channel, Endpoint};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use super::{PublishError, SendError, Transport};
+use super::{Outgoing, PublishError, SendError, Transport};
 use crate::access::PublishToken;
 
 /// Publishes to the gateway at one URL, connecting lazily (and again after
@@ -18,6 +24,11 @@ use crate::access::PublishToken;
 pub struct GrpcTransport {
     client: EventIngestClient<Channel>,
     token: Option<PublishToken>,
+    /// Largest batch, encoded (`publish.max_event_bytes`).
+    batch_bytes: usize,
+    /// Whether the gateway has `PublishBatch` (an older one answers
+    /// `Unimplemented`; then events go one by one).
+    batches: bool,
 }
 
 impl GrpcTransport {
@@ -28,6 +39,7 @@ impl GrpcTransport {
         url: &str,
         timeout: Duration,
         token: Option<PublishToken>,
+        batch_bytes: usize,
     ) -> Result<Self, PublishError> {
         let endpoint = Endpoint::from_shared(url.to_owned())
             .map_err(|source| PublishError::BadUrl {
@@ -39,8 +51,75 @@ impl GrpcTransport {
         Ok(Self {
             client: EventIngestClient::new(endpoint.connect_lazy()),
             token,
+            batch_bytes,
+            batches: true,
         })
     }
+
+    fn authorize<T>(&self, request: &mut tonic::Request<T>) {
+        if let Some(secret) = self.token.as_ref().and_then(PublishToken::current) {
+            if let Ok(value) = format!("Bearer {}", secret.expose()).parse() {
+                request.metadata_mut().insert("authorization", value);
+            }
+        }
+    }
+
+    /// One `PublishBatch` call for `batch` (at least two events).
+    async fn send_chunk(
+        &mut self,
+        batch: &[Outgoing],
+    ) -> Result<Vec<Result<(), SendError>>, tonic::Status> {
+        let spans: Vec<tracing::Span> = batch.iter().map(publish_span).collect();
+        let events = batch
+            .iter()
+            .zip(&spans)
+            .map(|(outgoing, span)| {
+                let mut trace_context = HashMap::new();
+                opentelemetry::global::get_text_map_propagator(|propagator| {
+                    propagator.inject_context(&span.context(), &mut trace_context)
+                });
+                BatchedEvent {
+                    event: Some(outgoing.event.clone()),
+                    trace_context,
+                }
+            })
+            .collect();
+        let mut request = tonic::Request::new(PublishBatchRequest { events });
+        self.authorize(&mut request);
+        let answer = self.client.publish_batch(request).await?.into_inner();
+        drop(spans);
+        let mut results: Vec<Result<(), SendError>> = answer
+            .results
+            .into_iter()
+            .map(|result| match result.refused.is_empty() {
+                true => Ok(()),
+                false => Err(SendError::Refused(
+                    result.refused.chars().take(200).collect(),
+                )),
+            })
+            .collect();
+        // A gateway that answered for fewer: the rest are sent again.
+        results.resize_with(batch.len(), || {
+            Err(SendError::Unavailable(
+                "the gateway did not answer for every event".into(),
+            ))
+        });
+        Ok(results)
+    }
+}
+
+/// The `gateway.publish` client span of one event, in its request's trace.
+fn publish_span(outgoing: &Outgoing) -> tracing::Span {
+    let span = tracing::info_span!(
+        "gateway.publish",
+        otel.kind = "client",
+        rpc.system = "grpc",
+        rpc.service = "inlet.events.v1.EventIngest",
+        rpc.method = "PublishBatch",
+        inlet.event.id = %outgoing.event.id,
+    );
+    let _ = span.set_parent(outgoing.context.clone());
+    span
 }
 
 impl Transport for GrpcTransport {
@@ -62,23 +141,67 @@ impl Transport for GrpcTransport {
             event: Some(event.clone()),
         });
         crate::grpc_trace::inject(&span.context(), request.metadata_mut());
-        if let Some(secret) = self.token.as_ref().and_then(PublishToken::current) {
-            if let Ok(value) = format!("Bearer {}", secret.expose()).parse() {
-                request.metadata_mut().insert("authorization", value);
-            }
-        }
+        self.authorize(&mut request);
         match self.client.publish(request).instrument(span).await {
             Ok(_) => Ok(()),
-            Err(status) => {
-                let message: String = status.message().chars().take(200).collect();
-                let message = format!("{:?}: {message}", status.code());
-                if refused_for_good(status.code()) {
-                    Err(SendError::Refused(message))
-                } else {
-                    Err(SendError::Unavailable(message))
+            Err(status) => Err(classify(&status)),
+        }
+    }
+
+    async fn send_batch(&mut self, batch: &[Outgoing]) -> Vec<Result<(), SendError>> {
+        let mut answers = Vec::with_capacity(batch.len());
+        let mut rest = batch;
+        while !rest.is_empty() {
+            // As many as fit in publish.max_event_bytes (at least one).
+            let mut size = 0;
+            let take = rest
+                .iter()
+                .take_while(|o| {
+                    size += o.event.encoded_len() + 64;
+                    size <= self.batch_bytes
+                })
+                .count()
+                .max(1);
+            let (chunk, after) = rest.split_at(take);
+            rest = after;
+            if chunk.len() > 1 && self.batches {
+                match self.send_chunk(chunk).await {
+                    Ok(results) => {
+                        answers.extend(results);
+                        continue;
+                    }
+                    Err(status) if status.code() == tonic::Code::Unimplemented => {
+                        tracing::info!(
+                            "the gateway has no PublishBatch: publishing one event per call"
+                        );
+                        self.batches = false;
+                    }
+                    Err(status) if refused_for_good(status.code()) => {
+                        // Which one is wrong is for one-by-one to find.
+                    }
+                    Err(status) => {
+                        let failure = classify(&status);
+                        answers.extend(chunk.iter().map(|_| Err(failure.clone())));
+                        continue;
+                    }
                 }
             }
+            for outgoing in chunk {
+                answers.push(self.send(&outgoing.event, &outgoing.context).await);
+            }
         }
+        answers
+    }
+}
+
+/// A failed call: the event is wrong in itself, or the gateway is away or busy.
+fn classify(status: &tonic::Status) -> SendError {
+    let message: String = status.message().chars().take(200).collect();
+    let message = format!("{:?}: {message}", status.code());
+    if refused_for_good(status.code()) {
+        SendError::Refused(message)
+    } else {
+        SendError::Unavailable(message)
     }
 }
 

@@ -5,8 +5,9 @@
 //!
 //! The buffer and its retries are here; how events reach the feed is a
 //! [`Transport`], chosen by `events.backend`: [`grpc::GrpcTransport`]
-//! (`memory`: `EventIngest.Publish` to the gateway, a `gateway.publish`
-//! client span with its W3C trace context in the metadata) or
+//! (`memory`: `EventIngest.Publish` to the gateway, or `PublishBatch` for
+//! what has piled up, a `gateway.publish` client span per event with its
+//! W3C trace context) or
 //! [`nats::NatsTransport`] (`nats`: straight to the JetStream stream, in
 //! batches, an `events.publish` span per event).
 
@@ -284,7 +285,12 @@ impl Publisher {
                 "no publish secret is configured (INLET_PUBLISH_TOKEN or INLET_PUBLISH_TOKEN_FILE): the gateway will refuse these events"
             );
         }
-        let transport = GrpcTransport::new(url, Duration::from_millis(settings.timeout_ms), token)?;
+        let transport = GrpcTransport::new(
+            url,
+            Duration::from_millis(settings.timeout_ms),
+            token,
+            settings.max_event_bytes,
+        )?;
         tracing::info!(gateway.url = url, "publishing events to the gateway");
         Ok(Self::with_transport(transport, settings, metrics))
     }

@@ -164,3 +164,50 @@ async fn an_event_the_gateway_refuses_is_dropped_and_counted_not_retried_for_eve
         1.0
     );
 }
+
+#[tokio::test]
+async fn a_batch_is_sequenced_in_order_and_only_its_wrong_event_is_refused() {
+    use inlet_common::access::{PublishToken, Secret};
+    use inlet_common::publish::{GrpcTransport, Outgoing, SendError, Transport};
+
+    let gw = spawn_gateway(&[]).await;
+    let (mut socket, _) = gw.subscribe("").await;
+    let token = PublishToken::Value(Secret::new(inlet_testkit::access::PUBLISH_TOKEN));
+    let mut transport = GrpcTransport::new(
+        &gw.grpc_url(),
+        std::time::Duration::from_secs(5),
+        Some(token),
+        64 * 1024,
+    )
+    .unwrap();
+    let outgoing = |event| Outgoing {
+        event,
+        context: opentelemetry::Context::new(),
+    };
+    let mut batch: Vec<Outgoing> = (0..5)
+        .map(|i| {
+            outgoing(crate::helpers::form_event(
+                &format!("batched-{i}"),
+                &["name"],
+            ))
+        })
+        .collect();
+    // One without a kind: wrong in itself.
+    batch.insert(2, outgoing(inlet_proto::events::v1::Event::default()));
+    let answers = transport.send_batch(&batch).await;
+    assert_eq!(answers.len(), 6);
+    assert!(
+        matches!(answers[2], Err(SendError::Refused(_))),
+        "{answers:?}"
+    );
+    assert_eq!(
+        answers.iter().filter(|a| a.is_ok()).count(),
+        5,
+        "{answers:?}"
+    );
+    for i in 0..5 {
+        let frame = next_json(&mut socket).await;
+        assert_eq!(frame["id"], format!("batched-{i}"));
+        assert_eq!(frame["sequence"], i + 1);
+    }
+}
