@@ -19,7 +19,7 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
-print("| load | layout | backend | posts/s | published / dropped | deliveries/s | p50 ms | p99 ms | missing | server CPU ms per 1000 posts |")
+print("| load | layout | backend | posts/s | published / dropped | deliveries/s | p50 ms | p99 ms | missing (sampled) / short subscribers | server CPU ms per 1000 posts |")
 print("|---|---|---|---|---|---|---|---|---|---|")
 for (load, layout, backend), group in sorted(runs.items()):
     if load == "publish":
@@ -35,6 +35,7 @@ for (load, layout, backend), group in sorted(runs.items()):
         p50 = median([r["p50_ms"] for r in group])
         p99 = median([r["p99_ms"] for r in group])
         missing = median([r["missing"] for r in group])
+        short = median([r.get("short_subscribers", 0) for r in group])
         cpu = median([r["server_cpu_s"] * 1e6 / max(r["posts"], 1) for r in group])
-        print(f"| fanout (1000 subscribers) | {layout} | {backend} | {rate:,.0f} | | {deliveries:,.0f} | {p50:.1f} | {p99:.1f} | {missing:.0f} | {cpu:,.0f} |")
+        print(f"| fanout (1000 subscribers) | {layout} | {backend} | {rate:,.0f} | | {deliveries:,.0f} | {p50:.1f} | {p99:.1f} | {missing:.0f} / {short:.0f} | {cpu:,.0f} |")
 print(f"\n{sum(len(g) for g in runs.values())} runs; medians over rounds.")

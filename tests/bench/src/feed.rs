@@ -61,6 +61,8 @@ pub struct FeedReport {
     max_ms: f64,
     /// Posts some sampled subscriber never saw, and failed posts.
     missing: u64,
+    /// Subscribers that did not get every event (closed as too slow).
+    short_subscribers: u64,
     failed_posts: u64,
 }
 
@@ -121,7 +123,7 @@ pub async fn run(args: Args) -> Result<FeedReport, FeedBenchError> {
                     _ => break,
                 }
             }
-            seen
+            (seen, count)
         }));
     }
 
@@ -163,16 +165,24 @@ pub async fn run(args: Args) -> Result<FeedReport, FeedBenchError> {
         let _ = post.await;
     }
     let posting_seconds = posting_started.elapsed().as_secs_f64();
-    // Every frame comes, or ten seconds pass without one.
+    // Every frame comes, or ten seconds pass after the last post; a
+    // subscriber the gateway closed as too slow ends early.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let mut seen_per_sampled = Vec::new();
+    let mut short = 0u64;
     for (n, reader) in readers.into_iter().enumerate() {
-        let deadline = Duration::from_secs(10);
-        let seen = tokio::time::timeout(deadline, reader)
+        let abort = reader.abort_handle();
+        let outcome = tokio::time::timeout_at(deadline, reader)
             .await
             .ok()
             .and_then(Result::ok);
+        abort.abort();
+        let (seen, count) = outcome.unwrap_or_default();
+        if count < posts_answered(&answered) {
+            short += 1;
+        }
         if n < sampled {
-            seen_per_sampled.push(seen.unwrap_or_default());
+            seen_per_sampled.push(seen);
         }
     }
     let mut latencies = Vec::new();
@@ -212,8 +222,17 @@ pub async fn run(args: Args) -> Result<FeedReport, FeedBenchError> {
         p99_ms: quantile_ms(&latencies, 0.99),
         max_ms: latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0),
         missing,
+        short_subscribers: short,
         failed_posts: failed.load(Ordering::Relaxed),
     })
+}
+
+/// How many posts were answered 200.
+fn posts_answered(answered: &[AtomicU64]) -> usize {
+    answered
+        .iter()
+        .filter(|a| a.load(Ordering::Relaxed) != 0)
+        .count()
 }
 
 async fn open(url: &str) -> Result<Socket, FeedBenchError> {
