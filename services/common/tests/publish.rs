@@ -160,6 +160,54 @@ async fn the_callers_trace_travels_in_the_grpc_metadata() {
 }
 
 #[tokio::test]
+async fn events_that_piled_up_go_in_one_batch_each_in_its_own_trace() {
+    use opentelemetry::trace::{TraceContextExt, TracerProvider};
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+    );
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    let mut gateway = IngestStandIn::start().await;
+    let publisher = Publisher::start(Some(&gateway.url), None, &fast(), &Metrics::new()).unwrap();
+    // The test runtime has one thread: the sending task runs only once
+    // this one waits, and then finds all five queued.
+    let mut traces = Vec::new();
+    for i in 0..5 {
+        let request = tracing::info_span!("request");
+        traces.push(
+            request
+                .context()
+                .span()
+                .span_context()
+                .trace_id()
+                .to_string(),
+        );
+        request.in_scope(|| publisher.publish(event(&format!("piled-{i}"))));
+    }
+    for (i, trace) in traces.iter().enumerate() {
+        let published = gateway.next().await;
+        assert_eq!(published.event.id, format!("piled-{i}"), "in publish order");
+        let traceparent = published.traceparent.expect("a traceparent in each entry");
+        assert_eq!(
+            traceparent.split('-').nth(1),
+            Some(trace.as_str()),
+            "{traceparent}"
+        );
+    }
+    assert_eq!(
+        gateway.batches(),
+        1,
+        "the five went in one PublishBatch call"
+    );
+}
+
+#[tokio::test]
 async fn drain_returns_once_the_gateway_has_taken_everything() {
     let address = unused_address();
     let metrics = Metrics::new();

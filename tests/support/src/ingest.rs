@@ -7,6 +7,9 @@ use inlet_proto::events::v1::{
     BatchedResult, Event, PublishBatchRequest, PublishBatchResponse, PublishRequest,
     PublishResponse,
 };
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use tokio::sync::mpsc;
 
 use crate::WAIT;
@@ -26,9 +29,10 @@ pub struct IngestStandIn {
     /// `http://127.0.0.1:PORT`, for `INLET_GATEWAY_URL`.
     pub url: String,
     received: mpsc::UnboundedReceiver<Published>,
+    batches: Arc<AtomicUsize>,
 }
 
-struct Recorder(mpsc::UnboundedSender<Published>);
+struct Recorder(mpsc::UnboundedSender<Published>, Arc<AtomicUsize>);
 
 #[tonic::async_trait]
 impl EventIngest for Recorder {
@@ -53,6 +57,7 @@ impl EventIngest for Recorder {
         &self,
         request: tonic::Request<PublishBatchRequest>,
     ) -> Result<tonic::Response<PublishBatchResponse>, tonic::Status> {
+        self.1.fetch_add(1, Ordering::Relaxed);
         let mut results = Vec::new();
         for entry in request.into_inner().events {
             let traceparent = entry.trace_context.get("traceparent").cloned();
@@ -80,12 +85,22 @@ impl IngestStandIn {
     pub fn serve(listener: tokio::net::TcpListener) -> Self {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (tx, received) = mpsc::unbounded_channel();
+        let batches = Arc::new(AtomicUsize::new(0));
         tokio::spawn(
             tonic::transport::Server::builder()
-                .add_service(EventIngestServer::new(Recorder(tx)))
+                .add_service(EventIngestServer::new(Recorder(tx, Arc::clone(&batches))))
                 .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
         );
-        Self { url, received }
+        Self {
+            url,
+            received,
+            batches,
+        }
+    }
+
+    /// How many `PublishBatch` calls it has answered.
+    pub fn batches(&self) -> usize {
+        self.batches.load(Ordering::Relaxed)
     }
 
     /// The next publish, waiting up to [`WAIT`].
