@@ -83,9 +83,8 @@ async fn events(
         .subscribe(wanted.topics, wanted.since.as_ref())
         .await
         .map_err(|e| GatewayError::FeedUnavailable(e.to_string()))?;
-    let epoch = feed.epoch();
     ws::open(&req, body, &state, "events", move |opened| async move {
-        ws::events::serve(opened, &epoch, wanted.topics, subscription, metrics).await
+        ws::events::serve(opened, wanted.topics, subscription, metrics).await
     })
 }
 

@@ -19,9 +19,10 @@ pub struct MemoryFeed {
 impl MemoryFeed {
     /// An empty feed with a new epoch.
     pub fn new(settings: &EventSettings, metrics: GatewayMetrics) -> Self {
+        let epoch = uuid::Uuid::now_v7().simple().to_string();
         Self {
-            ring: Ring::new(settings, metrics),
-            epoch: uuid::Uuid::now_v7().simple().to_string(),
+            ring: Ring::new(settings, metrics, epoch.clone()),
+            epoch,
         }
     }
 
@@ -58,6 +59,7 @@ impl MemoryFeed {
         let joined = self.ring.subscribe(topics, start);
         let recovered = joined.complete && start != Start::Everything;
         Subscription {
+            epoch: joined.epoch,
             replay: joined.replay,
             latest: joined.latest,
             recovered,

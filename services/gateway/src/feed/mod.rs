@@ -32,14 +32,6 @@ pub enum Feed {
 }
 
 impl Feed {
-    /// The epoch sequences belong to: they are only comparable within one.
-    pub fn epoch(&self) -> String {
-        match self {
-            Feed::Memory(feed) => feed.epoch().to_owned(),
-            Feed::Nats(feed) => feed.epoch(),
-        }
-    }
-
     /// Subscribes to `topics`, with the events missed since `since` (none
     /// when `None`) to replay first. Nothing after the replay is missed.
     pub async fn subscribe(
@@ -119,12 +111,17 @@ pub enum Received {
         /// The last sequence replayed.
         resume_from: u64,
     },
+    /// The feed's stream was made anew (a new epoch): the subscriber
+    /// starts over by reconnecting.
+    Restarted,
     /// The feed is closing.
     Closed,
 }
 
 /// A new subscriber's start, what it missed, then its live stream.
 pub struct Subscription {
+    /// The epoch its sequences belong to: they are only comparable within one.
+    pub epoch: String,
     /// Missed events to send first, oldest first (already filtered).
     pub replay: Vec<Arc<Delivery>>,
     /// The last sequence given out when this subscription began.

@@ -3,7 +3,8 @@
 //! one ordered consumer into its ring (the last `events.history` events,
 //! refilled from the stream when it starts), so every replica gives the
 //! same event the same sequence: the stream's. The epoch names the stream
-//! and when it was made.
+//! and when it was made; when it is made anew, every subscriber is closed
+//! with 1012 to start over.
 //!
 //! A `since` the ring still covers is replayed from the ring. An older one
 //! the stream still holds is read back from the stream (an ordered consumer
@@ -13,7 +14,7 @@
 //! holds is `recovered: false`, as with the memory feed.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::pull::OrderedConfig;
@@ -54,9 +55,8 @@ pub enum NatsFeedError {
 
 /// The feed on a JetStream stream; one per gateway replica.
 pub struct NatsFeed {
+    /// Its epoch is `<stream>-<created>`; empty until the stream has been found.
     ring: Ring,
-    /// `<stream>-<created>`; empty until the stream has been found.
-    epoch: RwLock<String>,
     context: jetstream::Context,
     nats: NatsSettings,
     /// `events.history` and `events.history_bytes`: the most one
@@ -87,8 +87,7 @@ impl NatsFeed {
                 source,
             })?;
         let feed = Arc::new(Self {
-            ring: Ring::new(settings, metrics),
-            epoch: RwLock::new(String::new()),
+            ring: Ring::new(settings, metrics, String::new()),
             context: nats.jetstream(client),
             catch_up_events: settings.history,
             catch_up_bytes: settings.history_bytes,
@@ -102,7 +101,7 @@ impl NatsFeed {
 
     /// The stream's epoch (empty before the stream is first found).
     pub fn epoch(&self) -> String {
-        self.epoch.read().expect("epoch lock").clone()
+        self.ring.epoch()
     }
 
     /// Whether the gateway follows the stream now (`/readyz`).
@@ -166,6 +165,7 @@ impl NatsFeed {
             }
         };
         Subscription {
+            epoch: joined.epoch,
             replay,
             latest,
             // A read-back replay is whole up to where it stopped; what
@@ -323,8 +323,7 @@ impl NatsFeed {
             let start = state
                 .first_sequence
                 .max(state.last_sequence.saturating_sub(keep) + 1);
-            self.ring.restart(start);
-            *self.epoch.write().expect("epoch lock") = epoch.clone();
+            self.ring.restart(start, epoch.clone());
             start
         };
         self.stream_last

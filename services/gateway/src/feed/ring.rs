@@ -23,6 +23,9 @@ use crate::metrics::GatewayMetrics;
 /// The history and the live broadcast of one feed.
 pub(super) struct Ring {
     history: Mutex<History>,
+    /// How many times the ring restarted: a subscriber from before a
+    /// restart is told so, not that the feed closed.
+    generation: Arc<AtomicU64>,
     subscribers: Arc<[AtomicUsize; Topic::COUNT]>,
     progress: Arc<Progress>,
     /// `events.subscriber_queue_bytes`.
@@ -43,6 +46,8 @@ struct Progress {
 }
 
 struct History {
+    /// The epoch its sequences belong to.
+    epoch: String,
     /// Every live subscriber's stream (made anew when the ring restarts).
     live: broadcast::Sender<Arc<Delivery>>,
     /// `events.subscriber_queue`.
@@ -71,6 +76,8 @@ pub(super) enum Start {
 
 /// A subscription to the ring, and what the ring held when it began.
 pub(super) struct Joined {
+    /// The epoch of the sequences it is given.
+    pub epoch: String,
     /// What to replay first, oldest first, already filtered.
     pub replay: Vec<Arc<Delivery>>,
     /// The last sequence appended when it began.
@@ -83,8 +90,8 @@ pub(super) struct Joined {
 }
 
 impl Ring {
-    /// An empty ring bounded by `settings`.
-    pub(super) fn new(settings: &EventSettings, metrics: GatewayMetrics) -> Self {
+    /// An empty ring bounded by `settings`, of sequences in `epoch`.
+    pub(super) fn new(settings: &EventSettings, metrics: GatewayMetrics, epoch: String) -> Self {
         let (live, _) = broadcast::channel(settings.subscriber_queue);
         let progress = Progress {
             first_kept: AtomicU64::new(1),
@@ -92,6 +99,7 @@ impl Ring {
         };
         Self {
             history: Mutex::new(History {
+                epoch,
                 live,
                 live_capacity: settings.subscriber_queue,
                 floor: 1,
@@ -100,6 +108,7 @@ impl Ring {
                 capacity: settings.history,
                 capacity_bytes: settings.history_bytes,
             }),
+            generation: Arc::new(AtomicU64::new(0)),
             subscribers: Arc::new([const { AtomicUsize::new(0) }; Topic::COUNT]),
             progress: Arc::new(progress),
             subscriber_queue_bytes: settings.subscriber_queue_bytes as u64,
@@ -117,13 +126,21 @@ impl Ring {
         self.progress.first_kept.load(Ordering::Relaxed)
     }
 
-    /// Empties the ring to start again at `floor` (another stream's
-    /// sequences): every live subscriber is ended, as by a closing feed.
-    pub(super) fn restart(&self, floor: u64) {
+    /// The epoch its sequences belong to.
+    pub(super) fn epoch(&self) -> String {
+        self.history.lock().expect("feed lock").epoch.clone()
+    }
+
+    /// Empties the ring to start again at `floor` in `epoch` (another
+    /// stream's sequences): every live subscriber is ended with
+    /// [`Received::Restarted`].
+    pub(super) fn restart(&self, floor: u64, epoch: String) {
         let mut history = self.history.lock().expect("feed lock");
+        history.epoch = epoch;
         history.kept.clear();
         history.kept_bytes = 0;
         history.floor = floor.max(1);
+        self.generation.fetch_add(1, Ordering::Relaxed);
         history.live = broadcast::channel(history.live_capacity).0;
         self.progress
             .latest
@@ -206,13 +223,17 @@ impl Ring {
             .filter(|d| topics.contains(d.topic))
             .cloned()
             .collect();
+        let epoch = history.epoch.clone();
         drop(history);
         Joined {
+            epoch,
             replay,
             latest,
             complete,
             live: RingLive {
                 receiver,
+                generation: self.generation.load(Ordering::Relaxed),
+                ring_generation: Arc::clone(&self.generation),
                 topics,
                 position,
                 progress: Arc::clone(&self.progress),
@@ -252,6 +273,9 @@ impl History {
 /// One subscriber's live stream from the broadcast ring.
 pub(super) struct RingLive {
     receiver: broadcast::Receiver<Arc<Delivery>>,
+    /// The ring's generation when this subscriber joined, and the ring's now.
+    generation: u64,
+    ring_generation: Arc<AtomicU64>,
     topics: TopicSet,
     /// The last sequence given or filtered out: where a reconnect resumes.
     position: u64,
@@ -268,7 +292,14 @@ impl RingLive {
             let delivery = match self.receiver.recv().await {
                 Ok(delivery) => delivery,
                 Err(RecvError::Lagged(missed)) => return self.lagged(missed),
-                Err(RecvError::Closed) => return Received::Closed,
+                Err(RecvError::Closed) => {
+                    let restarted = self.ring_generation.load(Ordering::Relaxed) != self.generation;
+                    return if restarted {
+                        Received::Restarted
+                    } else {
+                        Received::Closed
+                    };
+                }
             };
             if delivery.sequence <= self.position {
                 continue;
@@ -341,19 +372,25 @@ mod tests {
 
     #[test]
     fn a_restarted_ring_ends_its_subscribers_and_holds_nothing_below_its_floor() {
-        let ring = Ring::new(&EventSettings::default(), GatewayMetrics::default());
+        let ring = Ring::new(
+            &EventSettings::default(),
+            GatewayMetrics::default(),
+            "one".into(),
+        );
         assert_eq!((append(&ring, None), append(&ring, None)), (1, 2));
         let mut before = ring.subscribe(TopicSet::all(), Start::Latest);
-        ring.restart(100);
+        ring.restart(100, "two".into());
         assert!(matches!(
             before.live.next().now_or_never(),
-            Some(Received::Closed)
+            Some(Received::Restarted)
         ));
         assert_eq!((ring.latest(), ring.first_kept()), (99, 100));
+        assert_eq!(ring.epoch(), "two");
         // Below the floor is not the ring's to replay; from just under it is.
         assert!(!ring.subscribe(TopicSet::all(), Start::After(50)).complete);
         let mut after = ring.subscribe(TopicSet::all(), Start::After(99));
         assert!(after.complete && after.replay.is_empty());
+        assert_eq!(after.epoch, "two");
         assert_eq!(append(&ring, Some(100)), 100);
         assert!(
             matches!(after.live.next().now_or_never(), Some(Received::Event(d)) if d.sequence == 100)

@@ -60,7 +60,6 @@ impl EventsQuery {
 /// whose handshake is done misses nothing published after it.
 pub async fn serve(
     Opened { mut peer, client }: Opened,
-    epoch: &str,
     topics: TopicSet,
     mut subscription: Subscription,
     metrics: GatewayMetrics,
@@ -69,7 +68,7 @@ pub async fn serve(
     let replay = std::mem::take(&mut subscription.replay);
     let (latest, recovered) = (subscription.latest, subscription.recovered);
     let hello = frame::subscribed(&Subscribed {
-        epoch,
+        epoch: &subscription.epoch,
         topics,
         latest,
         replayed: replay.len(),
@@ -136,6 +135,7 @@ async fn send_live(
                     last_sent: resume_from,
                 }
             }
+            Next::Other(Received::Restarted) => return Ending::FeedRestarted,
             Next::Other(Received::Closed) => return Ending::ShuttingDown,
             // A subscriber has nothing to say; what it sends is counted and dropped.
             Next::Message(_) => {}

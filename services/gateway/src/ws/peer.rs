@@ -64,6 +64,8 @@ pub enum Ending {
         /// The last sequence it was sent, for its `since` on reconnecting.
         last_sent: u64,
     },
+    /// The feed's stream was made anew: a new epoch (1012).
+    FeedRestarted,
     /// The gateway is stopping (1001).
     ShuttingDown,
 }
@@ -95,6 +97,10 @@ impl Ending {
             Ending::MoreToReplay { last_sent } => (
                 CloseCode::Again,
                 format!("replayed events.history events; reconnect with since={last_sent} for the rest"),
+            ),
+            Ending::FeedRestarted => (
+                CloseCode::Restart,
+                "the feed's stream was made anew (a new epoch): reconnect".to_owned(),
             ),
             Ending::ShuttingDown => (CloseCode::Away, "the gateway is shutting down".to_owned()),
         };

@@ -527,3 +527,34 @@ async fn one_post_is_one_trace_from_forms_through_nats_into_the_gateway() {
     assert_eq!(deliver.service_name, "inlet-gateway");
     assert_eq!(deliver.attr_i64("subscribers"), Some(1));
 }
+
+#[tokio::test]
+async fn a_stream_made_anew_closes_subscribers_with_1012_and_starts_a_new_epoch() {
+    let store = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(store.path()).await;
+    let url = nats.url();
+    let gateway = nats_gateway(&url, &[]).await;
+    let (mut old, hello) = subscribe(&gateway, "").await;
+    let old_epoch = hello["epoch"].as_str().unwrap().to_owned();
+
+    // An operator deletes the stream; the gateway makes it again.
+    let client = async_nats::connect(url.as_str()).await.unwrap();
+    let deleted = async_nats::jetstream::new(client)
+        .delete_stream("INLET_EVENTS")
+        .await
+        .unwrap();
+    assert!(deleted.success);
+    let (frames, close) = events_until_closed(&mut old).await;
+    assert!(frames.is_empty());
+    assert_eq!(close, Some(1012), "told to start over");
+
+    let (mut new, hello) = subscribe(&gateway, "").await;
+    assert_ne!(
+        hello["epoch"],
+        old_epoch.as_str(),
+        "a new stream, a new epoch"
+    );
+    let metrics = Metrics::new();
+    publisher(&url, &metrics).publish(form_event("after", &["name"]));
+    assert_eq!(events(&mut new, 1).await, [(1, "after".to_owned())]);
+}
