@@ -138,9 +138,9 @@ impl NatsFeed {
         self.catch_up(topics, since.sequence).await
     }
 
-    /// A subscription on the ring from `start`, after `replay` (read back
-    /// from the stream); a ring that no longer holds what follows the
-    /// replay makes it a lagging one.
+    /// A subscription on the ring from `start`, after `caught_up` (read
+    /// back from the stream); when the ring no longer holds what follows,
+    /// the subscriber is told to reconnect for the rest.
     fn join_ring(
         &self,
         topics: TopicSet,
@@ -169,7 +169,7 @@ impl NatsFeed {
             replay,
             latest,
             // A read-back replay is whole up to where it stopped; what
-            // follows is the lag's to tell.
+            // follows comes on the next connection.
             recovered: recovered && (joined.complete || read_back),
             live,
         }
