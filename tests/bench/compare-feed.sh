@@ -35,18 +35,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-work="$(mktemp -d "${BENCH_DIR:-/tmp}/inlet-feed-bench.XXXXXX")"
-export INLET_ADMIN_TOKEN="bench-admin-token-$RANDOM$RANDOM$RANDOM"
-export INLET_TOKEN="$INLET_ADMIN_TOKEN"
-export INLET_PUBLISH_TOKEN="bench-publish-secret-$RANDOM$RANDOM$RANDOM"
-pids=()
-stop_all() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done; pids=(); }
-trap 'stop_all; rm -rf "$work"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "nothing on $1" >&2; exit 1; }
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+# shellcheck source=tests/bench/lib.sh
+source "$root/tests/bench/lib.sh"
 cpu_of_all() { local sum=0 pid; for pid in "${pids[@]}"; do sum=$((sum + $(cpu_ticks "$pid"))); done; echo "$sum"; }
-clock_ticks=$(getconf CLK_TCK)
 nats_bin=$(command -v nats-server || echo /usr/sbin/nats-server)
 metric() { # url name: a metric's value from /metrics
   curl -s -H "Authorization: Bearer $INLET_ADMIN_TOKEN" "$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'
@@ -128,8 +119,7 @@ fanout() {
 }
 
 for layout in $layouts; do
-  server_pin="" load_pin=""
-  if [ "$layout" = pinned ]; then server_pin="taskset -c 1" load_pin="taskset -c 0"; fi
+  set_pins "$layout"
   for round in $(seq 1 "$rounds"); do
     for backend in memory nats; do
       start "$backend" "$server_pin"; publish "$layout" "$backend" "$load_pin"; stop_all

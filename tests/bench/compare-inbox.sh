@@ -29,18 +29,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-work="$(mktemp -d "${BENCH_DIR:-/tmp}/inlet-inbox-bench.XXXXXX")"
-export INLET_ADMIN_TOKEN="bench-admin-token-$RANDOM$RANDOM$RANDOM"
-export INLET_TOKEN="$INLET_ADMIN_TOKEN"
-export INLET_PUBLISH_TOKEN="bench-publish-secret-$RANDOM$RANDOM$RANDOM"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=tests/bench/lib.sh
+source "$root/tests/bench/lib.sh"
 wait_ready() { # admin port
   for _ in $(seq 1 600); do
     curl -sf "http://127.0.0.1:$1/readyz" >/dev/null && return 0

@@ -1,6 +1,7 @@
 # Shared by the comparison scripts (sourced): a work folder, one server at a
-# time, free ports, the peers' aiohttp venv and Node modules.
-#   needs: root, peers, venv set by the caller
+# time (server_pid) or several (pids), free ports, and — when the caller
+# sets `peers` and `venv` — the peers' aiohttp venv and Node modules.
+#   needs: root; peers and venv for the scripts that run the peers
 work="$(mktemp -d "${BENCH_DIR:-/tmp}/inlet-bench.XXXXXX")"
 # The credentials of the servers started here and of the load generators
 # (the feed and the ingest need them; intake does not).
@@ -9,7 +10,15 @@ export INLET_TOKEN="$INLET_ADMIN_TOKEN"
 export INLET_PUBLISH_TOKEN="bench-publish-secret-$RANDOM$RANDOM$RANDOM"
 server_pid=""
 stop_server() { if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; server_pid=""; fi; }
-cleanup() { stop_server; rm -rf "$work"; }
+# Servers started together (a stack): add each to pids; stop_all stops them.
+pids=()
+stop_all() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  pids=()
+}
+cleanup() { stop_server; stop_all; rm -rf "$work"; }
 trap cleanup EXIT
 
 # set_pins LAYOUT: sets server_pin and load_pin, the taskset prefixes of the
@@ -31,8 +40,10 @@ wait_port() { # port
   echo "nothing listens on $1" >&2; exit 1
 }
 
-if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q -r "$peers/python/requirements.txt"
+if [ -n "${peers:-}" ]; then
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q -r "$peers/python/requirements.txt"
+  fi
+  mkdir -p "$work/node" && tar xzf "$peers/node/node_modules.tgz" -C "$work/node"
 fi
-mkdir -p "$work/node" && tar xzf "$peers/node/node_modules.tgz" -C "$work/node"
