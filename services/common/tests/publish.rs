@@ -113,10 +113,13 @@ async fn a_bad_url_is_refused_at_start() {
     assert!(err.to_string().contains("gateway_url"), "{err}");
 }
 
-#[tokio::test]
-async fn the_callers_trace_travels_in_the_grpc_metadata() {
-    use opentelemetry::trace::{TraceContextExt, TracerProvider};
-    use tracing_opentelemetry::OpenTelemetrySpanExt;
+/// W3C propagation and spans with OpenTelemetry contexts on this thread,
+/// while what it gives lives.
+fn traced() -> (
+    tracing::subscriber::DefaultGuard,
+    opentelemetry_sdk::trace::SdkTracerProvider,
+) {
+    use opentelemetry::trace::TracerProvider;
     use tracing_subscriber::layer::SubscriberExt;
 
     opentelemetry::global::set_text_map_propagator(
@@ -125,8 +128,16 @@ async fn the_callers_trace_travels_in_the_grpc_metadata() {
     let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
     let subscriber = tracing_subscriber::registry()
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+    (tracing::subscriber::set_default(subscriber), provider)
+}
+
+#[tokio::test]
+async fn the_callers_trace_travels_in_the_grpc_metadata() {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+
     // The test runtime has one thread: the sending task sees this subscriber.
-    let _default = tracing::subscriber::set_default(subscriber);
+    let _traced = traced();
 
     let mut gateway = IngestStandIn::start().await;
     let publisher = Publisher::start(Some(&gateway.url), None, &fast(), &Metrics::new()).unwrap();
@@ -161,17 +172,10 @@ async fn the_callers_trace_travels_in_the_grpc_metadata() {
 
 #[tokio::test]
 async fn events_that_piled_up_go_in_one_batch_each_in_its_own_trace() {
-    use opentelemetry::trace::{TraceContextExt, TracerProvider};
+    use opentelemetry::trace::TraceContextExt;
     use tracing_opentelemetry::OpenTelemetrySpanExt;
-    use tracing_subscriber::layer::SubscriberExt;
 
-    opentelemetry::global::set_text_map_propagator(
-        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
-    );
-    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
-    let subscriber = tracing_subscriber::registry()
-        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
-    let _default = tracing::subscriber::set_default(subscriber);
+    let _traced = traced();
 
     let mut gateway = IngestStandIn::start().await;
     let publisher = Publisher::start(Some(&gateway.url), None, &fast(), &Metrics::new()).unwrap();

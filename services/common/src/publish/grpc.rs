@@ -69,7 +69,10 @@ impl GrpcTransport {
         &mut self,
         batch: &[Outgoing],
     ) -> Result<Vec<Result<(), SendError>>, tonic::Status> {
-        let spans: Vec<tracing::Span> = batch.iter().map(publish_span).collect();
+        let spans: Vec<tracing::Span> = batch
+            .iter()
+            .map(|o| publish_span(&o.event, &o.context, "PublishBatch"))
+            .collect();
         let events = batch
             .iter()
             .zip(&spans)
@@ -108,17 +111,18 @@ impl GrpcTransport {
     }
 }
 
-/// The `gateway.publish` client span of one event, in its request's trace.
-fn publish_span(outgoing: &Outgoing) -> tracing::Span {
+/// The `gateway.publish` client span of one event sent by `method`, in
+/// its request's trace (`context`).
+fn publish_span(event: &Event, context: &opentelemetry::Context, method: &str) -> tracing::Span {
     let span = tracing::info_span!(
         "gateway.publish",
         otel.kind = "client",
         rpc.system = "grpc",
         rpc.service = "inlet.events.v1.EventIngest",
-        rpc.method = "PublishBatch",
-        inlet.event.id = %outgoing.event.id,
+        rpc.method = method,
+        inlet.event.id = %event.id,
     );
-    let _ = span.set_parent(outgoing.context.clone());
+    let _ = span.set_parent(context.clone());
     span
 }
 
@@ -128,15 +132,7 @@ impl Transport for GrpcTransport {
         event: &Event,
         context: &opentelemetry::Context,
     ) -> Result<(), SendError> {
-        let span = tracing::info_span!(
-            "gateway.publish",
-            otel.kind = "client",
-            rpc.system = "grpc",
-            rpc.service = "inlet.events.v1.EventIngest",
-            rpc.method = "Publish",
-            inlet.event.id = %event.id,
-        );
-        let _ = span.set_parent(context.clone());
+        let span = publish_span(event, context, "Publish");
         let mut request = tonic::Request::new(PublishRequest {
             event: Some(event.clone()),
         });
