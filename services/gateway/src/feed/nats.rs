@@ -181,29 +181,24 @@ impl NatsFeed {
         if sequence <= self.stream_last.load(Ordering::Relaxed) {
             return Ok(true);
         }
-        let last = self.stream_info().await?.state.last_sequence;
+        let last = self.stream().await?.cached_info().state.last_sequence;
         self.stream_last.fetch_max(last, Ordering::Relaxed);
         Ok(sequence <= last)
     }
 
-    async fn stream_info(&self) -> Result<stream::Info, FeedError> {
-        let mut stream = self
-            .context
+    /// The stream, with its state as of this one request.
+    async fn stream(&self) -> Result<stream::Stream, FeedError> {
+        self.context
             .get_stream(&self.nats.stream)
             .await
-            .map_err(|e| FeedError::Unavailable(e.to_string()))?;
-        stream
-            .info()
-            .await
-            .cloned()
             .map_err(|e| FeedError::Unavailable(e.to_string()))
     }
 
     /// Reads back from the stream what followed `since`, up to the
     /// catch-up bounds or the ring, then joins the ring.
     async fn catch_up(&self, topics: TopicSet, since: u64) -> Result<Subscription, FeedError> {
-        let info = self.stream_info().await?;
-        let first = info.state.first_sequence.max(1);
+        let stream = self.stream().await?;
+        let first = stream.cached_info().state.first_sequence.max(1);
         let recovered = since + 1 >= first;
         let start = (since + 1).max(first);
         let filter = match topics.iter().collect::<Vec<_>>().as_slice() {
@@ -211,11 +206,6 @@ impl NatsFeed {
             _ => String::new(),
         };
         let unavailable = |e: &dyn std::fmt::Display| FeedError::Unavailable(e.to_string());
-        let stream = self
-            .context
-            .get_stream(&self.nats.stream)
-            .await
-            .map_err(|e| unavailable(&e))?;
         let consumer = stream
             .create_consumer(OrderedConfig {
                 deliver_policy: DeliverPolicy::ByStartSequence {
@@ -328,22 +318,21 @@ impl NatsFeed {
         };
         self.stream_last
             .fetch_max(state.last_sequence, Ordering::Relaxed);
-        let stream = self
+        let consumer = self
             .context
-            .get_stream(&self.nats.stream)
-            .await
-            .map_err(|e| e.to_string())?;
-        let consumer = stream
-            .create_consumer(OrderedConfig {
-                deliver_policy: DeliverPolicy::ByStartSequence {
-                    start_sequence: start.max(1),
+            .create_consumer_on_stream(
+                OrderedConfig {
+                    deliver_policy: DeliverPolicy::ByStartSequence {
+                        start_sequence: start.max(1),
+                    },
+                    // Pulls of 5 s with heartbeats every 2.5 s: a server that
+                    // went away is noticed (and the consumer made again where
+                    // it stopped) within seconds, not the client's 30.
+                    max_expires: PULL_EXPIRES,
+                    ..OrderedConfig::default()
                 },
-                // Pulls of 5 s with heartbeats every 2.5 s: a server that
-                // went away is noticed (and the consumer made again where
-                // it stopped) within seconds, not the client's 30.
-                max_expires: PULL_EXPIRES,
-                ..OrderedConfig::default()
-            })
+                &self.nats.stream,
+            )
             .await
             .map_err(|e| e.to_string())?;
         let messages = consumer.messages().await.map_err(|e| e.to_string())?;
