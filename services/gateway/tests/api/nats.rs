@@ -45,10 +45,15 @@ fn publisher(nats: &str, metrics: &Metrics) -> Publisher {
 /// Subscribes to `/events` + `query` once the gateway follows the stream
 /// (until then it answers 503); gives the socket and its `subscribed` frame.
 async fn subscribe(gateway: &TestGateway, query: &str) -> (Socket, serde_json::Value) {
-    let url = gateway.ws_url(&format!("/events{query}"));
+    subscribe_at(&gateway.ws_url(&format!("/events{query}"))).await
+}
+
+/// [`subscribe`] for a gateway at `url` (`ws://…/events?…`), e.g. one
+/// running as a process.
+async fn subscribe_at(url: &str) -> (Socket, serde_json::Value) {
     let deadline = tokio::time::Instant::now() + WAIT;
     let mut socket = loop {
-        match ws::try_connect_as_admin(&url, &[]).await {
+        match ws::try_connect_as_admin(url, &[]).await {
             Ok(socket) => break socket,
             Err(status) => {
                 assert_eq!(status.as_u16(), 503, "only 'not attached yet' is expected");
@@ -176,16 +181,7 @@ async fn subscribers_of_a_killed_gateway_resume_on_the_other_with_since_missing_
     env.extend(inlet_testkit::access::CREDENTIAL_ENV);
     let mut a = ServiceProcess::start(env!("CARGO_BIN_EXE_inlet-gateway"), &env).await;
     let b = nats_gateway(&url, &[]).await;
-    let a_url = format!("ws://127.0.0.1:{}/events", a.port);
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let mut on_a = loop {
-        if let Ok(socket) = ws::try_connect_as_admin(&a_url, &[]).await {
-            break socket;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "a never attached");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let hello = next_json(&mut on_a).await;
+    let (mut on_a, hello) = subscribe_at(&format!("ws://127.0.0.1:{}/events", a.port)).await;
     let epoch = hello["epoch"].as_str().unwrap().to_owned();
 
     let metrics = Metrics::new();
@@ -482,19 +478,7 @@ async fn one_post_is_one_trace_from_forms_through_nats_into_the_gateway() {
     forms_env.push(("INLET_DATA_DIR", &data_dir));
     let forms_bin = sibling_binary("inlet-forms");
     let mut forms = ServiceProcess::start(forms_bin.to_str().unwrap(), &forms_env).await;
-    let events_url = format!("ws://127.0.0.1:{}/events", gateway.port);
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let mut feed = loop {
-        if let Ok(socket) = ws::try_connect_as_admin(&events_url, &[]).await {
-            break socket;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the gateway never attached"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    next_json(&mut feed).await;
+    let (mut feed, _) = subscribe_at(&format!("ws://127.0.0.1:{}/events", gateway.port)).await;
     let trace = "5bf92f3577b34da6a3ce929d0e0e4736";
     let res = inlet_testkit::http::client()
         .post(format!("{}/", forms.url()))
