@@ -34,6 +34,16 @@ async fn post_form(
     request.send().await.unwrap()
 }
 
+/// `GET path` with the session `cookie`, redirects not followed.
+async fn get_as(inbox: &Inbox, path: &str, cookie: &str) -> reqwest::Response {
+    no_redirects()
+        .get(inbox.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Signs in with `token` from the inbox's own page; the cookie pair.
 async fn sign_in(inbox: &Inbox, token: &str) -> String {
     let answer = post_form(
@@ -111,12 +121,7 @@ async fn a_session_is_needed_and_every_change_carries_its_token() {
     assert!(forced.headers().get("set-cookie").is_none());
 
     let cookie = sign_in(&inbox, ADMIN_TOKEN).await;
-    let page = browser
-        .get(inbox.url("/"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let page = get_as(&inbox, "/", &cookie).await;
     assert_eq!(page.status(), 200);
     let policy = page.headers()["content-security-policy"]
         .to_str()
@@ -155,15 +160,11 @@ async fn a_session_is_needed_and_every_change_carries_its_token() {
     );
 
     // The confirmation, then the delete: gone from forms and the inbox.
-    let confirm = browser
-        .get(inbox.url(&format!(
-            "/delete?item={}",
-            form_urlencoded::byte_serialize(item.as_bytes()).collect::<String>()
-        )))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let path = format!(
+        "/delete?item={}",
+        form_urlencoded::byte_serialize(item.as_bytes()).collect::<String>()
+    );
+    let confirm = get_as(&inbox, &path, &cookie).await;
     assert_eq!(confirm.status(), 200);
     assert!(confirm.text().await.unwrap().contains("Delete this item?"));
     let done = post_form(
@@ -202,12 +203,8 @@ async fn a_session_is_needed_and_every_change_carries_its_token() {
     let query: String = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(both.iter().map(|item| ("item", item.as_str())))
         .finish();
-    let confirm = browser
-        .get(inbox.url(&format!("/delete?{query}")))
-        .header("cookie", &cookie)
-        .send()
+    let confirm = get_as(&inbox, &format!("/delete?{query}"), &cookie)
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -234,15 +231,7 @@ async fn a_session_is_needed_and_every_change_carries_its_token() {
 
     // The read token reads but may not delete.
     let reader = sign_in(&inbox, READ_TOKEN).await;
-    let page = browser
-        .get(inbox.url("/"))
-        .header("cookie", &reader)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_as(&inbox, "/", &reader).await.text().await.unwrap();
     let reader_csrf = csrf_in(&page);
     let refused = post_form(
         &inbox,
