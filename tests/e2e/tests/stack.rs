@@ -872,24 +872,9 @@ async fn smtp_delivers_onto_the_shared_volume_announces_it_and_joins_a_senders_t
 
     // A traced mail carries the client's traceparent: stored in that trace,
     // and its event reaches the gateway in it.
-    let traced = stack
-        .inlet_ok(
-            &[
-                "mail",
-                "--server",
-                &server,
-                "--to",
-                "you@example.com",
-                "--subject",
-                &format!("traced {nonce}"),
-                "--body",
-                "traced",
-                "--trace",
-            ],
-            b"",
-        )
+    let trace_id = stack
+        .mail_traced(&format!("traced {nonce}"), "traced")
         .await;
-    let trace_id = traced.trace_id();
     assert_eq!(feed.next_json().await["kind"], "mail_received");
     let trace = stack
         .wait_for_trace_where(&trace_id, "the client, smtp and gateway spans", |t| {
