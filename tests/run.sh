@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command. On a fresh Debian machine it first installs what the tests
 # need and is missing (Chromium and its driver for the page tests, nats-server
-# for the event feed on NATS JetStream, debootstrap for the end-to-end test's
+# for the event feed on NATS JetStream, PostgreSQL for the forms store on
+# PostgreSQL, debootstrap for the end-to-end test's
 # base images, axe-core from PyPI for the inbox's accessibility checks,
 # rustfmt, clippy, cargo-nextest), then runs formatting
 # and lint checks, every test of the workspace, every fuzz target for 30 s
@@ -20,6 +21,8 @@ command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 # Debian puts nats-server in /usr/sbin, which a non-root PATH may lack.
 command -v nats-server >/dev/null 2>&1 || [ -x /usr/sbin/nats-server ] || missing+=(nats-server)
+# The tests run Debian's server binaries themselves (not the system cluster).
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if docker info >/dev/null 2>&1; then
   command -v debootstrap >/dev/null 2>&1 || missing+=(debootstrap)
 fi

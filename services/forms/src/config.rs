@@ -16,6 +16,7 @@ use inlet_common::retention::{duration, optional_duration, optional_number};
 use inlet_http::settings::HttpSettings;
 use serde::{Deserialize, Serialize};
 
+use crate::store::postgres::settings::PostgresSettings;
 use crate::store::{JournalSettings, RetentionPolicy, SyncPolicy};
 
 /// Everything `inlet-forms` can be configured with.
@@ -86,7 +87,13 @@ pub const MIN_SEGMENT_BYTES: u64 = 4096;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct StoreSettings {
-    /// Most submissions written and fsync'd together in one group commit.
+    /// Where submissions are kept: `journal` (segment files under
+    /// `<data_dir>/forms/`, the default) or `postgres` (a table that several
+    /// replicas share, `store.postgres.*`).
+    pub backend: StoreBackend,
+    /// The PostgreSQL server and table, with `backend = "postgres"`.
+    pub postgres: PostgresSettings,
+    /// Most submissions written and fsync'd (or committed) together in one group commit.
     pub max_batch: usize,
     /// Submissions that may wait for the writer before posts are slowed down.
     pub queue_depth: usize,
@@ -115,6 +122,17 @@ pub struct StoreSettings {
     /// rewrite). Erased at the first sweep after this.
     #[serde(with = "duration")]
     pub compact_after: Duration,
+}
+
+/// `store.backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    /// The segmented journal on the data volume.
+    #[default]
+    Journal,
+    /// A PostgreSQL table.
+    Postgres,
 }
 
 /// `store.sync`.
@@ -189,6 +207,8 @@ impl Default for Limits {
 impl Default for StoreSettings {
     fn default() -> Self {
         Self {
+            backend: StoreBackend::Journal,
+            postgres: PostgresSettings::default(),
             max_batch: 512,
             queue_depth: 4096,
             sync: SyncMode::Always,
@@ -263,6 +283,9 @@ impl Validate for FormsConfig {
         if self.events.backend == FeedBackend::Nats {
             self.events.nats.validate(problems);
         }
+        if self.store.backend == StoreBackend::Postgres {
+            self.store.postgres.validate(problems);
+        }
     }
 }
 
@@ -315,5 +338,35 @@ mod tests {
         assert!(err.contains("store.sweep_interval"), "{err}");
         let err = load_env(&[("INLET_STORE__RETENTION_MAX_BYTES", "0")]).unwrap_err();
         assert!(err.contains("store.retention_max_bytes"), "{err}");
+    }
+
+    #[test]
+    fn the_postgres_backend_reads_its_table_and_checks_it() {
+        assert_eq!(load_env(&[]).unwrap().store.backend, StoreBackend::Journal);
+        let config = load_env(&[
+            ("INLET_STORE__BACKEND", "postgres"),
+            (
+                "INLET_STORE__POSTGRES__URL",
+                "postgres://inlet:pw@db:5433/forms",
+            ),
+            ("INLET_STORE__POSTGRES__POOL_SIZE", "4"),
+        ])
+        .unwrap();
+        assert_eq!(config.store.backend, StoreBackend::Postgres);
+        assert_eq!(config.store.postgres.pool_size, 4);
+        assert_eq!(config.store.postgres.table, "form_submissions");
+        let err = load_env(&[("INLET_STORE__BACKEND", "postgres")]).unwrap_err();
+        assert!(err.contains("store.postgres.url"), "{err}");
+        let err = load_env(&[
+            ("INLET_STORE__BACKEND", "postgres"),
+            ("INLET_STORE__POSTGRES__URL", "postgres://db/forms"),
+            ("INLET_STORE__POSTGRES__TABLE", "forms; drop table x"),
+            ("INLET_STORE__POSTGRES__WRITERS", "40"),
+        ])
+        .unwrap_err();
+        assert!(err.contains("store.postgres.table"), "{err}");
+        assert!(err.contains("store.postgres.writers"), "{err}");
+        let err = load_env(&[("INLET_STORE__BACKEND", "mysql")]).unwrap_err();
+        assert!(err.contains("store.backend"), "{err}");
     }
 }

@@ -39,9 +39,20 @@ pub enum FormsError {
     /// The data volume is nearly full (`disk.min_free_bytes`).
     #[error("the server's disk is nearly full; nothing more can be stored until space is freed")]
     LowDisk(#[from] inlet_common::disk_space::LowDisk),
-    /// The submission could not be made durable.
-    #[error("storing the submission failed")]
+    /// The submission could not be made durable (or read back).
+    #[error("{}", public_message(.0))]
     Store(#[from] StoreError),
+}
+
+/// What a client is told of a store failure: never its internals.
+fn public_message(err: &StoreError) -> &'static str {
+    match err {
+        StoreError::Unavailable(_) => {
+            "the submission store is not reachable just now; nothing was stored, try again shortly"
+        }
+        StoreError::Stopped(_) => "the submission store has stopped taking submissions",
+        _ => "storing the submission failed",
+    }
 }
 
 impl PublicError for FormsError {
@@ -56,7 +67,9 @@ impl PublicError for FormsError {
             FormsError::Busy => Code::Unavailable,
             FormsError::LowDisk(_) => Code::InsufficientStorage,
             // Stopped for good after a failed rollback: nothing can be taken now.
-            FormsError::Store(StoreError::Stopped(_)) => Code::Unavailable,
+            FormsError::Store(StoreError::Stopped(_) | StoreError::Unavailable(_)) => {
+                Code::Unavailable
+            }
             FormsError::Store(_) => Code::StoreFailed,
         }
     }

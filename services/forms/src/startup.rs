@@ -7,24 +7,25 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::web;
 use inlet_common::access::PublishToken;
-use inlet_common::disk_space::DiskGuard;
+use inlet_common::disk_space::{DiskGuard, DiskSettings};
 use inlet_common::metrics::Metrics;
 use inlet_common::publish::{PublishError, Publisher};
 use inlet_common::readiness::Readiness;
 use inlet_common::retention::{start_sweeper, RemovalMetrics, Sweeper};
 
-use crate::config::FormsConfig;
+use crate::config::{FormsConfig, StoreBackend};
 use crate::inflight::InflightBudget;
 use crate::metrics::FormsMetrics;
 use crate::routes;
 use crate::state::AppState;
-use crate::store::{Journal, JournalWriter, StoreError, SubmissionStore};
+use crate::store::postgres::Postgres;
+use crate::store::{Journal, JournalWriter, Store, StoreError, SubmissionStore};
 use crate::sweep::Sweep;
 
 /// Why the service could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
-    /// The journal could not be opened.
+    /// The journal could not be opened, or PostgreSQL reached.
     #[error(transparent)]
     Store(#[from] StoreError),
     /// `gateway_url` is not usable.
@@ -41,14 +42,16 @@ pub struct Application {
     admin_port: Option<u16>,
     server: Server,
     readiness: Arc<Readiness>,
-    journal: Arc<Journal>,
-    writer: JournalWriter,
+    store: Arc<Store>,
+    /// The journal's writer thread, joined at the end (`None` on PostgreSQL).
+    writer: Option<JournalWriter>,
     publisher: Publisher,
     sweeper: Sweeper,
 }
 
 impl Application {
-    /// Opens the journal (recovering it, off the async threads) and binds
+    /// Opens the store (the journal, recovered off the async threads, or
+    /// PostgreSQL, waiting for it up to `store.postgres.start_timeout_ms`) and binds
     /// the listener from `config`. Must run inside a tokio runtime.
     pub async fn build(config: FormsConfig) -> Result<Self, StartupError> {
         let forms_dir = config.forms_dir();
@@ -62,19 +65,48 @@ impl Application {
             &metrics,
             "inlet-forms",
         )?;
-        let (journal, writer) = {
-            let (dir, settings) = (forms_dir.clone(), config.store.journal());
-            tokio::task::spawn_blocking(move || Journal::open(&dir, settings, journal_metrics))
+        let (store, writer) = match config.store.backend {
+            StoreBackend::Journal => {
+                let (dir, settings) = (forms_dir.clone(), config.store.journal());
+                let (journal, writer) = tokio::task::spawn_blocking(move || {
+                    Journal::open(&dir, settings, journal_metrics)
+                })
                 .await
-                .map_err(std::io::Error::other)??
+                .map_err(std::io::Error::other)??;
+                (Store::Journal(journal), Some(writer))
+            }
+            StoreBackend::Postgres => {
+                let settings = &config.store;
+                let postgres =
+                    Postgres::open(&settings.postgres, settings.max_batch, settings.queue_depth)
+                        .await?;
+                (Store::Postgres(postgres), None)
+            }
         };
-        let readiness = Readiness::new(vec![forms_dir.clone()]);
-        let writer_check = Arc::clone(&journal);
-        readiness.register("journal-writer", move || writer_check.is_taking_writes());
-        let disk = DiskGuard::watched(forms_dir, &config.disk, &readiness);
+        let store = Arc::new(store);
+        let on_volume = config.store.backend == StoreBackend::Journal;
+        // On PostgreSQL nothing is written to the data volume: no folder to
+        // probe, no floor to keep.
+        let readiness = Readiness::new(if on_volume {
+            vec![forms_dir.clone()]
+        } else {
+            vec![]
+        });
+        let writer_check = Arc::clone(&store);
+        readiness.register(store.readiness_check(), move || {
+            writer_check.is_taking_writes()
+        });
+        let disk = if on_volume {
+            DiskGuard::watched(forms_dir, &config.disk, &readiness)
+        } else {
+            Arc::new(DiskGuard::new(
+                forms_dir,
+                &DiskSettings { min_free_bytes: 0 },
+            ))
+        };
         let removals = RemovalMetrics::register(&metrics, "inlet_forms_submissions", "Submissions");
         let sweep = Sweep {
-            store: Arc::clone(&journal),
+            store: Arc::clone(&store),
             policy: config.store.retention(),
             compact_after: config.store.compact_after,
             removals: removals.clone(),
@@ -88,7 +120,7 @@ impl Application {
             None => None,
         };
         let state = web::Data::new(AppState {
-            store: Arc::clone(&journal),
+            store: Arc::clone(&store),
             limits: config.limits.clone(),
             inflight: InflightBudget::new(
                 config.limits.max_inflight_body_bytes,
@@ -125,16 +157,16 @@ impl Application {
             admin_port,
             server,
             readiness,
-            journal,
+            store,
             writer,
             publisher,
             sweeper,
         })
     }
 
-    /// The journal, for tests that need to stop its writer from outside.
-    pub fn journal(&self) -> Arc<Journal> {
-        Arc::clone(&self.journal)
+    /// The store, for tests that need to stop the journal's writer from outside.
+    pub fn store(&self) -> Arc<Store> {
+        Arc::clone(&self.store)
     }
 
     /// The bound port (useful when `listen` asked for port 0).
@@ -157,7 +189,7 @@ impl Application {
         let Application {
             server,
             readiness,
-            journal,
+            store,
             writer,
             publisher,
             sweeper,
@@ -167,11 +199,13 @@ impl Application {
         drop(sweeper);
         // What was stored is announced before the process goes.
         publisher.drain().await;
-        journal.close().await;
-        drop(journal);
-        tokio::task::spawn_blocking(move || writer.join())
-            .await
-            .map_err(std::io::Error::other)?;
+        store.close().await;
+        drop(store);
+        if let Some(writer) = writer {
+            tokio::task::spawn_blocking(move || writer.join())
+                .await
+                .map_err(std::io::Error::other)?;
+        }
         tracing::info!("stopped");
         result.map_err(StartupError::Io)
     }

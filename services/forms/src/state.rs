@@ -10,10 +10,7 @@ use inlet_common::retention::RemovalMetrics;
 use crate::config::Limits;
 use crate::inflight::InflightBudget;
 use crate::metrics::FormsMetrics;
-use crate::store::Journal;
-
-/// The submission store this service runs (see `crate::store::SubmissionStore`).
-pub type Store = Journal;
+pub use crate::store::Store;
 
 /// What every request handler can reach.
 pub struct AppState {

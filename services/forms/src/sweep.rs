@@ -1,5 +1,6 @@
-//! The forms sweep: retention drops expired segments and compaction erases
-//! deleted submissions, at start-up and every `store.sweep_interval`.
+//! The forms sweep: retention drops expired submissions and compaction
+//! erases deleted ones (rewriting journal segments, or vacuuming the
+//! PostgreSQL table), at start-up and every `store.sweep_interval`.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -8,11 +9,11 @@ use inlet_common::publish::{event, event_now, Publisher, SubmissionsExpired};
 use inlet_common::retention::{Reason, RemovalMetrics};
 
 use crate::state::Store;
-use crate::store::{Expired, RetentionPolicy, SubmissionStore};
+use crate::store::{Expired, RetentionPolicy, StoreError, SubmissionStore};
 
 /// What a sweep needs.
 pub struct Sweep {
-    /// The journal.
+    /// The submission store.
     pub store: Arc<Store>,
     /// What retention keeps.
     pub policy: RetentionPolicy,
@@ -31,7 +32,7 @@ impl Sweep {
     pub async fn run(&self, now: SystemTime) {
         match self.store.expire(self.policy, now).await {
             Ok(expired) => self.report_expired(&expired),
-            Err(err) => tracing::error!(error = %err, "retention sweep of the journal failed"),
+            Err(err) => report_failure(&err, "retention sweep of the submission store failed"),
         }
         let due = now.checked_sub(self.compact_after).unwrap_or(now);
         match self.store.compact(due).await {
@@ -39,15 +40,15 @@ impl Sweep {
                 erased = done.records,
                 segments_rewritten = done.segments,
                 bytes_freed = done.bytes,
-                "erased deleted submissions from the journal"
+                "erased deleted submissions from the store"
             ),
             Ok(_) => {}
-            Err(err) => tracing::error!(error = %err, "compacting the journal failed"),
+            Err(err) => report_failure(&err, "erasing deleted submissions failed"),
         }
     }
 
     fn report_expired(&self, expired: &Expired) {
-        if expired.segments == 0 {
+        if expired.records() == 0 && expired.segments == 0 {
             return;
         }
         tracing::info!(
@@ -76,5 +77,15 @@ impl Sweep {
                 }),
             ));
         }
+    }
+}
+
+/// A sweep that failed: a warning while the database is away (the next
+/// sweep tries again), an error otherwise.
+fn report_failure(err: &StoreError, what: &str) {
+    if matches!(err, StoreError::Unavailable(_)) {
+        tracing::warn!(error = %err, "{what}");
+    } else {
+        tracing::error!(error = %err, "{what}");
     }
 }

@@ -26,6 +26,7 @@ pub mod log;
 pub mod nats;
 pub mod otlp;
 pub mod paging;
+pub mod postgres;
 pub mod process;
 pub mod raw;
 pub mod server;

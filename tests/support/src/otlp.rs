@@ -38,6 +38,8 @@ pub struct ReceivedSpan {
     pub end_unix_nanos: u64,
     /// Attributes rendered as JSON values.
     pub attributes: HashMap<String, serde_json::Value>,
+    /// The spans it links to, as hex (trace id, span id).
+    pub links: Vec<(String, String)>,
 }
 
 impl ReceivedSpan {
@@ -83,6 +85,11 @@ impl Store {
                         start_unix_nanos: span.start_time_unix_nano,
                         end_unix_nanos: span.end_time_unix_nano,
                         attributes: attributes(&span.attributes),
+                        links: span
+                            .links
+                            .iter()
+                            .map(|link| (hex(&link.trace_id), hex(&link.span_id)))
+                            .collect(),
                     });
                 }
             }

@@ -7,9 +7,11 @@
 //! one. Each segment has an index of where its records sit, so pages are read
 //! without scanning and start-up does not read the records at all.
 //!
-//! [`SubmissionStore`] is the seam the handlers use; [`Journal`] the one
-//! implementation of it.
+//! [`SubmissionStore`] is the seam the handlers use; [`Journal`] is the
+//! default implementation of it and [`postgres::Postgres`] the one several
+//! replicas can share; [`Store`] is whichever `store.backend` names.
 
+mod backend;
 mod compaction;
 mod crash_point;
 mod first_kept;
@@ -18,6 +20,7 @@ mod journal;
 mod lookup;
 #[cfg(test)]
 mod maintenance_tests;
+pub mod postgres;
 mod record;
 mod recovery;
 mod retention;
@@ -31,6 +34,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use backend::{Store, StoreEntry};
 pub use compaction::Compacted;
 pub use crash_point::CrashPoint;
 pub use journal::{Entry, Journal, JournalSettings, JournalWriter, PagePlan};
@@ -77,4 +81,11 @@ pub enum StoreError {
     /// back, and appending after what it left would corrupt the journal.
     #[error("the journal stopped taking writes: {0}")]
     Stopped(Arc<str>),
+    /// The database could not be reached (or is shutting down, or out of
+    /// room); the same request may succeed shortly.
+    #[error("the database is not reachable: {0}")]
+    Unavailable(Arc<str>),
+    /// The database refused the statement.
+    #[error("the database refused: {0}")]
+    Database(Arc<str>),
 }

@@ -45,7 +45,11 @@ async fn readyz_fails_when_the_journal_writer_has_stopped() {
     let res = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(res.status(), 200);
 
-    app.journal.close().await;
+    app.store
+        .journal()
+        .expect("the default store is the journal")
+        .close()
+        .await;
     // The writer stops once it has taken the close; /readyz follows.
     let deadline = tokio::time::Instant::now() + inlet_testkit::WAIT;
     let body = loop {

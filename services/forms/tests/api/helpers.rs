@@ -7,7 +7,7 @@ use std::time::Duration;
 use inlet_common::config::{load, ConfigSource};
 use inlet_forms::config::FormsConfig;
 use inlet_forms::startup::{Application, StartupError};
-use inlet_forms::store::{segment_files, Journal};
+use inlet_forms::store::{segment_files, Store};
 use inlet_testkit::raw::{self, RawReply};
 use inlet_testkit::server::Running;
 use prometheus_parse::{Sample, Scrape, Value};
@@ -21,8 +21,8 @@ pub struct TestApp {
     pub port: u16,
     pub data_dir: TempDir,
     pub client: reqwest::Client,
-    /// The service's journal, to stop its writer from outside.
-    pub journal: Arc<Journal>,
+    /// The service's store, to stop the journal's writer from outside.
+    pub store: Arc<Store>,
     /// The admin listener's port, when the test asked for one.
     pub admin_port: Option<u16>,
     server: Running<StartupError>,
@@ -51,14 +51,14 @@ pub async fn spawn_in(data_dir: TempDir, extra: &[(&str, &str)]) -> TestApp {
     let app = Application::build(config).await.expect("app builds");
     let port = app.port();
     let admin_port = app.admin_port();
-    let journal = app.journal();
+    let store = app.store();
     let server = Running::spawn(|stopped| app.run_until_stopped(stopped.wait()));
     TestApp {
         port,
         admin_port,
         data_dir,
         client: inlet_testkit::http::admin_client(),
-        journal,
+        store,
         server,
     }
 }

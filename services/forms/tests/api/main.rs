@@ -12,6 +12,7 @@ mod helpers;
 mod limits;
 mod metrics;
 mod pages;
+mod postgres;
 mod removal;
 mod shutdown;
 mod submit;
