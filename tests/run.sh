@@ -4,6 +4,7 @@
 # for the event feed on NATS JetStream, PostgreSQL for the forms store on
 # PostgreSQL, debootstrap for the end-to-end test's
 # base images, axe-core from PyPI for the inbox's accessibility checks,
+# kubernetes-validate from PyPI for the Kubernetes manifests,
 # rustfmt, clippy, cargo-nextest), then runs formatting
 # and lint checks, every test of the workspace, every fuzz target for 30 s
 # (tests/fuzz/run.sh), and the end-to-end test of the compose stack
@@ -32,6 +33,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive \
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# The Kubernetes schemas, for the offline checks of deploy/k8s.
+command -v kubernetes-validate >/dev/null 2>&1 || python3 -m pip install -q kubernetes-validate
 # axe-core, for the accessibility checks of the inbox's pages.
 python3 -c 'import axe_selenium_python' 2>/dev/null || python3 -m pip install -q axe-selenium-python
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
@@ -39,6 +42,8 @@ rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup comp
 command -v cargo-nextest >/dev/null 2>&1 || cargo install cargo-nextest --locked
 
 cargo fmt --all --check
+# deploy/k8s: each overlay rendered (kubectl kustomize) and validated offline.
+tests/k8s/validate.sh
 cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo nextest run --locked --workspace
 # Every fuzz target for 30 s from its committed corpus (INLET_FUZZ_SECONDS to change).
