@@ -194,3 +194,64 @@ fn assert_nothing_stored(root: &Path) {
         }
     }
 }
+
+#[test]
+fn opening_leaves_another_replicas_fresh_copies_in_tmp_but_clears_stale_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, boxes) = seed_store(dir.path());
+    drop((store, boxes));
+    let tmp = dir.path().join("you").join("tmp");
+    // Another machine's delivery under way, and one it left long ago.
+    let under_way = tmp.join("1765000000.M1P1Rabc123Q0.other-replica");
+    let abandoned = tmp.join("1600000000.M1P1Rdef456Q0.other-replica");
+    std::fs::write(&under_way, b"being written").unwrap();
+    std::fs::write(&abandoned, b"left by a crash").unwrap();
+    let long_ago = std::time::SystemTime::now()
+        - inlet_smtp::maildir::STALE_TMP
+        - std::time::Duration::from_secs(60);
+    std::fs::File::options()
+        .write(true)
+        .open(&abandoned)
+        .unwrap()
+        .set_modified(long_ago)
+        .unwrap();
+    let users = ["you".to_owned(), "another".to_owned()];
+    let (_, removed) = MailStore::open(dir.path(), &users, "mx.test").unwrap();
+    assert_eq!(removed, 1);
+    assert!(
+        under_way.exists(),
+        "another replica's delivery is left alone"
+    );
+    assert!(
+        !abandoned.exists(),
+        "a copy older than 36 hours is a crash's"
+    );
+}
+
+#[test]
+fn two_stores_on_one_volume_never_make_the_same_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, boxes) = seed_store(dir.path());
+    let users = ["you".to_owned(), "another".to_owned()];
+    // A second process on the same machine and volume, as two replicas
+    // whose host names and process ids are the same (PID 1 in containers).
+    let (second, _) = MailStore::open(dir.path(), &users, "mx.test").unwrap();
+    let to = recipients(&boxes, &["you@example.com"]);
+    for n in 0..200 {
+        for store in [&first, &second] {
+            let mut delivery = store
+                .begin(&envelope(&format!("m{n}")), &to, LIMIT, "mx.test")
+                .unwrap();
+            delivery
+                .write(format!("Subject: {n}\r\n\r\nbody\r\n").as_bytes())
+                .unwrap();
+            delivery.commit().unwrap();
+        }
+    }
+    let stored = files_in(&dir.path().join("you").join("new"));
+    assert_eq!(
+        stored.len(),
+        400,
+        "every delivery kept under a name of its own"
+    );
+}

@@ -6,6 +6,14 @@
 //! `new/` folder fsync'd): the caller answers 250 after that. If anything
 //! fails, or the delivery is dropped unfinished (the client went away), every
 //! copy is removed: no recipient gets a message another did not.
+//!
+//! Several replicas may deliver into one volume. A name is
+//! `<seconds>.M<µs>P<pid>R<instance>Q<count>.<host>`: `host` is the
+//! machine's (a container's own) name and `instance` is random per start,
+//! so no two processes, on one machine or many, ever make the same name,
+//! and the rename into `new/` never meets another's file. At start a
+//! replica clears from `tmp/` only what an earlier run on its own machine
+//! left, and what anyone left more than [`STALE_TMP`] ago (Maildir's rule).
 
 mod delivery;
 mod headers;
@@ -21,6 +29,10 @@ use crate::mailbox::Mailbox;
 
 /// The three folders of a Maildir.
 const FOLDERS: [&str; 3] = ["tmp", "new", "cur"];
+
+/// How old a file in `tmp/` must be before any process may take it for a
+/// crash's leftover (Maildir's 36 hours: no delivery takes that long).
+pub const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(36 * 3600);
 
 /// Who sent a message, from where, and when: what its trace headers say.
 #[derive(Debug, Clone)]
@@ -41,15 +53,25 @@ pub struct Envelope {
 #[derive(Debug)]
 pub struct MailStore {
     root: PathBuf,
-    hostname: String,
+    /// The host part of names: this machine's name.
+    host: String,
+    /// Random per start: tells this run's names from every other's.
+    instance: String,
     deliveries: AtomicU64,
 }
 
 impl MailStore {
     /// Makes `<root>/<user>/{tmp,new,cur}` for every user and clears each
-    /// `tmp/` of copies a crash left half-written (no delivery is under way
-    /// before the service starts). Returns the store and how many it removed.
+    /// `tmp/` of copies a crash left half-written: those an earlier run on
+    /// this machine left, and any older than [`STALE_TMP`] (another
+    /// replica's are under way). `hostname` names the machine when the
+    /// system's own name cannot be read. Returns the store and how many
+    /// copies it removed.
     pub fn open(root: &Path, users: &[String], hostname: &str) -> std::io::Result<(Self, usize)> {
+        let machine = machine_name().unwrap_or_else(|| hostname.to_owned());
+        // Maildir names keep '/' and ':' out of the host part.
+        let host = header_safe(&machine).replace(['/', ':', '.'], "_");
+        let own_suffix = format!(".{host}");
         let mut removed = 0;
         for user in users {
             for folder in FOLDERS {
@@ -57,7 +79,14 @@ impl MailStore {
             }
             for entry in std::fs::read_dir(root.join(user).join("tmp"))? {
                 let entry = entry?;
-                if entry.file_type()?.is_file() {
+                let info = entry.metadata()?;
+                let stale = info
+                    .modified()
+                    .ok()
+                    .and_then(|at| at.elapsed().ok())
+                    .is_some_and(|age| age > STALE_TMP);
+                let ours = entry.file_name().to_string_lossy().ends_with(&own_suffix);
+                if info.is_file() && (ours || stale) {
                     std::fs::remove_file(entry.path())?;
                     removed += 1;
                 }
@@ -65,8 +94,8 @@ impl MailStore {
         }
         let store = Self {
             root: root.to_owned(),
-            // Maildir names keep '/' and ':' out of the host part.
-            hostname: header_safe(hostname).replace(['/', ':'], "_"),
+            host,
+            instance: uuid::Uuid::now_v7().simple().to_string()[20..].to_owned(),
             deliveries: AtomicU64::new(0),
         };
         Ok((store, removed))
@@ -97,17 +126,27 @@ impl MailStore {
         Ok(delivery)
     }
 
-    /// A file name no other delivery uses, as the Maildir convention makes
-    /// it: `<seconds>.M<microseconds>P<pid>Q<count>.<host>`.
+    /// A file name no other delivery uses, on this machine or another, as
+    /// the Maildir convention makes it:
+    /// `<seconds>.M<microseconds>P<pid>R<instance>Q<count>.<host>`.
     fn unique_name(&self, at: time::OffsetDateTime) -> String {
         let count = self.deliveries.fetch_add(1, Ordering::Relaxed);
         format!(
-            "{}.M{}P{}Q{}.{}",
+            "{}.M{}P{}R{}Q{}.{}",
             at.unix_timestamp(),
             at.microsecond(),
             std::process::id(),
+            self.instance,
             count,
-            self.hostname
+            self.host
         )
     }
+}
+
+/// This machine's name (in a container, the container's own), if the
+/// system tells it.
+fn machine_name() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let name = name.trim();
+    (!name.is_empty()).then(|| name.to_owned())
 }
