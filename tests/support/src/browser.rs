@@ -28,7 +28,8 @@ fn axe_script() -> String {
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// A browser session; the driver process is killed when this is dropped.
+/// A browser session; the driver and every Chromium process it started
+/// are killed when this is dropped, even when a test panics.
 pub struct Browser {
     /// The WebDriver client.
     pub client: Client,
@@ -53,6 +54,9 @@ impl Browser {
             .arg(format!("--port={port}"))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
+            // A group of its own, which its Chromium processes join: killed
+            // together on drop (killing the driver alone left them running).
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| {
@@ -198,8 +202,18 @@ impl Browser {
         serde_json::from_value(found).expect("a list of strings")
     }
 
-    /// Ends the browser session.
+    /// Ends the browser session (then, dropped, its processes go).
     pub async fn close(self) {
-        let _ = self.client.close().await;
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self._driver.id() {
+            // The driver's group: the driver and the browsers it started.
+            let group = nix::unistd::Pid::from_raw(-(pid as i32));
+            let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGKILL);
+        }
     }
 }
