@@ -11,10 +11,11 @@
 #      the `cli` image (`compose run --rm cli …`);
 #   5. everything torn down (containers, network, volume) whatever the outcome;
 #      the images stay, as the build cache;
-#   6. then the scaled set (deploy/compose/scale.yml: the feed on NATS
-#      JetStream, two gateways behind a load balancer, with NATS and the
-#      balancer from Debian's packages in stand-in images), started the same
-#      way and driven by the `scale` tests, and torn down the same way.
+#   6. then the scaled set (deploy/compose/scale.yml: two replicas each of
+#      forms, uploads, gateway and smtp behind a load balancer, the feed on
+#      NATS JetStream, forms on PostgreSQL, with NATS, the balancer and
+#      PostgreSQL from Debian's packages in stand-in images), started the
+#      same way and driven by the `scale` tests, and torn down the same way.
 #
 # Prints `SKIPPED: no Docker engine` and exits 0 where no engine answers.
 set -euo pipefail
@@ -57,7 +58,7 @@ docker build --quiet --tag inlet-e2e/jaeger-standin:latest \
 rm -rf "$context"
 
 step "NATS and load balancer stand-in images"
-for standin in nats balancer; do
+for standin in nats balancer postgres; do
   docker build --quiet --tag "inlet-e2e/$standin-standin:latest" \
     --build-arg "RUNTIME_IMAGE=${INLET_E2E_STANDIN_BASE:-$runtime_image}" \
     -f "tests/e2e/$standin-standin.Dockerfile" tests/e2e/ >/dev/null
@@ -123,6 +124,14 @@ pick_ports() {
   JAEGER_OTLP_HTTP_PORT=$(free_port)
   INLET_BALANCER_PORT=$(free_port)
   export INLET_BALANCER_PORT INLET_E2E_BALANCER_URL="ws://127.0.0.1:$INLET_BALANCER_PORT"
+  # The scaled set's other balanced ports: forms, uploads, the mail API, SMTP.
+  INLET_BALANCER_FORMS_PORT=$(free_port) INLET_BALANCER_UPLOADS_PORT=$(free_port)
+  INLET_BALANCER_MAIL_PORT=$(free_port) INLET_BALANCER_SMTP_PORT=$(free_port)
+  export INLET_BALANCER_FORMS_PORT INLET_BALANCER_UPLOADS_PORT INLET_BALANCER_MAIL_PORT INLET_BALANCER_SMTP_PORT
+  export INLET_E2E_BALANCED_FORMS_URL="http://127.0.0.1:$INLET_BALANCER_FORMS_PORT"
+  export INLET_E2E_BALANCED_UPLOADS_URL="http://127.0.0.1:$INLET_BALANCER_UPLOADS_PORT"
+  export INLET_E2E_BALANCED_MAIL_URL="http://127.0.0.1:$INLET_BALANCER_MAIL_PORT"
+  export INLET_E2E_BALANCED_SMTP_PORT="$INLET_BALANCER_SMTP_PORT"
   export INLET_FORMS_PORT INLET_UPLOADS_PORT INLET_GATEWAY_PORT INLET_SMTP_PORT INLET_MAIL_PORT INLET_INBOX_PORT JAEGER_UI_PORT JAEGER_OTLP_GRPC_PORT JAEGER_OTLP_HTTP_PORT
   export INLET_E2E_FORMS_URL="http://127.0.0.1:$INLET_FORMS_PORT"
   export INLET_E2E_UPLOADS_URL="http://127.0.0.1:$INLET_UPLOADS_PORT"
@@ -168,7 +177,7 @@ if [ "${INLET_E2E_ONLY:-}" != scale ]; then
   step "driving the stack from the host"
   # One test at a time: they restart and stop services the others read through.
   cargo nextest run --locked -p inlet-e2e --run-ignored only --no-fail-fast --test-threads 1 \
-    -E 'not test(/^scale::/)'
+    -E 'not test(/^(scale|replicas)::/)'
   down_project
 fi
 
@@ -178,4 +187,4 @@ export COMPOSE_FILE="$root/docker-compose.yml:$root/deploy/compose/scale.yml:$ro
 start_stack
 step "driving the scaled set from the host"
 cargo nextest run --locked -p inlet-e2e --run-ignored only --no-fail-fast --test-threads 1 \
-  -E 'test(/^scale::/)'
+  -E 'test(/^(scale|replicas)::/)'

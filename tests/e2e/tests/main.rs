@@ -2,6 +2,7 @@
 //! latter only through `tests/e2e/run.sh`, which builds and starts the stack).
 
 mod http;
+mod replicas;
 mod scale;
 mod stack;
 mod standin;
