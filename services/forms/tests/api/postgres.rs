@@ -215,6 +215,7 @@ async fn the_commit_that_stored_a_post_is_a_span_linked_from_its_trace() {
         ],
     )
     .await;
+    inlet_testkit::http::install_crypto_provider();
     let res = reqwest::Client::new()
         .post(format!("{}/", forms.url()))
         .header("content-type", FORM)
