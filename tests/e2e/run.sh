@@ -65,7 +65,6 @@ for standin in nats balancer postgres; do
 done
 
 # A project of its own, on free loopback ports, so a user's stack is untouched.
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 export COMPOSE_PROJECT_NAME="inlet-e2e-$$"
 export COMPOSE_FILE="$root/docker-compose.yml:$root/tests/e2e/docker-compose.standin.yml"
 export INLET_PUBLISH_ADDRESS=127.0.0.1 JAEGER_PUBLISH_ADDRESS=127.0.0.1
@@ -113,20 +112,27 @@ rm -f "$build_log"
 # Free ports are chosen now, just before the stack binds them (not before
 # the build, minutes earlier, when another program may take one meanwhile).
 pick_ports() {
-  INLET_FORMS_PORT=$(free_port)
-  INLET_UPLOADS_PORT=$(free_port)
-  INLET_GATEWAY_PORT=$(free_port)
-  INLET_SMTP_PORT=$(free_port)
-  INLET_MAIL_PORT=$(free_port)
-  INLET_INBOX_PORT=$(free_port)
-  JAEGER_UI_PORT=$(free_port)
-  JAEGER_OTLP_GRPC_PORT=$(free_port)
-  JAEGER_OTLP_HTTP_PORT=$(free_port)
-  INLET_BALANCER_PORT=$(free_port)
+  # All at once, each socket held until every port is chosen: picked one by
+  # one, the system can hand out the same free port twice.
+  local ports
+  read -r -a ports < <(python3 -c 'import socket
+socks = [socket.socket() for _ in range(14)]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))')
+  INLET_FORMS_PORT=${ports[0]}
+  INLET_UPLOADS_PORT=${ports[1]}
+  INLET_GATEWAY_PORT=${ports[2]}
+  INLET_SMTP_PORT=${ports[3]}
+  INLET_MAIL_PORT=${ports[4]}
+  INLET_INBOX_PORT=${ports[5]}
+  JAEGER_UI_PORT=${ports[6]}
+  JAEGER_OTLP_GRPC_PORT=${ports[7]}
+  JAEGER_OTLP_HTTP_PORT=${ports[8]}
+  INLET_BALANCER_PORT=${ports[9]}
   export INLET_BALANCER_PORT INLET_E2E_BALANCER_URL="ws://127.0.0.1:$INLET_BALANCER_PORT"
   # The scaled set's other balanced ports: forms, uploads, the mail API, SMTP.
-  INLET_BALANCER_FORMS_PORT=$(free_port) INLET_BALANCER_UPLOADS_PORT=$(free_port)
-  INLET_BALANCER_MAIL_PORT=$(free_port) INLET_BALANCER_SMTP_PORT=$(free_port)
+  INLET_BALANCER_FORMS_PORT=${ports[10]} INLET_BALANCER_UPLOADS_PORT=${ports[11]}
+  INLET_BALANCER_MAIL_PORT=${ports[12]} INLET_BALANCER_SMTP_PORT=${ports[13]}
   export INLET_BALANCER_FORMS_PORT INLET_BALANCER_UPLOADS_PORT INLET_BALANCER_MAIL_PORT INLET_BALANCER_SMTP_PORT
   export INLET_E2E_BALANCED_FORMS_URL="http://127.0.0.1:$INLET_BALANCER_FORMS_PORT"
   export INLET_E2E_BALANCED_UPLOADS_URL="http://127.0.0.1:$INLET_BALANCER_UPLOADS_PORT"
