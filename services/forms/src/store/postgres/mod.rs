@@ -36,6 +36,8 @@ use super::{Compacted, Expired, Page, Removed, RetentionPolicy, StoreError, Subm
 pub struct Postgres {
     pool: Pool,
     table: String,
+    /// The statements' text, made once for the table.
+    sql: Box<Statements>,
     /// `None` once closed.
     queue: RwLock<Option<mpsc::Sender<Pending>>>,
     writers: tokio::sync::Mutex<Vec<JoinHandle<()>>>,
@@ -87,6 +89,7 @@ impl Postgres {
         Ok(Self {
             pool,
             table: settings.table.clone(),
+            sql: Box::new(Statements::for_table(&settings.table)),
             queue: RwLock::new(Some(sender)),
             writers: tokio::sync::Mutex::new(writers),
             health,
@@ -139,6 +142,29 @@ impl Postgres {
     }
 }
 
+/// The text of the store's statements for one table.
+struct Statements {
+    sizes: String,
+    records: String,
+    find: String,
+    delete: String,
+    vacuum: String,
+}
+
+impl Statements {
+    fn for_table(table: &str) -> Self {
+        Self {
+            sizes: format!(
+                "SELECT seq, record_bytes FROM {table} WHERE seq < $1 ORDER BY seq DESC LIMIT $2"
+            ),
+            records: format!("SELECT record FROM {table} WHERE seq = ANY($1) ORDER BY seq DESC"),
+            find: format!("SELECT record FROM {table} WHERE id = $1"),
+            delete: format!("DELETE FROM {table} WHERE id = $1 RETURNING seq, record_bytes"),
+            vacuum: format!("VACUUM {table}"),
+        }
+    }
+}
+
 /// What the store reads from a record: the rest stays as it is.
 #[derive(serde::Deserialize)]
 struct Head {
@@ -161,17 +187,10 @@ impl SubmissionStore for Postgres {
         max_bytes: u64,
     ) -> Result<Page<Vec<u8>>, StoreError> {
         let before = before.map_or(i64::MAX, |b| i64::try_from(b).unwrap_or(i64::MAX));
-        let sizes = format!(
-            "SELECT seq, record_bytes FROM {} WHERE seq < $1 ORDER BY seq DESC LIMIT $2",
-            self.table
-        );
-        let records = format!(
-            "SELECT record FROM {} WHERE seq = ANY($1) ORDER BY seq DESC",
-            self.table
-        );
+        let (sizes, records) = (&self.sql.sizes, &self.sql.records);
         let wanted = limit as i64 + 1;
         self.with_client(|client| async move {
-            let sizes = client.prepare_cached(&sizes).await?;
+            let sizes = client.prepare_cached(sizes).await?;
             let rows = client.query(&sizes, &[&before, &wanted]).await?;
             let (mut chosen, mut total) = (Vec::new(), 0u64);
             for row in &rows {
@@ -184,7 +203,7 @@ impl SubmissionStore for Postgres {
             }
             let next =
                 (chosen.len() < rows.len()).then(|| *chosen.last().expect("at least one") as u64);
-            let records = client.prepare_cached(&records).await?;
+            let records = client.prepare_cached(records).await?;
             let records = client
                 .query(&records, &[&chosen])
                 .await?
@@ -197,9 +216,9 @@ impl SubmissionStore for Postgres {
     }
 
     async fn find(&self, id: Uuid) -> Result<Option<Vec<u8>>, StoreError> {
-        let find = format!("SELECT record FROM {} WHERE id = $1", self.table);
+        let find = &self.sql.find;
         self.with_client(|client| async move {
-            let find = client.prepare_cached(&find).await?;
+            let find = client.prepare_cached(find).await?;
             let row = client.query_opt(&find, &[&id]).await?;
             Ok(row.map(|row| row.get(0)))
         })
@@ -207,13 +226,10 @@ impl SubmissionStore for Postgres {
     }
 
     async fn delete(&self, id: Uuid, _now: SystemTime) -> Result<Option<Removed>, StoreError> {
-        let delete = format!(
-            "DELETE FROM {} WHERE id = $1 RETURNING seq, record_bytes",
-            self.table
-        );
+        let delete = &self.sql.delete;
         let removed = self
             .with_client(|client| async move {
-                let delete = client.prepare_cached(&delete).await?;
+                let delete = client.prepare_cached(delete).await?;
                 let row = client.query_opt(&delete, &[&id]).await?;
                 Ok(row.map(|row| Removed {
                     sequence: row.get::<_, i64>(0) as u64,
@@ -234,9 +250,9 @@ impl SubmissionStore for Postgres {
         if deleted == 0 {
             return Ok(Compacted::default());
         }
-        let vacuum = format!("VACUUM {}", self.table);
+        let vacuum = &self.sql.vacuum;
         let outcome = self
-            .with_client(|client| async move { client.batch_execute(&vacuum).await })
+            .with_client(|client| async move { client.batch_execute(vacuum).await })
             .await;
         if outcome.is_err() {
             self.deleted.fetch_add(deleted, Ordering::Relaxed);
