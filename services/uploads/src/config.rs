@@ -16,6 +16,7 @@ use inlet_common::retention::{duration, optional_duration, optional_number};
 use inlet_http::settings::HttpSettings;
 use serde::{Deserialize, Serialize};
 
+use crate::store::s3::settings::S3Settings;
 use crate::store::RetentionPolicy;
 
 /// Everything `inlet-uploads` can be configured with.
@@ -80,6 +81,11 @@ pub struct Limits {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct StoreSettings {
+    /// Where files are kept: `volume` (a folder of the data volume, the
+    /// default) or `s3` (a bucket, `[store.s3]`).
+    pub backend: StoreBackend,
+    /// The bucket, with `backend = "s3"`.
+    pub s3: S3Settings,
     /// `always`: every file and its name fsync'd before the answer;
     /// `interval`: written and named, and the folder's filesystem flushed
     /// within `sync_interval_ms`.
@@ -115,6 +121,17 @@ impl StoreSettings {
     }
 }
 
+/// `store.backend`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    /// A folder of the data volume.
+    #[default]
+    Volume,
+    /// An S3-compatible bucket.
+    S3,
+}
+
 /// `store.sync`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -128,6 +145,8 @@ pub enum SyncMode {
 impl Default for StoreSettings {
     fn default() -> Self {
         Self {
+            backend: StoreBackend::Volume,
+            s3: S3Settings::default(),
             sync: SyncMode::Always,
             sync_interval_ms: 1000,
             retention_max_age: None,
@@ -222,6 +241,9 @@ impl Validate for UploadsConfig {
         self.http.validate(problems);
         self.access.validate(problems);
         self.publish.validate(problems);
+        if self.store.backend == StoreBackend::S3 {
+            self.store.s3.validate(problems);
+        }
         if self.events.backend == FeedBackend::Nats {
             self.events.nats.validate(problems);
         }
@@ -250,6 +272,33 @@ mod tests {
         .unwrap();
         assert_eq!(config.store.sync, SyncMode::Interval);
         assert_eq!(config.store.sync_interval_ms, 250);
+    }
+
+    #[test]
+    fn the_s3_backend_reads_its_table_and_checks_it_only_when_chosen() {
+        assert_eq!(load_env(&[]).unwrap().store.backend, StoreBackend::Volume);
+        // Unused, a wrong table is no problem.
+        assert!(load_env(&[("INLET_STORE__S3__PART_BYTES", "1")]).is_ok());
+        let config = load_env(&[
+            ("INLET_STORE__BACKEND", "s3"),
+            ("INLET_STORE__S3__ENDPOINT", "http://s3:9000"),
+            ("INLET_STORE__S3__BUCKET", "files"),
+            ("INLET_STORE__S3__PREFIX", "inlet/"),
+            ("INLET_STORE__S3__ACCESS_KEY_ID", "id"),
+            ("INLET_STORE__S3__SECRET_ACCESS_KEY", "secret"),
+            ("INLET_STORE__S3__PART_BYTES", "16777216"),
+            ("INLET_STORE__S3__ABANDONED_AFTER", "2h"),
+        ])
+        .unwrap();
+        assert_eq!(config.store.backend, StoreBackend::S3);
+        assert_eq!(config.store.s3.bucket, "files");
+        assert_eq!(config.store.s3.prefix, "inlet/");
+        assert_eq!(config.store.s3.part_bytes, 16 * 1024 * 1024);
+        assert_eq!(config.store.s3.abandoned_after, Duration::from_secs(7200));
+        let err = load_env(&[("INLET_STORE__BACKEND", "s3")]).unwrap_err();
+        assert!(err.contains("store.s3.access_key_id"), "{err}");
+        let err = load_env(&[("INLET_STORE__BACKEND", "tape")]).unwrap_err();
+        assert!(err.contains("store.backend"), "{err}");
     }
 
     #[test]

@@ -76,6 +76,9 @@ pub enum UploadsError {
     /// Reading the store failed.
     #[error("the upload store could not be read")]
     Store(#[source] std::io::Error),
+    /// The store's backing service (S3) cannot be reached now.
+    #[error("the file store is unreachable now; nothing was kept, try again shortly")]
+    Unavailable(#[source] std::io::Error),
 }
 
 impl UploadsError {
@@ -115,6 +118,11 @@ impl From<std::io::Error> for UploadsError {
     fn from(err: std::io::Error) -> Self {
         if err.kind() == std::io::ErrorKind::StorageFull {
             UploadsError::DiskFull
+        } else if err
+            .get_ref()
+            .is_some_and(|inner| inner.is::<crate::store::StoreUnavailable>())
+        {
+            UploadsError::Unavailable(err)
         } else {
             UploadsError::Store(err)
         }
@@ -136,6 +144,7 @@ impl PublicError for UploadsError {
             UploadsError::NotFound => Code::NotFound,
             UploadsError::DiskFull | UploadsError::LowDisk(_) => Code::InsufficientStorage,
             UploadsError::SaveFailed { .. } | UploadsError::Store(_) => Code::StoreFailed,
+            UploadsError::Unavailable(_) => Code::Unavailable,
         }
     }
 

@@ -8,19 +8,19 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::web;
 use inlet_common::access::PublishToken;
-use inlet_common::disk_space::DiskGuard;
+use inlet_common::disk_space::{DiskGuard, DiskSettings};
 use inlet_common::metrics::Metrics;
 use inlet_common::publish::{PublishError, Publisher};
 use inlet_common::readiness::Readiness;
 use inlet_common::retention::{start_sweeper, RemovalMetrics, Sweeper};
 
-use crate::config::SyncMode;
 use crate::config::UploadsConfig;
+use crate::config::{StoreBackend, SyncMode};
 use crate::metrics::UploadsMetrics;
 use crate::routes;
 use crate::state::AppState;
 use crate::state::Store;
-use crate::store::{FsStore, SyncSettings};
+use crate::store::{FsStore, S3Store, SyncSettings};
 use crate::sweep::Sweep;
 
 /// Why the service could not start or stopped with an error.
@@ -57,18 +57,40 @@ impl Application {
                 uploads_metrics.interval_flushes.clone(),
             ),
         };
-        let (store, leftovers) = FsStore::open(
-            config.uploads_dir(),
-            uploads_metrics.in_flight.clone(),
-            sync,
-        )
-        .await?;
+        let in_flight = uploads_metrics.in_flight.clone();
+        let (store, leftovers) = match config.store.backend {
+            StoreBackend::Volume => {
+                let (store, leftovers) =
+                    FsStore::open(config.uploads_dir(), in_flight, sync).await?;
+                (Store::Volume(store), leftovers)
+            }
+            StoreBackend::S3 => {
+                let (store, leftovers) = S3Store::open(&config.store.s3, in_flight).await?;
+                (Store::S3(store), leftovers)
+            }
+        };
         let store = Arc::new(store);
         if leftovers > 0 {
-            tracing::warn!(leftovers, "removed files a crash left half-written");
+            tracing::warn!(leftovers, "removed what crashed uploads left half-written");
         }
-        let readiness = Readiness::new(vec![store.dir().to_owned()]);
-        let disk = DiskGuard::watched(store.dir().to_owned(), &config.disk, &readiness);
+        let (readiness, disk) = match store.as_ref() {
+            Store::Volume(volume) => {
+                let readiness = Readiness::new(vec![volume.dir().to_owned()]);
+                let disk = DiskGuard::watched(volume.dir().to_owned(), &config.disk, &readiness);
+                (readiness, disk)
+            }
+            // In a bucket nothing is written to the data volume: no folder
+            // to probe, no floor to keep; S3 itself must answer.
+            Store::S3(bucket) => {
+                let readiness = Readiness::new(vec![]);
+                readiness.register(S3Store::READINESS_CHECK, bucket.reachability());
+                let disk = Arc::new(DiskGuard::new(
+                    config.uploads_dir(),
+                    &DiskSettings { min_free_bytes: 0 },
+                ));
+                (readiness, disk)
+            }
+        };
         let removals = RemovalMetrics::register(&metrics, "inlet_uploads_files", "Files");
         let listener = TcpListener::bind(config.listen)?;
         let port = listener.local_addr()?.port();

@@ -8,10 +8,7 @@ use inlet_common::retention::RemovalMetrics;
 
 use crate::config::Limits;
 use crate::metrics::UploadsMetrics;
-use crate::store::FsStore;
-
-/// The file store this service runs (see `crate::store::FileStore`).
-pub type Store = FsStore;
+pub use crate::store::Store;
 
 /// Shared by all handlers.
 pub struct AppState {

@@ -1,5 +1,6 @@
-//! The uploads sweep: retention removes the oldest files, at start-up and
-//! every `store.sweep_interval`.
+//! The uploads sweep, at start-up and every `store.sweep_interval`: what
+//! crashed uploads left is removed (in S3: open multipart uploads and
+//! staging objects), then retention removes the oldest files.
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -25,13 +26,27 @@ pub struct Sweep {
 impl Sweep {
     /// One sweep as of `now`; a failure is logged and the next sweep tries again.
     pub async fn run(&self, now: SystemTime) {
+        match self.store.tidy(now).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "removed what crashed uploads left behind"),
+            Err(err) => {
+                tracing::warn!(error = %err, "could not remove what crashed uploads left behind; the next sweep tries again")
+            }
+        }
         if self.policy.keeps_all() {
             return;
         }
         let removed = match self.store.expire(self.policy, now).await {
             Ok(removed) => removed,
             Err(err) => {
-                tracing::error!(error = %err, "retention sweep of the uploads folder failed");
+                if err
+                    .get_ref()
+                    .is_some_and(|inner| inner.is::<crate::store::StoreUnavailable>())
+                {
+                    tracing::warn!(error = %err, "retention sweep skipped: the store is unreachable");
+                } else {
+                    tracing::error!(error = %err, "retention sweep of the uploads store failed");
+                }
                 return;
             }
         };

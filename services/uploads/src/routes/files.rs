@@ -32,7 +32,7 @@ pub async fn list_files(
         .store
         .list(cursor, limit)
         .await
-        .map_err(UploadsError::Store)?;
+        .map_err(UploadsError::from)?;
     let next = next.map(|c| c.to_string());
     let page = ENVELOPE
         .whole(&files, next.as_deref())
@@ -52,7 +52,7 @@ pub async fn meta(
         .store
         .describe(&name.into_inner())
         .await
-        .map_err(UploadsError::Store)?
+        .map_err(UploadsError::from)?
         .ok_or(UploadsError::NotFound)?;
     Ok(HttpResponse::Ok().json(described))
 }
@@ -64,8 +64,10 @@ pub async fn download(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, UploadsError> {
     let name = name.into_inner();
-    let Ok(Some(Download::Local(path))) = state.store.open(&name).await else {
-        return Err(UploadsError::NotFound);
+    let path = match state.store.open(&name).await? {
+        None => return Err(UploadsError::NotFound),
+        Some(Download::Remote(object)) => return super::object::serve(&req, object, &name).await,
+        Some(Download::Local(path)) => path,
     };
     let file = NamedFile::open_async(&path)
         .await
@@ -88,7 +90,7 @@ pub async fn delete(
         .store
         .delete(&name)
         .await
-        .map_err(UploadsError::Store)?
+        .map_err(UploadsError::from)?
         .ok_or(UploadsError::NotFound)?;
     state.removals.count(Reason::Deleted, 1, bytes);
     tracing::info!(stored_name = %name, bytes, "file deleted");

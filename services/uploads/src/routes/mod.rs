@@ -1,6 +1,7 @@
 //! The route table.
 
 mod files;
+mod object;
 mod pages;
 mod post;
 mod put;

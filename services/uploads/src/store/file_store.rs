@@ -5,8 +5,8 @@
 //! is whole and durable, a request's files are named together or not at
 //! all, a name already taken is never replaced (the next free variant is
 //! used), and a full disk is `StorageFull` (507 to the client).
-//! [`super::FsStore`] is the one implementation; another (object storage)
-//! is a new file, and `crate::state::Store` names which one the service runs.
+//! [`super::FsStore`] keeps files on the volume, [`super::S3Store`] in a
+//! bucket; [`super::Store`] is whichever the service runs.
 
 use std::future::Future;
 use std::io;
@@ -63,6 +63,10 @@ pub trait FileStore: Send + Sync + 'static {
     /// else its size.
     fn delete(&self, name: &str) -> impl Future<Output = io::Result<Option<u64>>> + Send;
 
+    /// Removes what crashed uploads left behind that is certainly no
+    /// longer written to, as of `now`; returns how many things it removed.
+    fn tidy(&self, now: SystemTime) -> impl Future<Output = io::Result<usize>> + Send;
+
     /// Removes, durably, every file `policy` no longer keeps as of `now`,
     /// oldest first; returns what it removed.
     fn expire(
@@ -92,4 +96,12 @@ pub enum Download {
     /// A regular file on this machine's filesystem (served with Range and
     /// ETag by actix-files).
     Local(PathBuf),
+    /// An object in S3 (served with Range and ETag by the download route).
+    Remote(super::s3::RemoteFile),
 }
+
+/// The store's backing service cannot be reached now (the client is
+/// answered 503 and may try again).
+#[derive(Debug, thiserror::Error)]
+#[error("the upload store is unreachable: {0}")]
+pub struct StoreUnavailable(pub String);

@@ -195,6 +195,12 @@ impl FileStore for FsStore {
         Ok(Some(size))
     }
 
+    async fn tidy(&self, _now: std::time::SystemTime) -> io::Result<usize> {
+        // What a crash left is removed when the store opens; only this
+        // machine writes in the folder's temporary names.
+        Ok(0)
+    }
+
     async fn expire(
         &self,
         policy: RetentionPolicy,

@@ -14,6 +14,7 @@ use tokio::io::AsyncWriteExt;
 #[cfg(test)]
 use super::dir_sync::DirSync;
 use super::meta::{self, FileMeta};
+use super::names::{numbered, MAX_NAME_ATTEMPTS};
 
 /// Temporary files start with this, so listings and start-up cleaning know them.
 pub const INCOMING_PREFIX: &str = ".incoming-";
@@ -22,9 +23,6 @@ pub const INCOMING_PREFIX: &str = ".incoming-";
 /// background while more arrives, so a large file's final fsync has little
 /// left to do and the disk is busy from the start.
 const FLUSH_EVERY: u64 = 16 * 1024 * 1024;
-
-/// How many `-2`, `-3`, … suffixes are tried when a name is taken.
-const MAX_NAME_ATTEMPTS: u32 = 1000;
 
 /// A file being received.
 #[derive(Debug)]
@@ -259,17 +257,6 @@ impl Drop for Incoming {
             let _ = std::fs::remove_file(&self.temp);
         }
         self.in_flight.dec();
-    }
-}
-
-/// `name` for the first attempt; `stem-N.ext` after that.
-fn numbered(name: &str, attempt: u32) -> String {
-    if attempt == 1 {
-        return name.to_owned();
-    }
-    match name.rfind('.').filter(|at| *at > 0) {
-        Some(at) => format!("{}-{attempt}{}", &name[..at], &name[at..]),
-        None => format!("{name}-{attempt}"),
     }
 }
 

@@ -90,17 +90,27 @@ pub fn list(
     after: Option<&Cursor>,
     limit: usize,
 ) -> io::Result<(Vec<Listed>, Option<Cursor>)> {
-    let mut found = scan(dir)?;
-    found.retain(|(cursor, _)| after.is_none_or(|after| cursor < after));
-    found.sort_unstable_by(|a, b| b.0.cmp(&a.0));
-    let more = found.len() > limit;
-    found.truncate(limit);
-    let next = more.then(|| found.last().map(|(c, _)| c.clone())).flatten();
+    let (found, next) = page(scan(dir)?, after, limit);
     let listed = found
         .into_iter()
         .map(|(cursor, size)| describe(dir, cursor, size))
         .collect();
     Ok((listed, next))
+}
+
+/// Up to `limit` of `found` (each with its size) older than `after`,
+/// newest first, and the cursor of the next page when there may be more.
+pub(super) fn page(
+    mut found: Vec<(Cursor, u64)>,
+    after: Option<&Cursor>,
+    limit: usize,
+) -> (Vec<(Cursor, u64)>, Option<Cursor>) {
+    found.retain(|(cursor, _)| after.is_none_or(|after| cursor < after));
+    found.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    let more = found.len() > limit;
+    found.truncate(limit);
+    let next = more.then(|| found.last().map(|(c, _)| c.clone())).flatten();
+    (found, next)
 }
 
 /// Every stored file in `dir`, in no order: where it sorts (modification
@@ -157,6 +167,12 @@ pub fn describe_one(dir: &Path, name: &str) -> io::Result<Option<Listed>> {
 
 fn describe(dir: &Path, cursor: Cursor, size: u64) -> Listed {
     let meta = meta::read(&dir.join(&cursor.name));
+    listed(cursor, size, meta)
+}
+
+/// How a stored file is shown, from its cursor (name and time), size and
+/// metadata, if it has any.
+pub(super) fn listed(cursor: Cursor, size: u64, meta: Option<meta::FileMeta>) -> Listed {
     let modified = UNIX_EPOCH + std::time::Duration::from_nanos(cursor.nanos as u64);
     let stored_at = meta
         .as_ref()

@@ -55,6 +55,20 @@ pub fn stored_name(field: &str, millis: u128, name: &str) -> String {
     )
 }
 
+/// How many `-2`, `-3`, … suffixes are tried when a name is taken.
+pub(super) const MAX_NAME_ATTEMPTS: u32 = 1000;
+
+/// `name` for the first attempt; `stem-N.ext` after that.
+pub(super) fn numbered(name: &str, attempt: u32) -> String {
+    if attempt == 1 {
+        return name.to_owned();
+    }
+    match name.rfind('.').filter(|at| *at > 0) {
+        Some(at) => format!("{}-{attempt}{}", &name[..at], &name[at..]),
+        None => format!("{name}-{attempt}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use inlet_common::retention::{cutoff, Reason};
 
-use super::listing::scan;
+use super::listing::{scan, Cursor};
 
 /// How long and how much the store keeps; `None` keeps everything.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,7 +47,19 @@ pub fn choose(dir: &Path, policy: RetentionPolicy, now: SystemTime) -> io::Resul
     if policy.keeps_all() {
         return Ok(Vec::new());
     }
-    let mut files = scan(dir)?;
+    Ok(choose_from(scan(dir)?, policy, now))
+}
+
+/// What `policy` removes as of `now` from `files` (each with its size),
+/// whatever keeps them.
+pub(super) fn choose_from(
+    mut files: Vec<(Cursor, u64)>,
+    policy: RetentionPolicy,
+    now: SystemTime,
+) -> Vec<Expired> {
+    if policy.keeps_all() {
+        return Vec::new();
+    }
     files.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     let cutoff = cutoff(now, policy.max_age).map(|since| since.as_nanos());
     let mut count = files.len() as u64;
@@ -71,7 +83,7 @@ pub fn choose(dir: &Path, policy: RetentionPolicy, now: SystemTime) -> io::Resul
             reason,
         });
     }
-    Ok(expired)
+    expired
 }
 
 #[cfg(test)]

@@ -1,0 +1,64 @@
+//! Whether S3 answers, for `/readyz` (check `s3`): learnt from every
+//! request the store makes and from a `HEAD` of the bucket every
+//! [`PING_EVERY`], and logged once each time it changes.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use super::bucket::Bucket;
+use super::client::Failure;
+
+/// How often the store asks S3 whether it is there.
+pub const PING_EVERY: Duration = Duration::from_secs(2);
+
+/// The last word on whether S3 answers.
+#[derive(Debug)]
+pub struct Health {
+    reachable: AtomicBool,
+}
+
+impl Health {
+    /// Reachable until a request says otherwise.
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            reachable: AtomicBool::new(true),
+        })
+    }
+
+    /// Whether the last request got an answer.
+    pub fn is_reachable(&self) -> bool {
+        self.reachable.load(Ordering::Relaxed)
+    }
+
+    /// Learns from an outcome: only "could not reach it" counts against.
+    pub fn record<T>(&self, outcome: &Result<T, Failure>) {
+        match outcome {
+            Err(Failure::Unreachable(why)) => {
+                if self.reachable.swap(false, Ordering::Relaxed) {
+                    tracing::warn!(error = %why, "lost S3; uploads are answered 503 until it is back");
+                }
+            }
+            _ => {
+                if !self.reachable.swap(true, Ordering::Relaxed) {
+                    tracing::info!("S3 is reachable again");
+                }
+            }
+        }
+    }
+
+    /// Asks `bucket` every [`PING_EVERY`] until aborted.
+    pub fn watch(bucket: Arc<Bucket>) -> JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(PING_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                // The outcome is recorded by the bucket itself.
+                let _ = bucket.ensure(false).await;
+            }
+        })
+    }
+}
