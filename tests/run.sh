@@ -4,7 +4,8 @@
 # for the event feed on NATS JetStream, PostgreSQL for the forms store on
 # PostgreSQL, debootstrap for the end-to-end test's
 # base images, axe-core from PyPI for the inbox's accessibility checks,
-# kubernetes-validate from PyPI for the Kubernetes manifests,
+# kubernetes-validate from PyPI for the Kubernetes manifests, moto's S3
+# server from PyPI for the uploads store on S3,
 # rustfmt, clippy, cargo-nextest), then runs formatting
 # and lint checks, every test of the workspace, every fuzz target for 30 s
 # (tests/fuzz/run.sh), and the end-to-end test of the compose stack
@@ -35,6 +36,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 # The Kubernetes schemas, for the offline checks of deploy/k8s.
 command -v kubernetes-validate >/dev/null 2>&1 || python3 -m pip install -q kubernetes-validate
+# moto's S3 server, for the uploads store on S3 (pinned: the tests rely on
+# its conditional writes and ListMultipartUploads).
+python3 -c 'import moto.server, flask_cors' 2>/dev/null || python3 -m pip install -q 'moto[server]==5.2.6'
 # axe-core, for the accessibility checks of the inbox's pages.
 python3 -c 'import axe_selenium_python' 2>/dev/null || python3 -m pip install -q axe-selenium-python
 rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt

@@ -29,6 +29,7 @@ pub mod paging;
 pub mod postgres;
 pub mod process;
 pub mod raw;
+pub mod s3;
 pub mod server;
 pub mod smtp;
 pub mod ws;

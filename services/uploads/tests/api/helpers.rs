@@ -28,8 +28,13 @@ pub fn bytes(len: usize) -> Vec<u8> {
 
 /// Starts the service with default config plus `extra` `INLET_*` pairs.
 pub async fn spawn_app(extra: &[(&str, &str)]) -> TestApp {
+    spawn_app_in(tempfile::tempdir().unwrap(), extra).await
+}
+
+/// Starts the service as [`spawn_app`] does, on the data folder `data_dir`
+/// (one a stopped service left, say).
+pub async fn spawn_app_in(data_dir: TempDir, extra: &[(&str, &str)]) -> TestApp {
     inlet_testkit::log::init();
-    let data_dir = tempfile::tempdir().unwrap();
     let mut pairs = vec![
         ("INLET_LISTEN".to_string(), "127.0.0.1:0".to_string()),
         (
@@ -187,5 +192,11 @@ impl TestApp {
     /// Stops the service gracefully.
     pub async fn stop(mut self) {
         self.server.stop().await;
+    }
+
+    /// Stops the service gracefully, keeping its data folder for another start.
+    pub async fn stop_keeping_data(mut self) -> TempDir {
+        self.server.stop().await;
+        self.data_dir
     }
 }

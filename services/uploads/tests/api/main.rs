@@ -11,3 +11,5 @@ mod multipart;
 mod process;
 mod put;
 mod removal;
+mod s3;
+mod table;

@@ -29,19 +29,56 @@ fn generated(total: u64) -> impl futures_util::Stream<Item = Result<Vec<u8>, std
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_gib_upload_streams_through_in_flat_memory() {
-    const GIB: u64 = 1024 * 1024 * 1024;
     let data = tempfile::tempdir().unwrap();
+    let name = one_gib_upload_in_flat_memory(&data, &[]).await;
+    let on_disk = std::fs::metadata(data.path().join("uploads").join(name)).unwrap();
+    assert_eq!(on_disk.len(), GIB);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_gib_upload_streams_to_s3_in_flat_memory() {
+    let s3 = inlet_testkit::s3::S3Server::start().await;
+    let env = s3.uploads_env("inlet-big");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let data = tempfile::tempdir().unwrap();
+    let (name, server) = one_gib_upload_in_flat_memory_on(&data, &env).await;
+    let head = inlet_testkit::http::admin_client()
+        .head(format!("{}/files/{name}", server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-length"], GIB.to_string().as_str());
+    assert_eq!(
+        std::fs::read_dir(data.path()).unwrap().count(),
+        0,
+        "nothing written to the data folder"
+    );
+}
+
+const GIB: u64 = 1024 * 1024 * 1024;
+
+async fn one_gib_upload_in_flat_memory(data: &TempDir, extra: &[(&str, &str)]) -> String {
+    one_gib_upload_in_flat_memory_on(data, extra).await.0
+}
+
+/// Uploads 1 GiB to a service on `data` with `extra` settings, checking
+/// that its resident memory grows by less than 64 MiB; gives the stored
+/// name and the running service.
+async fn one_gib_upload_in_flat_memory_on(
+    data: &TempDir,
+    extra: &[(&str, &str)],
+) -> (String, ServiceProcess) {
     let data_dir = data.path().display().to_string();
-    let server = ServiceProcess::start(
-        BIN,
-        &[
-            ("INLET_LISTEN", "127.0.0.1:0"),
-            ("INLET_DATA_DIR", &data_dir),
-            ("INLET_LIMITS__MAX_FILE_BYTES", "2147483648"),
-            ("INLET_LIMITS__MAX_REQUEST_BYTES", "2147483648"),
-        ],
-    )
-    .await;
+    let mut env = vec![
+        ("INLET_LISTEN", "127.0.0.1:0"),
+        ("INLET_DATA_DIR", data_dir.as_str()),
+        ("INLET_LIMITS__MAX_FILE_BYTES", "2147483648"),
+        ("INLET_LIMITS__MAX_REQUEST_BYTES", "2147483648"),
+        ("INLET_ADMIN_TOKEN", inlet_testkit::access::ADMIN_TOKEN),
+    ];
+    env.extend_from_slice(extra);
+    let server = ServiceProcess::start(BIN, &env).await;
     let client = inlet_testkit::http::client();
     let url = format!("{}/", server.url());
     // Warm up so start-up allocations are in the baseline.
@@ -76,7 +113,7 @@ async fn a_one_gib_upload_streams_through_in_flat_memory() {
         .post(&url)
         .header("accept", "application/json")
         .multipart(Form::new().part("userfile1", part))
-        .timeout(Duration::from_secs(100))
+        .timeout(Duration::from_secs(300))
         .send()
         .await
         .unwrap();
@@ -86,12 +123,11 @@ async fn a_one_gib_upload_streams_through_in_flat_memory() {
     let peak = sampler.await.unwrap();
     assert_eq!(answer["stored"][0]["size"], GIB);
     assert_eq!(answer["stored"][0]["sha256"], expected);
-    let name = answer["stored"][0]["name"].as_str().unwrap();
-    let on_disk = std::fs::metadata(data.path().join("uploads").join(name)).unwrap();
-    assert_eq!(on_disk.len(), GIB);
+    let name = answer["stored"][0]["name"].as_str().unwrap().to_owned();
     let growth = peak.saturating_sub(baseline);
     eprintln!("RSS baseline {baseline} B, peak {peak} B, growth {growth} B");
     assert!(growth < 64 * 1024 * 1024, "RSS grew by {growth} bytes");
+    (name, server)
 }
 
 /// Starts the service in its own mount namespace with a tmpfs of `size`
