@@ -2,7 +2,9 @@
 # Side-by-side upload benchmark in one run: inlet-uploads (release build, every
 # file fsync'd before its answer; and with store.sync=interval; and
 # inlet-uploads-swept, retention sweeping every second, to set what a sweep
-# costs against no sweep: SERVERS="inlet-uploads inlet-uploads-swept") against the seed's own Node servers
+# costs against no sweep: SERVERS="inlet-uploads inlet-uploads-swept"; and
+# inlet-uploads-s3, files in a bucket of moto's S3 server, a fresh one per
+# run on the server's core: SERVERS="inlet-uploads inlet-uploads-s3") against the seed's own Node servers
 # (upload-server.js, put-server.js) and the aiohttp peer, none of which fsync.
 # Two layouts: shared (everything floats over both cores) and pinned (server on
 # core 1, load generator on core 0). Also measures the disk's own sequential
@@ -23,7 +25,8 @@
 #   big    multipart, 1 file of 1 GiB, 1 connection
 #   small  multipart, 1000 files of 64 KiB (one per request), 8 connections
 #   put    PUT, files of 50 kB, 8 connections
-# Needs node, python3 (the aiohttp venv is made on first use), taskset.
+# Needs node, python3 (the aiohttp venv is made on first use), taskset; for
+# inlet-uploads-s3, moto[server] from PyPI.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 peers="${PEERS_DIR:-$root/../shared/peers}"
@@ -75,6 +78,20 @@ start_server() {
         INLET_STORE__SWEEP_INTERVAL=1s INLET_STORE__RETENTION_MAX_FILES=500 \
         INLET_LIMITS__MAX_FILE_BYTES=2147483648 INLET_LIMITS__MAX_REQUEST_BYTES=2147483648 \
         $pin "$root/target/release/inlet-uploads" 2>"$work/$name.log" & ;;
+    inlet-uploads-s3)
+      # moto's S3 server (the tests' stand-in, tests/support/s3_server.py),
+      # on the server's core too: it is part of the storing side.
+      local s3_port
+      s3_port=$(free_port)
+      $pin python3 "$root/tests/support/s3_server.py" 127.0.0.1 "$s3_port" 2>"$work/moto.log" >/dev/null &
+      pids+=($!)
+      wait_port "$s3_port"
+      INLET_LISTEN="127.0.0.1:$port" INLET_DATA_DIR="$data" RUST_LOG=warn \
+        INLET_STORE__BACKEND=s3 INLET_STORE__S3__ENDPOINT="http://127.0.0.1:$s3_port" \
+        INLET_STORE__S3__BUCKET=inlet-bench INLET_STORE__S3__CREATE_BUCKET=true \
+        INLET_STORE__S3__ACCESS_KEY_ID=bench INLET_STORE__S3__SECRET_ACCESS_KEY=bench \
+        INLET_LIMITS__MAX_FILE_BYTES=2147483648 INLET_LIMITS__MAX_REQUEST_BYTES=2147483648 \
+        $pin "$root/target/release/inlet-uploads" 2>"$work/$name.log" & ;;
     inlet-uploads-interval)
       INLET_LISTEN="127.0.0.1:$port" INLET_DATA_DIR="$data" RUST_LOG=warn INLET_STORE__SYNC=interval \
         INLET_LIMITS__MAX_FILE_BYTES=2147483648 INLET_LIMITS__MAX_REQUEST_BYTES=2147483648 \
@@ -122,6 +139,7 @@ for layout in $layouts; do
         --server-pid "$server_pid" --label "$name")
       echo "${line%\}},\"layout\":\"$layout\",\"load\":\"$load\",\"round\":$round}"
       stop_server
+      stop_all
       # Small files stay until the end: deleting thousands of inodes makes
       # ext4's next allocations slow (recently_deleted), whoever runs next.
       if [ "$load" = big ]; then rm -rf "$data"; fi

@@ -80,6 +80,7 @@ claims = of_kind("PersistentVolumeClaim")
 budgets = of_kind("PodDisruptionBudget")
 config = of_kind("ConfigMap")["inlet-config"]["data"]
 forms_env = {e["name"]: e for e in deployments["forms"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+uploads_env = {e["name"]: e for e in deployments["uploads"]["spec"]["template"]["spec"]["containers"][0]["env"]}
 if layout == "single-node":
     for name, d in deployments.items():
         expect(d["spec"].get("replicas") == 1, f"{name}: one replica")
@@ -103,6 +104,13 @@ elif layout == "scaled":
     expect(forms_env.get("INLET_STORE__BACKEND", {}).get("value") == "postgres", "forms on PostgreSQL")
     expect("secretKeyRef" in forms_env.get("INLET_STORE__POSTGRES__URL", {}).get("valueFrom", {}),
            "the PostgreSQL URL from a Secret")
+    expect(uploads_env.get("INLET_STORE__BACKEND", {}).get("value") == "s3", "uploads on S3")
+    expect(all("secretKeyRef" in uploads_env.get(key, {}).get("valueFrom", {})
+               for key in ["INLET_STORE__S3__ENDPOINT", "INLET_STORE__S3__BUCKET",
+                           "INLET_STORE__S3__ACCESS_KEY_ID", "INLET_STORE__S3__SECRET_ACCESS_KEY"]),
+           "the bucket and its keys from a Secret")
+    expect(all(v.get("name") != "data" for v in deployments["uploads"]["spec"]["template"]["spec"].get("volumes", [])),
+           "uploads on S3 mounts no data volume")
 else:
     sys.exit(f"unknown layout {layout}")
 
