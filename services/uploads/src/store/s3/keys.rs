@@ -88,8 +88,15 @@ mod tests {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         assert_eq!(decode_meta(&value), Some(meta));
-        let long = FileMeta::new(&"😀".repeat(256), "f", "ab".repeat(32), "now".into());
-        assert_eq!(encode_meta(&long), None);
+        // The longest original name kept (1 KiB) still fits…
+        let longest = FileMeta::new(&"😀".repeat(1000), "f", "ab".repeat(32), "now".into());
+        assert_eq!(decode_meta(&encode_meta(&longest).unwrap()), Some(longest));
+        // …but 2 KiB of metadata in all does not.
+        let too_long = FileMeta {
+            field: "f".repeat(1500),
+            ..FileMeta::new("a.txt", "f", "ab".repeat(32), "now".into())
+        };
+        assert_eq!(encode_meta(&too_long), None);
         assert_eq!(decode_meta("not base64!"), None);
     }
 

@@ -207,6 +207,7 @@ mod tests {
             [
                 "store.s3.part_bytes",
                 "store.s3.bucket",
+                "store.s3.prefix",
                 "store.s3.endpoint",
                 "store.s3.access_key_id"
             ]
