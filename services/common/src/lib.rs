@@ -35,6 +35,7 @@ pub mod grpc_trace;
 pub mod healthcheck;
 pub mod jetstream;
 pub mod log_format;
+pub mod machine;
 pub mod metrics;
 pub mod publish;
 pub mod readiness;

@@ -68,7 +68,7 @@ impl MailStore {
     /// system's own name cannot be read. Returns the store and how many
     /// copies it removed.
     pub fn open(root: &Path, users: &[String], hostname: &str) -> std::io::Result<(Self, usize)> {
-        let machine = machine_name().unwrap_or_else(|| hostname.to_owned());
+        let machine = inlet_common::machine::name().unwrap_or_else(|| hostname.to_owned());
         // Maildir names keep '/' and ':' out of the host part.
         let host = header_safe(&machine).replace(['/', ':', '.'], "_");
         let own_suffix = format!(".{host}");
@@ -141,12 +141,4 @@ impl MailStore {
             self.host
         )
     }
-}
-
-/// This machine's name (in a container, the container's own), if the
-/// system tells it.
-fn machine_name() -> Option<String> {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
-    let name = name.trim();
-    (!name.is_empty()).then(|| name.to_owned())
 }

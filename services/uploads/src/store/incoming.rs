@@ -19,6 +19,30 @@ use super::names::{numbered, MAX_NAME_ATTEMPTS};
 /// Temporary files start with this, so listings and start-up cleaning know them.
 pub const INCOMING_PREFIX: &str = ".incoming-";
 
+/// A temporary file another machine left is removed only after this long:
+/// replicas sharing the folder may be writing theirs (no upload takes a day).
+pub const STALE_INCOMING: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// A new temporary name: `.incoming-<uuid>.<machine>`, so that a starting
+/// replica knows its own leftovers from another's files under way.
+fn temp_name() -> String {
+    format!(
+        "{INCOMING_PREFIX}{}.{}",
+        uuid::Uuid::now_v7().simple(),
+        this_machine()
+    )
+}
+
+/// This machine's name as it ends temporary names (`.` and `/` made `-`).
+pub fn this_machine() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        inlet_common::machine::name()
+            .unwrap_or_else(|| "unknown".to_owned())
+            .replace(['.', '/'], "-")
+    })
+}
+
 /// After this many bytes, what was written is flushed to disk in the
 /// background while more arrives, so a large file's final fsync has little
 /// left to do and the disk is busy from the start.
@@ -51,10 +75,7 @@ pub struct Incoming {
 impl Incoming {
     /// Starts a new file in `dir`, counted in `in_flight` until dropped.
     pub async fn create(dir: &Path, in_flight: &Gauge) -> io::Result<Self> {
-        let temp = dir.join(format!(
-            "{INCOMING_PREFIX}{}",
-            uuid::Uuid::now_v7().simple()
-        ));
+        let temp = dir.join(temp_name());
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -93,10 +114,7 @@ impl Incoming {
         meta: &FileMeta,
         fsync: bool,
     ) -> io::Result<(Self, bool)> {
-        let temp = dir.join(format!(
-            "{INCOMING_PREFIX}{}",
-            uuid::Uuid::now_v7().simple()
-        ));
+        let temp = dir.join(temp_name());
         in_flight.inc();
         let this = Self {
             dir: dir.to_owned(),
@@ -264,18 +282,27 @@ fn sealed() -> io::Error {
     io::Error::other("the file was already sealed")
 }
 
-/// Removes temporary files a crash left behind; returns how many.
+/// Removes temporary files a crash left behind: this machine's, and any
+/// older than [`STALE_INCOMING`]; returns how many.
 pub async fn remove_leftovers(dir: &Path) -> io::Result<usize> {
+    let own = format!(".{}", this_machine());
     let mut removed = 0;
     let mut entries = fs::read_dir(dir).await?;
     while let Some(entry) = entries.next_entry().await? {
-        if entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with(INCOMING_PREFIX)
-        {
-            fs::remove_file(entry.path()).await?;
-            removed += 1;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(INCOMING_PREFIX) {
+            continue;
+        }
+        let stale = || async {
+            let modified = entry.metadata().await.ok()?.modified().ok()?;
+            Some(modified.elapsed().ok()? > STALE_INCOMING)
+        };
+        if name.ends_with(&own) || stale().await == Some(true) {
+            match fs::remove_file(entry.path()).await {
+                Ok(()) => removed += 1,
+                Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+                Err(err) => return Err(err),
+            }
         }
     }
     Ok(removed)
@@ -412,12 +439,30 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn leftovers_of_a_crash_are_removed() {
+    async fn leftovers_of_this_machine_or_of_long_ago_are_removed() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(format!("{INCOMING_PREFIX}abc")), b"half").unwrap();
+        let own = format!("{INCOMING_PREFIX}abc.{}", this_machine());
+        std::fs::write(dir.path().join(&own), b"half").unwrap();
+        // Another replica's upload under way stays…
+        let others = format!("{INCOMING_PREFIX}def.other-replica");
+        std::fs::write(dir.path().join(&others), b"half").unwrap();
+        // …unless it is older than any upload can take.
+        let old = format!("{INCOMING_PREFIX}ghi.gone-replica");
+        let path = dir.path().join(&old);
+        std::fs::write(&path, b"half").unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - STALE_INCOMING * 2)
+            .unwrap();
         std::fs::write(dir.path().join("kept.txt"), b"whole").unwrap();
-        assert_eq!(remove_leftovers(dir.path()).await.unwrap(), 1);
-        assert_eq!(names_in(dir.path()), ["kept.txt"]);
+        assert_eq!(remove_leftovers(dir.path()).await.unwrap(), 2);
+        assert_eq!(names_in(dir.path()), [others.as_str(), "kept.txt"]);
+        let fresh = Incoming::create(dir.path(), &Gauge::default())
+            .await
+            .unwrap();
+        assert!(fresh.temp.to_string_lossy().ends_with(this_machine()));
     }
 
     #[test]

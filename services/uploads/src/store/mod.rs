@@ -22,7 +22,7 @@ pub use backend::{Pending, Sealed, Store};
 pub use dir_sync::DirSync;
 pub use file_store::{Download, FileStore, PendingFile, StoreUnavailable};
 pub use filesystem::{FsStore, SyncSettings};
-pub use incoming::{remove_leftovers, Incoming, INCOMING_PREFIX};
+pub use incoming::{remove_leftovers, this_machine, Incoming, INCOMING_PREFIX};
 pub use listing::{is_stored_name, list, Cursor, Listed};
 pub use names::{plain_name, printable, stored_name, MAX_FIELD_BYTES, MAX_NAME_BYTES};
 pub use retention::{Expired, RetentionPolicy};

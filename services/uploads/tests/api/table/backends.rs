@@ -177,7 +177,10 @@ impl Backend {
     pub async fn plant_leftovers(&self) {
         match &self.s3 {
             None => std::fs::write(
-                self.app.uploads_dir().join(".incoming-crashed"),
+                self.app.uploads_dir().join(format!(
+                    ".incoming-crashed.{}",
+                    inlet_uploads::store::this_machine()
+                )),
                 b"half a file",
             )
             .unwrap(),
