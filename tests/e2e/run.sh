@@ -57,12 +57,26 @@ docker build --quiet --tag inlet-e2e/jaeger-standin:latest \
 }
 rm -rf "$context"
 
-step "NATS and load balancer stand-in images"
+step "NATS, load balancer, PostgreSQL and S3 stand-in images"
 for standin in nats balancer postgres; do
   docker build --quiet --tag "inlet-e2e/$standin-standin:latest" \
     --build-arg "RUNTIME_IMAGE=${INLET_E2E_STANDIN_BASE:-$runtime_image}" \
     -f "tests/e2e/$standin-standin.Dockerfile" tests/e2e/ >/dev/null
 done
+# moto from wheels fetched here: a build inside docker has no PyPI.
+context=$(mktemp -d)
+python3 -m pip download --quiet --only-binary=:all: --python-version 3.11 \
+  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 \
+  --platform manylinux2014_x86_64 --platform linux_x86_64 \
+  -d "$context/wheels" 'moto[server]==5.2.6'
+cp tests/support/s3_server.py "$context/"
+docker build --quiet --tag inlet-e2e/s3-standin:latest \
+  --build-arg "RUNTIME_IMAGE=${INLET_E2E_STANDIN_BASE:-$runtime_image}" \
+  -f tests/e2e/s3-standin.Dockerfile "$context" >/dev/null 2>"$context/build.log" || {
+  cat "$context/build.log" >&2
+  exit 1
+}
+rm -rf "$context"
 
 # A project of its own, on free loopback ports, so a user's stack is untouched.
 export COMPOSE_PROJECT_NAME="inlet-e2e-$$"
