@@ -1,8 +1,10 @@
-//! A file on its way into the bucket. Small files are held in memory until
-//! they are named; once a file reaches `store.s3.part_bytes` it streams to
-//! a staging key as a multipart upload, one part sent while the next fills,
-//! and sealing completes that upload. Dropped before then, the upload is
-//! aborted; a sealed staging object dropped before it is named is deleted.
+//! A file on its way into the bucket. Once a file reaches
+//! `store.s3.part_bytes` it streams to a staging key as a multipart upload,
+//! one part sent while the next fills, and sealing completes that upload; a
+//! smaller one is sealed by one `PutObject` to a staging key, or, up to
+//! [`HELD_UP_TO`], kept in memory until it is named. Dropped before it is
+//! sealed, the upload is aborted; a sealed staging object dropped before it
+//! is named is deleted.
 
 use std::io;
 use std::sync::Arc;
@@ -16,6 +18,12 @@ use super::client::Failure;
 use super::keys::encode_meta;
 use crate::store::file_store::PendingFile;
 use crate::store::meta::FileMeta;
+
+/// A sealed file up to this size waits for its name in memory (and is then
+/// stored in one request); a larger one waits in a staging object, so a
+/// request of many files holds at most this much of each, as the volume
+/// store does.
+pub const HELD_UP_TO: usize = 64 * 1024;
 
 /// Counts a file being received until it is dropped.
 #[derive(Debug)]
@@ -153,7 +161,18 @@ impl PendingFile for S3Pending {
         let encoded = encode_meta(meta);
         let kept = encoded.is_some();
         let body = match self.staging.is_some() {
-            false => SealedBody::Small(std::mem::take(&mut self.buffer).into()),
+            false if self.buffer.len() <= HELD_UP_TO => {
+                SealedBody::Small(std::mem::take(&mut self.buffer).into())
+            }
+            false => {
+                let bytes = bytes::Bytes::from(std::mem::take(&mut self.buffer));
+                let size = bytes.len() as u64;
+                let key = self.bucket.keys.new_incoming();
+                if !self.bucket.put_new(&key, bytes, None).await? {
+                    return Err(io::Error::other("a new staging key was already taken"));
+                }
+                SealedBody::Staged { key, size }
+            }
             true => {
                 if !self.buffer.is_empty() {
                     self.send_part().await?;
