@@ -4,11 +4,13 @@
 use std::io;
 use std::time::SystemTime;
 
-use super::file_store::{Download, FileStore, PendingFile};
+use std::path::PathBuf;
+
+use super::file_store::{FileStore, PendingFile};
 use super::listing::{Cursor, Listed};
 use super::meta::FileMeta;
 use super::retention::{Expired, RetentionPolicy};
-use super::s3::{S3Pending, S3Sealed, S3Store};
+use super::s3::{RemoteFile, S3Pending, S3Sealed, S3Store};
 use super::{FsStore, Incoming};
 
 /// Where this service keeps files.
@@ -38,6 +40,16 @@ pub enum Sealed {
     S3(S3Sealed),
 }
 
+/// A stored file as the download route serves it.
+#[derive(Debug)]
+pub enum Download {
+    /// A regular file on this machine's filesystem (served with Range and
+    /// ETag by actix-files).
+    Local(PathBuf),
+    /// An object in S3 (served with Range and ETag by the download route).
+    Remote(RemoteFile),
+}
+
 impl Store {
     /// At a clean stop: what the volume's interval flush owes is flushed.
     pub async fn close(&self) {
@@ -54,6 +66,7 @@ fn mixed() -> io::Error {
 impl FileStore for Store {
     type Pending = Pending;
     type Sealed = Sealed;
+    type Download = Download;
 
     async fn begin(&self) -> io::Result<Pending> {
         Ok(match self {
@@ -113,8 +126,8 @@ impl FileStore for Store {
 
     async fn open(&self, name: &str) -> io::Result<Option<Download>> {
         match self {
-            Store::Volume(store) => store.open(name).await,
-            Store::S3(store) => store.open(name).await,
+            Store::Volume(store) => Ok(store.open(name).await?.map(Download::Local)),
+            Store::S3(store) => Ok(store.open(name).await?.map(Download::Remote)),
         }
     }
 

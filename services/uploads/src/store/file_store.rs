@@ -10,7 +10,6 @@
 
 use std::future::Future;
 use std::io;
-use std::path::PathBuf;
 use std::time::SystemTime;
 
 use super::listing::{Cursor, Listed};
@@ -23,6 +22,8 @@ pub trait FileStore: Send + Sync + 'static {
     type Pending: PendingFile<Sealed = Self::Sealed>;
     /// A whole, durable file waiting for its name. Dropped, it leaves nothing.
     type Sealed: Send + 'static;
+    /// A stored file, as the download route is given it.
+    type Download: Send + 'static;
 
     /// Starts a file. Dropped before it is committed, it leaves nothing behind.
     fn begin(&self) -> impl Future<Output = io::Result<Self::Pending>> + Send;
@@ -53,7 +54,7 @@ pub trait FileStore: Send + Sync + 'static {
 
     /// The stored file `name`, for download, or `None` if there is none
     /// (whatever `name` is: a path, a temporary name, a link).
-    fn open(&self, name: &str) -> impl Future<Output = io::Result<Option<Download>>> + Send;
+    fn open(&self, name: &str) -> impl Future<Output = io::Result<Option<Self::Download>>> + Send;
 
     /// What is known about the stored file `name` (as `list` shows it), or
     /// `None` if there is none.
@@ -88,16 +89,6 @@ pub trait PendingFile: Send + 'static {
     /// says whether the metadata was kept (the file is kept anyway).
     fn seal(self, meta: &FileMeta)
         -> impl Future<Output = io::Result<(Self::Sealed, bool)>> + Send;
-}
-
-/// A stored file as the download route serves it.
-#[derive(Debug)]
-pub enum Download {
-    /// A regular file on this machine's filesystem (served with Range and
-    /// ETag by actix-files).
-    Local(PathBuf),
-    /// An object in S3 (served with Range and ETag by the download route).
-    Remote(super::s3::RemoteFile),
 }
 
 /// The store's backing service cannot be reached now (the client is

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 
-use super::file_store::{Download, FileStore, PendingFile};
+use super::file_store::{FileStore, PendingFile};
 use super::interval_sync::IntervalSync;
 use super::listing::{describe_one, is_stored_name, list, Cursor, Listed};
 use super::meta::FileMeta;
@@ -112,6 +112,8 @@ impl FsStore {
 impl FileStore for FsStore {
     type Pending = Incoming;
     type Sealed = Incoming;
+    /// The file's path: a regular file directly in the folder.
+    type Download = PathBuf;
 
     async fn begin(&self) -> io::Result<Incoming> {
         let file = Incoming::create(&self.dir, &self.in_flight).await?;
@@ -165,14 +167,14 @@ impl FileStore for FsStore {
             .map_err(io::Error::other)?
     }
 
-    async fn open(&self, name: &str) -> io::Result<Option<Download>> {
+    async fn open(&self, name: &str) -> io::Result<Option<PathBuf>> {
         if !is_stored_name(name) {
             return Ok(None);
         }
         let path = self.dir.join(name);
         // Only a regular file directly in the folder; never a link out of it.
         match tokio::fs::symlink_metadata(&path).await {
-            Ok(info) if info.is_file() => Ok(Some(Download::Local(path))),
+            Ok(info) if info.is_file() => Ok(Some(path)),
             Ok(_) => Ok(None),
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(err) => Err(err),
@@ -180,7 +182,7 @@ impl FileStore for FsStore {
     }
 
     async fn delete(&self, name: &str) -> io::Result<Option<u64>> {
-        let Some(Download::Local(path)) = self.open(name).await? else {
+        let Some(path) = self.open(name).await? else {
             return Ok(None);
         };
         let size = tokio::fs::symlink_metadata(&path)
@@ -275,10 +277,7 @@ mod tests {
         assert_eq!(listed.len(), 2);
         assert!(next.is_none());
 
-        assert!(matches!(
-            store.open("a-2.txt").await.unwrap(),
-            Some(Download::Local(_))
-        ));
+        assert!(store.open("a-2.txt").await.unwrap().is_some());
         assert!(store.open("../u/a.txt").await.unwrap().is_none());
         assert_eq!(store.delete("a-2.txt").await.unwrap(), Some(3));
         assert_eq!(store.delete("a-2.txt").await.unwrap(), None, "idempotent");

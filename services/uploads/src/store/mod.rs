@@ -18,9 +18,9 @@ mod names;
 mod retention;
 pub mod s3;
 
-pub use backend::{Pending, Sealed, Store};
+pub use backend::{Download, Pending, Sealed, Store};
 pub use dir_sync::DirSync;
-pub use file_store::{Download, FileStore, PendingFile, StoreUnavailable};
+pub use file_store::{FileStore, PendingFile, StoreUnavailable};
 pub use filesystem::{FsStore, SyncSettings};
 pub use incoming::{remove_leftovers, this_machine, Incoming, INCOMING_PREFIX};
 pub use listing::{is_stored_name, list, Cursor, Listed};

@@ -2,14 +2,19 @@
 //! ([`Failure`]) and its outcome told to [`Health`].
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_sdk_s3::primitives::{ByteStream, DateTime};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use aws_sdk_s3::Client;
+use tokio::task::JoinHandle;
 
 use super::client::Failure;
 use super::health::Health;
 use super::keys::{Keys, META_KEY};
+
+/// How often the store asks S3 whether it is there.
+pub const PING_EVERY: Duration = Duration::from_secs(2);
 
 /// What a `HEAD` of a key tells.
 #[derive(Debug, Clone)]
@@ -376,6 +381,23 @@ impl Bucket {
             .map(|out| out.body)
             .map_err(Failure::of);
         self.seen(outcome)
+    }
+}
+
+impl Bucket {
+    /// Asks S3 for the bucket every [`PING_EVERY`] until aborted, so that
+    /// health is known when no request comes.
+    pub fn watch(self: &Arc<Self>) -> JoinHandle<()> {
+        let bucket = Arc::clone(self);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(PING_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                // The outcome is recorded as every request's is.
+                let _ = bucket.ensure(false).await;
+            }
+        })
     }
 }
 

@@ -1,18 +1,10 @@
 //! Whether S3 answers, for `/readyz` (check `s3`): learnt from every
-//! request the store makes and from a `HEAD` of the bucket every
-//! [`PING_EVERY`], and logged once each time it changes.
+//! request the store makes (a ping included: `Bucket::watch`), and logged
+//! once each time it changes.
 
+use super::client::Failure;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
-
-use tokio::task::JoinHandle;
-
-use super::bucket::Bucket;
-use super::client::Failure;
-
-/// How often the store asks S3 whether it is there.
-pub const PING_EVERY: Duration = Duration::from_secs(2);
 
 /// The last word on whether S3 answers.
 #[derive(Debug)]
@@ -47,18 +39,5 @@ impl Health {
                 }
             }
         }
-    }
-
-    /// Asks `bucket` every [`PING_EVERY`] until aborted.
-    pub fn watch(bucket: Arc<Bucket>) -> JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(PING_EVERY);
-            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                every.tick().await;
-                // The outcome is recorded by the bucket itself.
-                let _ = bucket.ensure(false).await;
-            }
-        })
     }
 }

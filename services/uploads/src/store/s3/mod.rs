@@ -27,7 +27,7 @@ use futures_util::{StreamExt, TryStreamExt};
 use prometheus_client::metrics::gauge::Gauge;
 use tokio::task::JoinHandle;
 
-use super::file_store::{Download, FileStore};
+use super::file_store::FileStore;
 use super::listing::{is_stored_name, listed, page, Cursor, Listed};
 use super::meta::FileMeta;
 use super::retention::{choose_from, Expired, RetentionPolicy};
@@ -77,7 +77,7 @@ impl S3Store {
             }
         }
         let store = Self {
-            watch: Health::watch(Arc::clone(&bucket)),
+            watch: bucket.watch(),
             bucket,
             part_bytes: usize::try_from(settings.part_bytes).unwrap_or(usize::MAX),
             abandoned_after: settings.abandoned_after,
@@ -145,6 +145,7 @@ fn describe(name: &str, head: Head) -> Listed {
 impl FileStore for S3Store {
     type Pending = S3Pending;
     type Sealed = S3Sealed;
+    type Download = RemoteFile;
 
     async fn begin(&self) -> io::Result<S3Pending> {
         Ok(S3Pending::new(
@@ -197,15 +198,15 @@ impl FileStore for S3Store {
         Ok((listed.into_iter().flatten().collect(), next))
     }
 
-    async fn open(&self, name: &str) -> io::Result<Option<Download>> {
+    async fn open(&self, name: &str) -> io::Result<Option<RemoteFile>> {
         let Some(head) = self.head(name).await? else {
             return Ok(None);
         };
-        Ok(Some(Download::Remote(RemoteFile::new(
+        Ok(Some(RemoteFile::new(
             Arc::clone(&self.bucket),
             self.bucket.keys.file(name),
             &head,
-        ))))
+        )))
     }
 
     async fn describe(&self, name: &str) -> io::Result<Option<Listed>> {
