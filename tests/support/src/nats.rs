@@ -95,11 +95,8 @@ impl NatsServer {
 
 /// `nats-server` on the PATH, or where Debian puts it.
 fn binary() -> PathBuf {
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/bin")])
-        .map(|dir| dir.join("nats-server"))
-        .find(|path| path.is_file())
-        .unwrap_or_else(|| PathBuf::from("nats-server"))
+    crate::process::find_program(
+        "nats-server",
+        &[PathBuf::from("/usr/sbin"), PathBuf::from("/usr/bin")],
+    )
 }

@@ -92,9 +92,7 @@ impl PostgresServer {
     /// waits for it to exit.
     pub async fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            if let Some(pid) = child.id() {
-                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGQUIT);
-            }
+            quit_now(&child);
             let _ = tokio::time::timeout(WAIT, child.wait()).await;
         }
     }
@@ -168,14 +166,20 @@ impl Drop for PostgresServer {
     /// An immediate shutdown, waited for, so no server outlives its test.
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            if let Some(pid) = child.id() {
-                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGQUIT);
-            }
+            quit_now(&child);
             let deadline = Instant::now() + WAIT;
             while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
+    }
+}
+
+/// Asks the server for an immediate shutdown (SIGQUIT: no checkpoint, the
+/// next start recovers from the WAL).
+fn quit_now(child: &Child) {
+    if let Some(pid) = child.id() {
+        let _ = kill(Pid::from_raw(pid as i32), Signal::SIGQUIT);
     }
 }
 
@@ -215,11 +219,6 @@ fn binary(program: &str) -> PathBuf {
             .and_then(Path::file_name)
             .and_then(|name| name.to_str()?.parse::<u32>().ok())
     });
-    std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
-        .chain(versions.into_iter().rev())
-        .map(|dir| dir.join(program))
-        .find(|path| path.is_file())
-        .unwrap_or_else(|| PathBuf::from(program))
+    versions.reverse();
+    crate::process::find_program(program, &versions)
 }

@@ -242,3 +242,16 @@ pub fn rss_kib(pid: u32) -> u64 {
 pub fn peak_rss_kib(pid: u32) -> u64 {
     status_kib(pid, "VmHWM")
 }
+
+/// The program `name` on the PATH, or else in the first of `extra_dirs`
+/// that has it (Debian puts server programs off a user's PATH); just
+/// `name` when none has it, so that starting it says what is missing.
+pub fn find_program(name: &str, extra_dirs: &[std::path::PathBuf]) -> std::path::PathBuf {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .chain(extra_dirs.iter().cloned())
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| std::path::PathBuf::from(name))
+}
