@@ -135,9 +135,17 @@ for layout in $layouts; do
         small) args=(--mode multipart --file-bytes 65536 --files 1000 --connections 8) ;;
         put) args=(--mode put --file-bytes 50000 --files "$put_files" --connections 8) ;;
       esac
+      # CPU of the server, and of the S3 server behind it if there is one.
+      cpu_before=$(cpu_ticks "$server_pid")
+      store_before=0
+      for pid in "${pids[@]}"; do store_before=$((store_before + $(cpu_ticks "$pid"))); done
       line=$($load_pin "$bench" uploads "http://127.0.0.1:$server_port/" "${args[@]}" \
         --server-pid "$server_pid" --label "$name")
-      echo "${line%\}},\"layout\":\"$layout\",\"load\":\"$load\",\"round\":$round}"
+      cpu_s=$(awk -v a="$cpu_before" -v b="$(cpu_ticks "$server_pid")" -v hz="$clock_ticks" 'BEGIN {printf "%.3f", (b - a) / hz}')
+      store_after=0
+      for pid in "${pids[@]}"; do store_after=$((store_after + $(cpu_ticks "$pid"))); done
+      store_cpu_s=$(awk -v a="$store_before" -v b="$store_after" -v hz="$clock_ticks" 'BEGIN {printf "%.3f", (b - a) / hz}')
+      echo "${line%\}},\"layout\":\"$layout\",\"load\":\"$load\",\"round\":$round,\"server_cpu_s\":$cpu_s,\"store_cpu_s\":$store_cpu_s}"
       stop_server
       stop_all
       # Small files stay until the end: deleting thousands of inodes makes

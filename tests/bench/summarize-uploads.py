@@ -31,13 +31,19 @@ for line in sys.stdin:
 def med(rows, key):
     return statistics.median(r[key] for r in rows)
 
+def cpu_per_file(rows, key):
+    """The median CPU per stored file in ms, or "—" when not measured (or 0)."""
+    values = [r[key] * 1000 / r["files"] for r in rows if r.get(key)]
+    return f"{statistics.median(values):.2f}" if values else "—"
+
 if disk:
     print(f"disk (dd bs=1M count=1024 conv=fdatasync): {statistics.median(disk):.0f} MB/s\n")
 for layout, rates in ceiling.items():
     print(f"ceiling, {layout} (inlet-bench ceiling: 50 kB files, write + fsync + link + fsync folder, 8 threads): "
           f"{statistics.median(rates):,.0f} files/s [{min(rates):,.0f}–{max(rates):,.0f}]\n")
-print("| layout | load | server | MB/s | files/s | p50 ms | p99 ms | peak RSS MiB | RSS growth MiB | rounds |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+print("| layout | load | server | MB/s | files/s | p50 ms | p99 ms | peak RSS MiB | RSS growth MiB "
+      "| server CPU ms/file | S3 server CPU ms/file | rounds |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for layout in ["shared", "pinned"]:
     for load, what in LOADS.items():
         for server in SERVERS:
@@ -47,8 +53,10 @@ for layout in ["shared", "pinned"]:
             rss = statistics.median((r["rss_peak_bytes"] or 0) for r in rows) / 2**20
             growth = statistics.median(
                 max(0, (r["rss_peak_bytes"] or 0) - (r["rss_before_bytes"] or 0)) for r in rows) / 2**20
+            cpu = cpu_per_file(rows, "server_cpu_s")
+            store_cpu = cpu_per_file(rows, "store_cpu_s")
             errors = sum(r["errors"] for r in rows)
             note = f" ({errors} errors)" if errors else ""
             print(f"| {layout} | {what} | {server} | {med(rows, 'mb_per_s'):.0f} | "
                   f"{med(rows, 'files_per_s'):.1f} | {med(rows, 'p50_ms'):.1f} | "
-                  f"{med(rows, 'p99_ms'):.1f} | {rss:.0f} | {growth:.0f} | {len(rows)}{note} |")
+                  f"{med(rows, 'p99_ms'):.1f} | {rss:.0f} | {growth:.0f} | {cpu} | {store_cpu} | {len(rows)}{note} |")
