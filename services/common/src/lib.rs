@@ -38,6 +38,7 @@ pub mod log_format;
 pub mod machine;
 pub mod metrics;
 pub mod publish;
+pub mod reachability;
 pub mod readiness;
 pub mod record;
 pub mod report;

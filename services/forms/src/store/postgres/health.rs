@@ -2,11 +2,11 @@
 //! from every commit and from a ping every [`PING_EVERY`], and logged once
 //! each time it changes.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::Pool;
+use inlet_common::reachability::Reachability;
 use tokio::task::JoinHandle;
 
 use super::StoreError;
@@ -17,35 +17,30 @@ pub const PING_EVERY: Duration = Duration::from_secs(2);
 /// The last word on whether PostgreSQL answers.
 #[derive(Debug)]
 pub(super) struct Health {
-    reachable: AtomicBool,
+    reachability: Reachability,
 }
 
 impl Health {
     /// Reachable: the store has just connected.
     pub fn new() -> Arc<Self> {
         Arc::new(Self {
-            reachable: AtomicBool::new(true),
+            reachability: Reachability::new(
+                "PostgreSQL",
+                "posts are answered 503 until it is back",
+            ),
         })
     }
 
     /// Whether the last commit or ping got through.
     pub fn is_reachable(&self) -> bool {
-        self.reachable.load(Ordering::Relaxed)
+        self.reachability.is_reachable()
     }
 
     /// Learns from an outcome: only "could not reach it" counts against.
     pub fn record<T>(&self, outcome: &Result<T, StoreError>) {
         match outcome {
-            Err(StoreError::Unavailable(why)) => {
-                if self.reachable.swap(false, Ordering::Relaxed) {
-                    tracing::warn!(error = %why, "lost PostgreSQL; posts are answered 503 until it is back");
-                }
-            }
-            _ => {
-                if !self.reachable.swap(true, Ordering::Relaxed) {
-                    tracing::info!("PostgreSQL is reachable again");
-                }
-            }
+            Err(StoreError::Unavailable(why)) => self.reachability.lost(why),
+            _ => self.reachability.answered(),
         }
     }
 
