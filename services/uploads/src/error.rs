@@ -118,10 +118,7 @@ impl From<std::io::Error> for UploadsError {
     fn from(err: std::io::Error) -> Self {
         if err.kind() == std::io::ErrorKind::StorageFull {
             UploadsError::DiskFull
-        } else if err
-            .get_ref()
-            .is_some_and(|inner| inner.is::<crate::store::StoreUnavailable>())
-        {
+        } else if crate::store::StoreUnavailable::is_cause_of(&err) {
             UploadsError::Unavailable(err)
         } else {
             UploadsError::Store(err)

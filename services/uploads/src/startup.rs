@@ -65,8 +65,12 @@ impl Application {
                 (Store::Volume(store), leftovers)
             }
             StoreBackend::S3 => {
-                let (store, leftovers) = S3Store::open(&config.store.s3, in_flight).await?;
-                (Store::S3(store), leftovers)
+                // Its leftovers are the start-up sweep's (they may be another
+                // replica's uploads under way until they are old enough).
+                (
+                    Store::S3(S3Store::open(&config.store.s3, in_flight).await?),
+                    0,
+                )
             }
         };
         let store = Arc::new(store);

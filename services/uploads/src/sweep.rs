@@ -39,10 +39,7 @@ impl Sweep {
         let removed = match self.store.expire(self.policy, now).await {
             Ok(removed) => removed,
             Err(err) => {
-                if err
-                    .get_ref()
-                    .is_some_and(|inner| inner.is::<crate::store::StoreUnavailable>())
-                {
+                if crate::store::StoreUnavailable::is_cause_of(&err) {
                     tracing::warn!(error = %err, "retention sweep skipped: the store is unreachable");
                 } else {
                     tracing::error!(error = %err, "retention sweep of the uploads store failed");

@@ -96,3 +96,10 @@ pub trait PendingFile: Send + 'static {
 #[derive(Debug, thiserror::Error)]
 #[error("the upload store is unreachable: {0}")]
 pub struct StoreUnavailable(pub String);
+
+impl StoreUnavailable {
+    /// Whether `err` is the store saying its backing service is away.
+    pub fn is_cause_of(err: &io::Error) -> bool {
+        err.get_ref().is_some_and(|inner| inner.is::<Self>())
+    }
+}

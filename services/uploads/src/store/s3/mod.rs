@@ -54,10 +54,10 @@ pub struct S3Store {
 
 impl S3Store {
     /// Connects to the bucket (waiting up to `store.s3.start_timeout_ms` for
-    /// S3, making the bucket if so configured), removes what crashed uploads
-    /// left long ago, and starts watching S3's health; returns the store and
-    /// how many leftovers it removed.
-    pub async fn open(settings: &S3Settings, in_flight: Gauge) -> io::Result<(Self, usize)> {
+    /// S3, making the bucket if so configured) and starts watching S3's
+    /// health. What crashed uploads left is the sweep's (`tidy`), which also
+    /// runs at start-up.
+    pub async fn open(settings: &S3Settings, in_flight: Gauge) -> io::Result<Self> {
         let health = Health::new();
         let bucket = Arc::new(Bucket::new(
             client::build(settings),
@@ -76,24 +76,17 @@ impl S3Store {
                 Err(failure) => return Err(failure.into()),
             }
         }
-        let store = Self {
+        Ok(Self {
             watch: bucket.watch(),
             bucket,
             part_bytes: usize::try_from(settings.part_bytes).unwrap_or(usize::MAX),
             abandoned_after: settings.abandoned_after,
             in_flight,
-        };
-        let leftovers = store.tidy(SystemTime::now()).await?;
-        Ok((store, leftovers))
+        })
     }
 
     /// The readiness check's name.
     pub const READINESS_CHECK: &'static str = "s3";
-
-    /// Whether S3 answered the last request (for `/readyz`).
-    pub fn is_reachable(&self) -> bool {
-        self.bucket.health().is_reachable()
-    }
 
     /// A callable readiness check.
     pub fn reachability(&self) -> impl Fn() -> bool + Send + Sync + 'static {

@@ -96,7 +96,7 @@ impl Backend {
                 Store::Volume(store)
             }
             Some((server, _)) => {
-                let (store, _) = S3Store::open(&settings(&server.endpoint()), gauge)
+                let store = S3Store::open(&settings(&server.endpoint()), gauge)
                     .await
                     .unwrap();
                 Store::S3(store)
