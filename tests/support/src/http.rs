@@ -68,3 +68,20 @@ pub fn install_crypto_provider() {
     // Err only means one is installed already.
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
+
+/// Polls `url` with `client` until it answers `status` (within
+/// [`crate::WAIT`]); gives that answer's body.
+pub async fn wait_for_status(client: &reqwest::Client, url: &str, status: u16) -> String {
+    let deadline = tokio::time::Instant::now() + crate::WAIT;
+    loop {
+        let res = client.get(url).send().await.unwrap();
+        if res.status() == status {
+            return res.text().await.unwrap();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{url} never answered {status}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

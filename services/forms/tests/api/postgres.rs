@@ -1,8 +1,6 @@
 //! `store.backend = "postgres"`: the service on a real PostgreSQL server
 //! (Debian's, started per test), as one replica and as two sharing a table.
 
-use std::time::Duration;
-
 use inlet_testkit::postgres::PostgresServer;
 use inlet_testkit::process::ServiceProcess;
 
@@ -142,11 +140,11 @@ async fn while_postgres_is_down_posts_get_503_and_none_is_lost_or_logged_as_an_e
         "a message a person understands: {body}"
     );
     let readyz = format!("{}/readyz", forms.url());
-    let down = wait_for_status(&client, &readyz, 503).await;
+    let down = inlet_testkit::http::wait_for_status(&client, &readyz, 503).await;
     assert!(down.contains("postgres"), "{down}");
 
     server.start_again().await;
-    wait_for_status(&client, &readyz, 200).await;
+    inlet_testkit::http::wait_for_status(&client, &readyz, 200).await;
     for n in 2..12 {
         assert_eq!(post(n).await.status(), 200);
         acknowledged.push(n.to_string());
@@ -180,22 +178,6 @@ async fn while_postgres_is_down_posts_get_503_and_none_is_lost_or_logged_as_an_e
         forms.logs().iter().any(|l| l.contains("lost PostgreSQL")),
         "the loss is logged once, as a warning"
     );
-}
-
-/// Polls `url` until it answers `status` (bounded); gives the body.
-async fn wait_for_status(client: &reqwest::Client, url: &str, status: u16) -> String {
-    let deadline = tokio::time::Instant::now() + inlet_testkit::WAIT;
-    loop {
-        let res = client.get(url).send().await.unwrap();
-        if res.status() == status {
-            return res.text().await.unwrap();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{url} never answered {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test]

@@ -1,8 +1,6 @@
 //! The S3 store when S3 goes away and comes back, with the service as its
 //! own process so that its log lines can be read.
 
-use std::time::Duration;
-
 use inlet_testkit::process::ServiceProcess;
 use inlet_testkit::s3::S3Server;
 
@@ -66,7 +64,7 @@ async fn while_s3_is_down_uploads_get_503_and_none_is_lost_or_logged_as_an_error
         .unwrap();
     assert_eq!(listing.status(), 503, "reads say so too");
     let readyz = format!("{}/readyz", uploads.url());
-    let down = wait_for_status(&client, &readyz, 503).await;
+    let down = inlet_testkit::http::wait_for_status(&client, &readyz, 503).await;
     assert!(down.contains("s3"), "{down}");
 
     // Back, but empty (moto keeps nothing): the operator makes the bucket again.
@@ -77,7 +75,7 @@ async fn while_s3_is_down_uploads_get_503_and_none_is_lost_or_logged_as_an_error
         .await
         .unwrap();
     assert!(made.status().is_success(), "{}", made.status());
-    wait_for_status(&client, &readyz, 200).await;
+    inlet_testkit::http::wait_for_status(&client, &readyz, 200).await;
     let mut acknowledged = Vec::new();
     for n in 2..6 {
         let res = put(n).await;
@@ -85,14 +83,8 @@ async fn while_s3_is_down_uploads_get_503_and_none_is_lost_or_logged_as_an_error
         let answer: serde_json::Value = res.json().await.unwrap();
         acknowledged.push(answer["stored"][0]["name"].as_str().unwrap().to_owned());
     }
-    let listed: serde_json::Value = client
-        .get(format!("{}/files?limit=100", uploads.url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed =
+        inlet_testkit::http::get_json_as_admin(&format!("{}/files?limit=100", uploads.url())).await;
     let mut listed: Vec<String> = listed["files"]
         .as_array()
         .unwrap()
@@ -112,20 +104,4 @@ async fn while_s3_is_down_uploads_get_503_and_none_is_lost_or_logged_as_an_error
         uploads.logs().iter().any(|l| l.contains("lost S3")),
         "the loss is logged, as a warning"
     );
-}
-
-/// Polls `url` until it answers `status` (bounded); gives the body.
-async fn wait_for_status(client: &reqwest::Client, url: &str, status: u16) -> String {
-    let deadline = tokio::time::Instant::now() + inlet_testkit::WAIT;
-    loop {
-        let res = client.get(url).send().await.unwrap();
-        if res.status() == status {
-            return res.text().await.unwrap();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{url} never answered {status}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
