@@ -44,24 +44,33 @@ step() { echo "e2e: [$((SECONDS - started)) s] $*"; }
 step "base images"
 bash tests/e2e/base-images.sh
 
+runtime_image=$(sed -n 's/^ARG RUNTIME_IMAGE=//p' deploy/Dockerfile | head -n 1)
+# build_standin NAME CONTEXT: builds inlet-e2e/NAME-standin from
+# tests/e2e/NAME-standin.Dockerfile on the runtime base; a failed build
+# shows its log.
+build_standin() {
+  local name=$1 context=$2 log
+  log=$(mktemp)
+  docker build --quiet --tag "inlet-e2e/$name-standin:latest" \
+    --build-arg "RUNTIME_IMAGE=${INLET_E2E_STANDIN_BASE:-$runtime_image}" \
+    -f "tests/e2e/$name-standin.Dockerfile" "$context" >/dev/null 2>"$log" || {
+    cat "$log" >&2
+    rm -f "$log"
+    exit 1
+  }
+  rm -f "$log"
+}
+
 step "Jaeger stand-in image"
 cargo build --quiet --locked -p inlet-e2e --bin jaeger-standin
 context=$(mktemp -d)
 cp "${CARGO_TARGET_DIR:-$root/target}/debug/jaeger-standin" "$context/"
-runtime_image=$(sed -n 's/^ARG RUNTIME_IMAGE=//p' deploy/Dockerfile | head -n 1)
-docker build --quiet --tag inlet-e2e/jaeger-standin:latest \
-  --build-arg "RUNTIME_IMAGE=${INLET_E2E_STANDIN_BASE:-$runtime_image}" \
-  -f tests/e2e/jaeger-standin.Dockerfile "$context" >/dev/null 2>"$context/build.log" || {
-  cat "$context/build.log" >&2
-  exit 1
-}
+build_standin jaeger "$context"
 rm -rf "$context"
 
 step "NATS, load balancer, PostgreSQL and S3 stand-in images"
 for standin in nats balancer postgres; do
-  docker build --quiet --tag "inlet-e2e/$standin-standin:latest" \
-    --build-arg "RUNTIME_IMAGE=${INLET_E2E_STANDIN_BASE:-$runtime_image}" \
-    -f "tests/e2e/$standin-standin.Dockerfile" tests/e2e/ >/dev/null
+  build_standin "$standin" tests/e2e/
 done
 # moto from wheels fetched here: a build inside docker has no PyPI.
 context=$(mktemp -d)
@@ -70,12 +79,7 @@ python3 -m pip download --quiet --only-binary=:all: --python-version 3.11 \
   --platform manylinux2014_x86_64 --platform linux_x86_64 \
   -d "$context/wheels" 'moto[server]==5.2.6'
 cp tests/support/s3_server.py "$context/"
-docker build --quiet --tag inlet-e2e/s3-standin:latest \
-  --build-arg "RUNTIME_IMAGE=${INLET_E2E_STANDIN_BASE:-$runtime_image}" \
-  -f tests/e2e/s3-standin.Dockerfile "$context" >/dev/null 2>"$context/build.log" || {
-  cat "$context/build.log" >&2
-  exit 1
-}
+build_standin s3 "$context"
 rm -rf "$context"
 
 # A project of its own, on free loopback ports, so a user's stack is untouched.
